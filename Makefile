@@ -1,0 +1,59 @@
+# DT Exchange — two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12+: $(PYTHON) if given, else the first of python3.13, python3.12,
+# python3 that really runs and is >= 3.12, else pyenv's installed 3.13/3.12.
+# (pyenv shims exist on PATH but fail when the version is not active.)
+PYTHON ?= $(shell ./scripts/find-python.sh)
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dtexchange
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help venv run test lint format migrate demo clean bench
+
+help:
+	@echo "make run   - set up and start DT Exchange on http://127.0.0.1:8000 (embedded default)"
+	@echo "make test  - set up and run ruff and the whole test suite (PostgreSQL + Redis on localhost)"
+
+$(VPY):
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required: install python3.12 or newer (e.g. apt-get install python3.12, or pyenv install 3.13) or pass PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(VPY) requirements.txt requirements-dev.txt
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(VPY) manage.py migrate --noinput
+
+demo: migrate
+	$(VPY) manage.py load_demo_data
+
+run: demo
+	$(VPY) scripts/run_all.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: venv
+	$(VENV)/bin/ruff check .
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		DJANGO_SETTINGS_MODULE=tests.settings $(VPY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VPY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,44 @@
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.signals import demo_data_requested
+
+DEMO_CUSTOMER = ("demo@dtexchange.ug", "demo-pass-2026")
+DEMO_REVIEWER = ("reviewer@dtexchange.ug", "review-pass-2026")
+DEMO_ADMIN = ("admin@dtexchange.ug", "admin-pass-2026")
+
+
+class Command(BaseCommand):
+    help = "Create (idempotently) a verified demo customer, a deposit reviewer and an admin."
+
+    def _user(self, email: str, password: str, **extra) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email, password, email_verified_at=timezone.now(), **extra
+            )
+        return user
+
+    def handle(self, *args, **options):
+        from accounts.roles import ensure_roles
+
+        ensure_roles()
+        customer = self._user(*DEMO_CUSTOMER, full_name="Demo Customer")
+        customer.groups.add(Group.objects.get(name="customer"))
+        reviewer = self._user(*DEMO_REVIEWER, full_name="Deposit Reviewer", is_staff=True)
+        reviewer.groups.add(Group.objects.get(name="deposit_reviewer"))
+        admin = User.objects.filter(email=DEMO_ADMIN[0]).first() or User.objects.create_superuser(
+            *DEMO_ADMIN, full_name="Admin"
+        )
+        admin.groups.add(Group.objects.get(name="admin"))
+
+        out = self.stdout.write
+        out("Demo accounts (the site is on http://127.0.0.1:8000):")
+        out(f"  customer  {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
+        out(f"  reviewer  {DEMO_REVIEWER[0]} / {DEMO_REVIEWER[1]}  (admin: /admin/)")
+        out(f"  admin     {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+        demo_data_requested.send(
+            sender=self.__class__, customer=customer, reviewer=reviewer, stdout=out
+        )

@@ -1,0 +1,133 @@
+"""One error type for the domain, one envelope for the API.
+
+Every API error leaves as ``{"error": {"code", "message", "details"}}`` with the
+right status: our DomainErrors, DRF's own (validation, auth, throttling),
+Django's ValidationError and Http404. Apps subclass DomainError
+(``InsufficientBalance``, ``QuoteExpired``, ...).
+"""
+
+from typing import Any
+
+import structlog
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = structlog.get_logger(__name__)
+
+
+class DomainError(Exception):
+    code = "error"
+    message = "The request could not be completed."
+    status = status.HTTP_400_BAD_REQUEST
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = status.HTTP_400_BAD_REQUEST
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    message = "Not found."
+    status = status.HTTP_404_NOT_FOUND
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = status.HTTP_409_CONFLICT
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+_DRF_CODES = {
+    drf_exceptions.ValidationError: "invalid_input",
+    drf_exceptions.ParseError: "malformed_request",
+    drf_exceptions.AuthenticationFailed: "authentication_failed",
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "throttled",
+}
+
+
+def _drf_code(exc: drf_exceptions.APIException) -> str:
+    for cls in type(exc).__mro__:
+        if cls in _DRF_CODES:
+            return _DRF_CODES[cls]
+    return "error"
+
+
+def _validation_details(detail: Any) -> dict:
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _flatten(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _flatten(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_flatten(v) for v in value]
+    return str(value)
+
+
+def _first_message(details: dict) -> str:
+    for field, messages in details.items():
+        first = messages[0] if isinstance(messages, list) and messages else messages
+        if isinstance(first, dict):
+            return _first_message(first)
+        if field == "non_field_errors":
+            return str(first)
+        return f"{field}: {first}"
+    return "Invalid input."
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = drf_exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handler logs it with the request id
+    code = _drf_code(exc)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        details = _validation_details(exc.detail)
+        message = _first_message(details)
+    else:
+        details = {}
+        message = str(exc.detail) if not isinstance(exc.detail, dict | list) else code
+        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+            details = {"retry_after_seconds": int(exc.wait + 0.999)}
+    response.data = error_body(code, message, details)
+    return response

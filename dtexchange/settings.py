@@ -1,0 +1,312 @@
+"""DT Exchange settings, driven by the environment (django-environ).
+
+Two profiles (DESIGN 2):
+* embedded default — no variable set: SQLite, in-memory channel layer, a Celery
+  broker on the filesystem, mail written to var/mail/, simulated prices and the
+  local Relworx sandbox;
+* production — DATABASE_URL, REDIS_URL, SECRET_KEY, ... set: PostgreSQL, Redis,
+  real providers, DEBUG off.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("DTX_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - marker, refused in prod
+DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
+
+
+def _refuse_insecure_secret(secret_key: str, debug: bool) -> None:
+    if not debug and (not secret_key or secret_key == DEFAULT_SECRET_KEY or len(secret_key) < 32):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing, default or shorter than 32 characters; "
+            "production (DEBUG off) refuses to start without a real secret."
+        )
+
+
+_refuse_insecure_secret(SECRET_KEY, DEBUG)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "channels",
+    "django_otp",
+    "anymail",
+    "notifications",
+    "accounts",
+    "trading",
+    "payments",
+    "vouchers",
+]
+
+MIDDLEWARE = [
+    "dtexchange.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dtexchange.urls"
+WSGI_APPLICATION = "dtexchange.wsgi.application"
+ASGI_APPLICATION = "dtexchange.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue
+            # instead of failing with "database is locked" mid-transaction.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# --- Redis: cache, channel layer, Celery broker -----------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
+            },
+        }
+    }
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+else:
+    CACHES = {
+        "default": {
+            # File cache: shared between the web server and the Celery worker
+            # processes of the embedded default (locmem would not be).
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "celery" / "queue"),
+        "data_folder_out": str(VAR_DIR / "celery" / "queue"),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+    }
+
+# --- Celery ---------------------------------------------------------------
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Auth -------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/"
+
+OTP_CODE_TTL = timedelta(minutes=env.int("OTP_CODE_TTL_MINUTES", default=10))
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", default=60))
+
+# --- REST framework -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dtexchange.errors.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
+        "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/min"),
+        "otp": env.str("THROTTLE_OTP", default="10/min"),
+        "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
+        "trading": env.str("THROTTLE_TRADING", default="120/min"),
+    },
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DT Exchange API",
+    "DESCRIPTION": "Buy and sell BTC, ETH, SOL and TRX with mobile money, bank deposits, "
+    "vouchers or crypto. Errors use one envelope: "
+    '{"error": {"code", "message", "details"}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Money: fees and limits (DESIGN 3). Settings, not literals. ------------
+FEE_RATES = {
+    "mobile_money": Decimal(env.str("FEE_MOBILE_MONEY", default="0.025")),
+    "bank_deposit": Decimal(env.str("FEE_BANK_DEPOSIT", default="0.015")),
+    "voucher": Decimal(env.str("FEE_VOUCHER", default="0.010")),
+    "crypto": Decimal(env.str("FEE_CRYPTO", default="0.005")),
+    "balance": Decimal(env.str("FEE_BALANCE", default="0.005")),
+}
+# Per method and fiat: (minimum, maximum) of the fiat amount of one trade.
+PAYMENT_LIMITS = {
+    "mobile_money": {"UGX": (Decimal("500"), Decimal("5000000"))},
+    "bank_deposit": {
+        "UGX": (Decimal("10000"), Decimal("200000000")),
+        "USD": (Decimal("10"), Decimal("50000")),
+    },
+    "voucher": {
+        "UGX": (Decimal("1000"), Decimal("10000000")),
+        "USD": (Decimal("1"), Decimal("5000")),
+    },
+    "balance": {
+        "UGX": (Decimal("500"), Decimal("200000000")),
+        "USD": (Decimal("1"), Decimal("50000")),
+    },
+}
+QUOTE_TTL = timedelta(seconds=env.int("QUOTE_TTL_SECONDS", default=30))
+PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
+PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
+PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
+PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
+TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
+BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
+
+# --- Payments: Relworx (DESIGN 7) ------------------------------------------
+RELWORX_BASE_URL = env.str("RELWORX_BASE_URL", default="http://127.0.0.1:8010/api")
+RELWORX_API_KEY = env.str("RELWORX_API_KEY", default="sandbox-api-key")
+RELWORX_ACCOUNT_NO = env.str("RELWORX_ACCOUNT_NO", default="RELSANDBOX0001")
+RELWORX_WEBHOOK_SECRET = env.str("RELWORX_WEBHOOK_SECRET", default="sandbox-webhook-secret")
+RELWORX_WEBHOOK_URL = env.str(
+    "RELWORX_WEBHOOK_URL", default=f"{SITE_URL}/api/payments/relworx/webhook"
+)
+RELWORX_TIMEOUT_SECONDS = env.float("RELWORX_TIMEOUT_SECONDS", default=15.0)
+BANK_INSTRUCTIONS = {
+    "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
+    "account_name": env.str("BANK_ACCOUNT_NAME", default="DT Exchange Ltd"),
+    "account_number": env.str("BANK_ACCOUNT_NUMBER", default="9030012345678"),
+    "branch": env.str("BANK_BRANCH", default="Kampala Road"),
+    "swift": env.str("BANK_SWIFT", default="SBICUGKX"),
+}
+
+# --- Secrets for hashing and encryption at rest ----------------------------
+VOUCHER_HASH_KEY = env.str("VOUCHER_HASH_KEY", default=SECRET_KEY)
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+# --- Email ------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env.str("RESEND_FROM_EMAIL", default="DT Exchange <no-reply@dtexchange.ug>")
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
+if env.str("RESEND_API_KEY", default=""):
+    EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
+    ANYMAIL = {"RESEND_API_KEY": env.str("RESEND_API_KEY")}
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+    )
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+# --- Static, i18n -----------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Africa/Kampala"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# --- Security ----------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+
+# --- Logging: structured JSON (structlog) with the request id --------------
+from dtexchange.logging import configure_logging  # noqa: E402
+
+LOGGING_CONFIG = None
+configure_logging(
+    level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
+)

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from dtexchange import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/auth/", include("accounts.urls")),
+    path("api/trading/", include("trading.urls")),
+    path("api/payments/", include("payments.urls")),
+    path("", include("dtexchange.site_urls")),
+]
+
+handler404 = "dtexchange.views.not_found"
+handler500 = "dtexchange.views.server_error"

@@ -1,0 +1,8 @@
+"""WSGI entry point: production serves HTTP with gunicorn (DESIGN 2)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtexchange.settings")
+application = get_wsgi_application()

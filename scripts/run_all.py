@@ -1,0 +1,74 @@
+"""`make run`: start every process of the embedded default and stop them all
+on Ctrl-C (or when one of them dies)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = os.environ.get("PORT", "8000")
+
+# name -> argv. Other long-running parts (the Relworx sandbox, ...) add theirs here.
+PROCESSES: dict[str, list[str]] = {
+    "web": [PY, "-m", "daphne", "-b", HOST, "-p", PORT, "dtexchange.asgi:application"],
+    "worker": [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "dtexchange",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        "2",
+    ],
+    "beat": [PY, "-m", "celery", "-A", "dtexchange", "beat", "-l", "warning"],
+}
+
+
+def main() -> int:
+    (ROOT / "var" / "celery" / "queue").mkdir(parents=True, exist_ok=True)
+    (ROOT / "var" / "celery" / "processed").mkdir(parents=True, exist_ok=True)
+    children: dict[str, subprocess.Popen] = {}
+    for name, argv in PROCESSES.items():
+        # Each child in its own process group, so Ctrl-C reaches it only through us.
+        children[name] = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)  # noqa: S603
+    print(f"DT Exchange is up on http://{HOST}:{PORT}  (API docs: /api/docs/, admin: /admin/)")
+    print("Press Ctrl-C to stop.")
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; stopping the rest.")
+                exit_code = proc.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.5)
+    for proc in children.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Currencies and the one place that rounds money (DESIGN 3).
+
+Amounts are Decimal end to end. ``quantize`` is the only rounding helper and
+rounds down by default, so the user's side never gains a unit it was not paid
+for; fees are taken as the exact remainder (``fiat == net + fee``).
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation, localcontext
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str
+    name: str
+    precision: int
+    is_crypto: bool
+    symbol: str = ""
+
+    @property
+    def unit(self) -> Decimal:
+        return Decimal(1).scaleb(-self.precision)
+
+    @property
+    def is_fiat(self) -> bool:
+        return not self.is_crypto
+
+
+CURRENCIES: dict[str, Currency] = {
+    c.code: c
+    for c in (
+        Currency("BTC", "Bitcoin", 8, True, "₿"),
+        Currency("ETH", "Ethereum", 18, True, "Ξ"),
+        Currency("SOL", "Solana", 9, True),
+        Currency("TRX", "Tron", 6, True),
+        Currency("USD", "US dollar", 2, False, "$"),
+        Currency("UGX", "Ugandan shilling", 0, False, "UGX"),
+    )
+}
+CRYPTO_CODES = tuple(code for code, c in CURRENCIES.items() if c.is_crypto)
+FIAT_CODES = tuple(code for code, c in CURRENCIES.items() if c.is_fiat)
+CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
+
+# NUMERIC(38, 18) in the database: 20 integer digits, 18 decimals.
+MAX_DIGITS = 38
+DECIMAL_PLACES = 18
+
+
+class UnknownCurrency(ValueError):
+    pass
+
+
+def currency(code: str) -> Currency:
+    try:
+        return CURRENCIES[str(code).upper()]
+    except KeyError:
+        raise UnknownCurrency(f"Unknown currency {code!r}.") from None
+
+
+def quantize(amount: Decimal, code: str, *, rounding: str = ROUND_DOWN) -> Decimal:
+    """Round ``amount`` to the precision of ``code``; down unless told otherwise."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be Decimal, not {type(amount).__name__}")
+    with localcontext() as ctx:
+        ctx.prec = 60  # wide enough for NUMERIC(38, 18) products
+        return amount.quantize(currency(code).unit, rounding=rounding)
+
+
+def quantize_up(amount: Decimal, code: str) -> Decimal:
+    return quantize(amount, code, rounding=ROUND_UP)
+
+
+def has_valid_precision(amount: Decimal, code: str) -> bool:
+    """True if ``amount`` has no more decimals than ``code`` allows."""
+    try:
+        return amount == amount.quantize(currency(code).unit)
+    except InvalidOperation:
+        return False
+
+
+def fmt(amount: Decimal, code: str) -> str:
+    """Human display: thousands separators and the currency, UGX without decimals."""
+    cur = currency(code)
+    value = quantize(amount, code)
+    if code == "USD":
+        return f"${value:,.2f}"
+    if cur.is_fiat:
+        return f"{code} {value:,.{cur.precision}f}"
+    return f"{value:,.{cur.precision}f} {code}"
