@@ -1,0 +1,107 @@
+"""How a trade is paid for (buy) or paid out (sell).
+
+`trading` never imports `payments` or `vouchers` (DESIGN 1): each method is a
+small object that its own app registers here from ``AppConfig.ready``. The
+trading services call the hooks below inside the trade's database
+transaction; a method settles through the trading services (never by posting
+to the ledger on its own terms).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+
+from dtexchange.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class PaymentMethod:
+    """Base class. Subclasses set the class attributes and override the hooks."""
+
+    code: ClassVar[str]  # "mobile_money", "bank_deposit", "voucher", "crypto", "balance"
+    name: ClassVar[str]
+    processing_time: ClassVar[str]  # shown to people: "Instant", "1-3 minutes", ...
+    providers: ClassVar[tuple[str, ...]] = ()
+    supports_buy: ClassVar[bool] = True
+    supports_sell: ClassVar[bool] = False
+    # True when the method's currency is crypto (a swap) rather than fiat.
+    is_crypto_swap: ClassVar[bool] = False
+
+    def fee_rate(self) -> Decimal:
+        return settings.FEE_RATES[self.code]
+
+    def limits(self, fiat: str) -> tuple[Decimal, Decimal] | None:
+        """(minimum, maximum) fiat amount of one trade, or None if unsupported."""
+        return settings.PAYMENT_LIMITS.get(self.code, {}).get(fiat)
+
+    def fiat_currencies(self) -> tuple[str, ...]:
+        return tuple(settings.PAYMENT_LIMITS.get(self.code, {}).keys())
+
+    def clean_details(
+        self, *, user: User, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Validate and normalise ``payment_details``; raise InvalidInput.
+
+        The returned dict is stored on the trade, so it must hold nothing
+        secret (no plain voucher code; phone numbers are encrypted at rest by
+        the method's own model, not stored here in the clear).
+        """
+        return {}
+
+    def start_buy(self, *, trade: Any, details: dict[str, Any]) -> dict[str, Any]:
+        """Called inside ``trade_buy``'s transaction once the trade row exists
+        (``pending``) and the reserve covers it. Either settles at once through
+        the trading services, or starts the outside payment and returns the
+        instructions the customer needs (JSON-safe)."""
+        raise NotImplementedError
+
+    def start_sell(self, *, trade: Any, details: dict[str, Any]) -> dict[str, Any]:
+        """Called inside ``trade_sell``'s transaction after the crypto left the
+        user's wallet; pays the fiat out."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        fiats = self.fiat_currencies()
+        return {
+            "id": self.code,
+            "name": self.name,
+            "fee_rate": str(self.fee_rate()),
+            "processing_time": self.processing_time,
+            "currencies": list(fiats),
+            "limits": {
+                fiat: {"min": str(lo), "max": str(hi)}
+                for fiat in fiats
+                if (bounds := self.limits(fiat))
+                for lo, hi in [bounds]
+            },
+            "providers": list(self.providers),
+            "supports_buy": self.supports_buy,
+            "supports_sell": self.supports_sell,
+        }
+
+
+_REGISTRY: dict[str, PaymentMethod] = {}
+
+
+def register(method: PaymentMethod) -> None:
+    _REGISTRY[method.code] = method
+
+
+def get(code: str) -> PaymentMethod:
+    try:
+        return _REGISTRY[code]
+    except KeyError:
+        raise InvalidInput(
+            f"Unknown payment method {code!r}.",
+            code="unknown_payment_method",
+            details={"payment_method": [f"Choose one of: {', '.join(sorted(_REGISTRY))}."]},
+        ) from None
+
+
+def all_methods() -> list[PaymentMethod]:
+    return [_REGISTRY[code] for code in sorted(_REGISTRY)]
