@@ -17,3 +17,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_FILE_PATH = str(VAR_DIR / "test-mail")
 CONN_MAX_AGE = 0
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Tasks run in-process when queued (after commit); tests that need a real
+# worker start one themselves.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,1 @@
+"""trading's read-only selectors, one module per area."""

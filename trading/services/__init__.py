@@ -1,0 +1,1 @@
+"""trading's write services, one module per area (ledger, prices, quotes, trades)."""
