@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("api/payments/", include("payments.urls")),
     path("", include("dtexchange.site_urls")),
 ]
+# Daphne does not serve static files; in the embedded default (DEBUG on) Django
+# does, so /api/docs/ finds its Swagger UI (sidecar) and the site its CSS.
+# In production the reverse proxy serves `collectstatic` output (empty list here).
+urlpatterns = [*staticfiles_urlpatterns(), *urlpatterns]
 
 handler404 = "dtexchange.views.not_found"
 handler500 = "dtexchange.views.server_error"
