@@ -3,6 +3,14 @@
 Every write locks the voucher row (``SELECT … FOR UPDATE``), re-checks its
 state, then changes it compare-and-set (``filter(status="active").update``),
 so two staff members or twenty buyers racing on one voucher change it once.
+
+Ledger (DESIGN 3): the money behind a voucher was paid outside the app, so
+issuing a batch posts equity/external -total → voucher_liability +total in the
+batch's currency (one posting per batch). Redemption draws the liability down
+inside the voucher buy (``trade_settle_buy`` with the liability as the funding
+account); voiding or expiring a voucher releases its face value back to
+equity. The liability's balance is therefore always the face value of the
+active vouchers.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
-from trading.money import has_valid_precision, quantize
+from trading.models import AccountKind, TransactionKind
+from trading.money import fmt, has_valid_precision, quantize
+from trading.services.ledger import house_account, ledger_post
 from vouchers import codes
 from vouchers.errors import VoucherCurrencyMismatch, VoucherStateConflict, VoucherUnavailable
 from vouchers.models import VOUCHER_CURRENCIES, Voucher, VoucherBatch, VoucherStatus
@@ -124,6 +134,19 @@ def _batch_issue(
             for body in bodies
         ]
     )
+    total = request.amount * len(bodies)
+    ledger_post(
+        kind=TransactionKind.VOUCHER_ISSUE,
+        idempotency_key=f"voucher_issue:batch:{batch.pk}",
+        entries=[
+            (house_account(kind=AccountKind.EQUITY, currency=request.currency), -total),
+            (house_account(kind=AccountKind.VOUCHER_LIABILITY, currency=request.currency), total),
+        ],
+        description=f"Voucher batch #{batch.pk}: {len(bodies)} x "
+        f"{fmt(request.amount, request.currency)}",
+        actor=actor_label,
+        reference=f"voucher_batch:{batch.pk}",
+    )
     return [(v, codes.format_code(body)) for v, body in zip(vouchers, bodies, strict=True)]
 
 
@@ -192,6 +215,24 @@ def voucher_demo_issue(
     return out
 
 
+def _release_liability(*, voucher: Voucher, kind: str, key: str, actor: str, why: str) -> None:
+    """voucher_liability -face → equity +face: the voucher no longer owes anything."""
+    ledger_post(
+        kind=kind,
+        idempotency_key=key,
+        entries=[
+            (
+                house_account(kind=AccountKind.VOUCHER_LIABILITY, currency=voucher.currency),
+                -voucher.amount,
+            ),
+            (house_account(kind=AccountKind.EQUITY, currency=voucher.currency), voucher.amount),
+        ],
+        description=f"Voucher …{voucher.suffix} {why}",
+        actor=actor,
+        reference=f"voucher:{voucher.pk}",
+    )
+
+
 def _lock(voucher_id: int) -> Voucher:
     voucher = Voucher.objects.select_for_update().filter(pk=voucher_id).first()
     if voucher is None:
@@ -202,7 +243,8 @@ def _lock(voucher_id: int) -> Voucher:
 @transaction.atomic
 def voucher_void(*, voucher_id: int, actor: User, reason: str) -> Voucher:
     """Void an active voucher (also one past its date that the expiry sweep
-    has not reached yet). Redeemed, void or expired vouchers cannot be voided."""
+    has not reached yet) and release its liability, in one transaction.
+    Redeemed, void or expired vouchers cannot be voided (409)."""
     reason = (reason or "").strip()
     if not reason:
         raise _invalid("reason", "A reason is required to void a voucher.")
@@ -219,6 +261,13 @@ def voucher_void(*, voucher_id: int, actor: User, reason: str) -> Voucher:
     if changed != 1:  # cannot happen under the row lock; refuse rather than double-post
         raise VoucherStateConflict("The voucher changed while it was being voided.")
     voucher.refresh_from_db()
+    _release_liability(
+        voucher=voucher,
+        kind=TransactionKind.REVERSAL,
+        key=f"voucher_void:{voucher.pk}",
+        actor=f"user:{actor.pk}:{actor.email}"[:150],
+        why=f"voided: {reason}"[:400],
+    )
     return voucher
 
 
@@ -268,9 +317,10 @@ def voucher_redeem(*, code: str, currency: str, user: User) -> Voucher:
 def voucher_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Mark active vouchers past their date ``expired``; return how many.
 
-    Each voucher in its own short transaction with the row locked, so the
-    sweep never holds many locks and never races a redemption (which
-    re-checks the date under the same lock). Safe to run twice.
+    Each voucher in its own short transaction with the row locked (status
+    change and liability release together), so the sweep never holds many
+    locks and never races a redemption (which re-checks the date under the
+    same lock). Safe to run twice.
     """
     now = now or timezone.now()
     ids = list(
@@ -286,7 +336,15 @@ def voucher_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
                 continue
             if voucher.expires_at > now:
                 continue
-            done += Voucher.objects.filter(pk=pk, status=VoucherStatus.ACTIVE).update(
+            if Voucher.objects.filter(pk=pk, status=VoucherStatus.ACTIVE).update(
                 status=VoucherStatus.EXPIRED, expired_at=now
-            )
+            ):
+                _release_liability(
+                    voucher=voucher,
+                    kind="voucher_expiry",
+                    key=f"voucher_expiry:{pk}",
+                    actor="system:voucher_expiry",
+                    why="expired unredeemed",
+                )
+                done += 1
     return done

@@ -50,3 +50,19 @@ def assert_code_stored_nowhere(plain: str) -> None:
     assert plain.upper() not in dump
     # The first 16 symbols alone would leave ~20 bits to guess: not stored either.
     assert body[:16] not in dump
+
+
+def house_balance(kind: str, currency: str):
+    from decimal import Decimal
+
+    from trading.models import LedgerAccount
+
+    account = LedgerAccount.objects.filter(owner=None, kind=kind, currency=currency).first()
+    return account.balance if account else Decimal(0)
+
+
+def assert_ledger_reconciles() -> None:
+    from trading.selectors import ledger_reconcile
+
+    report = ledger_reconcile()
+    assert report.ok, [p.message for p in report.problems]

@@ -7,8 +7,13 @@ from django.utils import timezone
 from accounts.models import User
 from dtexchange.errors import InvalidInput
 from tests.factories import UserFactory
-from tests.vouchers.conftest import assert_code_stored_nowhere
+from tests.vouchers.conftest import (
+    assert_code_stored_nowhere,
+    assert_ledger_reconciles,
+    house_balance,
+)
 from tests.vouchers.test_codes import CODE_RE
+from trading.models import LedgerTransaction
 from vouchers import codes
 from vouchers.models import Voucher, VoucherBatch
 from vouchers.services import voucher_batch_create
@@ -52,6 +57,14 @@ def test_batch_issue_returns_codes_and_stores_only_hashes():
         )
         assert voucher.expires_at == batch.expires_at
         assert_code_stored_nowhere(plain)
+
+    # One posting for the batch: equity/external -> voucher liability.
+    txn = LedgerTransaction.objects.get()
+    assert (txn.kind, txn.idempotency_key) == ("voucher_issue", f"voucher_issue:batch:{batch.pk}")
+    assert txn.actor == batch.actor
+    assert house_balance("voucher_liability", "UGX") == Decimal("75000")
+    assert house_balance("equity", "UGX") == Decimal("-75000")
+    assert_ledger_reconciles()
 
 
 def test_usd_face_value_keeps_cents():
@@ -102,6 +115,7 @@ def test_bad_batch_requests_are_refused_and_write_nothing(field, kwargs):
     assert field in err.value.details
     assert VoucherBatch.objects.count() == 0
     assert Voucher.objects.count() == 0
+    assert LedgerTransaction.objects.count() == 0
 
 
 def test_actor_user_is_recorded_without_extra_users():

@@ -1,10 +1,13 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
 from tests.factories import UserFactory, VoucherFactory
+from tests.vouchers.conftest import assert_ledger_reconciles, house_balance
+from trading.models import LedgerTransaction
 from vouchers.errors import VoucherStateConflict, VoucherUnavailable
 from vouchers.models import Voucher
 from vouchers.services import voucher_expire_due, voucher_redeem, voucher_void
@@ -25,6 +28,13 @@ def test_void_records_who_when_why_and_blocks_redemption(staff, voucher, user):
     assert voided.void_reason == "Sold to a fraudster"
     with pytest.raises(VoucherUnavailable):
         voucher_redeem(code=voucher.plain_code, currency="UGX", user=user)
+    # The liability is released back to equity: nothing is owed any more.
+    assert house_balance("voucher_liability", "UGX") == 0
+    assert house_balance("equity", "UGX") == 0
+    reversal = LedgerTransaction.objects.get(idempotency_key=f"voucher_void:{voucher.pk}")
+    assert reversal.kind == "reversal"
+    assert reversal.actor == f"user:{staff.pk}:{staff.email}"
+    assert_ledger_reconciles()
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
@@ -35,6 +45,7 @@ def test_void_needs_a_reason(staff, voucher, reason):
     voucher.refresh_from_db()
     assert voucher.status == "active"
     assert voucher.voided_at is None
+    assert house_balance("voucher_liability", "UGX") == Decimal("50000")
 
 
 def test_void_twice_or_after_redemption_is_a_conflict(staff, user):
@@ -44,6 +55,7 @@ def test_void_twice_or_after_redemption_is_a_conflict(staff, user):
         voucher_void(voucher_id=first.pk, actor=staff, reason="again")
     assert err.value.status == 409
     assert Voucher.objects.get(pk=first.pk).void_reason == "damaged card"
+    assert LedgerTransaction.objects.filter(kind="reversal").count() == 1
 
     voucher_redeem(code=second.plain_code, currency="UGX", user=user)
     with pytest.raises(VoucherStateConflict):
@@ -64,8 +76,14 @@ def test_expiry_sweep_marks_only_active_vouchers_past_their_date(user, staff):
     past = timezone.now() - timedelta(minutes=1)
     Voucher.objects.exclude(pk=fresh.pk).update(expires_at=past)
 
+    # Liability: 4 issued, 1 redeemed (not drawn down here: no trade in this
+    # test), 1 voided.
+    assert house_balance("voucher_liability", "UGX") == Decimal("150000")
     assert voucher_expire_due() == 1
     assert voucher_expire_due() == 0  # idempotent
+    assert house_balance("voucher_liability", "UGX") == Decimal("100000")
+    assert LedgerTransaction.objects.filter(kind="voucher_expiry").count() == 1
+    assert_ledger_reconciles()
     statuses = dict(Voucher.objects.values_list("pk", "status"))
     assert statuses == {
         due.pk: "expired",
