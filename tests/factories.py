@@ -36,6 +36,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         for name in extracted if extracted is not None else [CUSTOMER]:
             self.groups.add(Group.objects.get(name=name))
 
+
 # --- ledger --------------------------------------------------------------------
 # Money enters a wallet the way it does in production: a balanced posting
 # (here from the equity account), never by setting a balance.
