@@ -49,7 +49,7 @@ class VerifyEmailForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for i in range(1, 7):
-            self.fields[f"d{i}"] = forms.CharField(required=False, max_length=6)
+            self.fields[f"d{i}"] = forms.CharField(required=False, max_length=12)
 
     def clean(self):
         cleaned = super().clean()

@@ -74,9 +74,7 @@ def signup(request):
                 for message in messages_:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            request.session[SIGNUP_EMAIL_KEY] = services.email_normalize(
-                form.cleaned_data["email"]
-            )
+            request.session[SIGNUP_EMAIL_KEY] = services.email_normalize(form.cleaned_data["email"])
             request.session["code_sent_at"] = int(time.time())
             return redirect("verify_email")
     return render(request, "accounts/signup.html", {"form": form})
