@@ -97,6 +97,11 @@ def register(method: PaymentMethod) -> None:
     _REGISTRY[method.code] = method
 
 
+def unregister(code: str) -> None:
+    """For tests that register a method of their own."""
+    _REGISTRY.pop(code, None)
+
+
 def get(code: str) -> PaymentMethod:
     try:
         return _REGISTRY[code]

@@ -18,7 +18,10 @@ class Quote(models.Model):
     # None: asked for anonymously (the calculator on the public site); anyone
     # may trade on such a quote, it only fixes a rate for QUOTE_TTL.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="quotes",
     )
     trade_type = models.CharField(max_length=4)

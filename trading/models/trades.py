@@ -73,11 +73,17 @@ class Trade(models.Model):
     request_fingerprint = models.CharField(max_length=64, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     ledger_transaction = models.ForeignKey(
-        "trading.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT,
+        "trading.LedgerTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     refund_transaction = models.ForeignKey(
-        "trading.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT,
+        "trading.LedgerTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)

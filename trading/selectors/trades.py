@@ -16,6 +16,12 @@ def rate_str(rate: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def amount_str(amount: Decimal, code: str) -> str:
+    """An amount as a decimal string at its currency's precision, never in
+    exponent notation (str(Decimal("0E-8")) would be)."""
+    return format(quantize(amount, code), "f")
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
@@ -42,10 +48,10 @@ def trade_as_dict(trade: Trade) -> dict:
         "status_label": trade.status_reason or STATUS_LABELS.get(trade.status, trade.status),
         "crypto_currency": crypto,
         "fiat_currency": fiat,
-        "crypto_amount": str(quantize(trade.crypto_amount, crypto)),
-        "fiat_amount": str(quantize(trade.fiat_amount, fiat)),
-        "fee_amount": str(quantize(trade.fee_amount, fiat)),
-        "net_amount": str(quantize(trade.fiat_amount - trade.fee_amount, fiat)),
+        "crypto_amount": amount_str(trade.crypto_amount, crypto),
+        "fiat_amount": amount_str(trade.fiat_amount, fiat),
+        "fee_amount": amount_str(trade.fee_amount, fiat),
+        "net_amount": amount_str(trade.fiat_amount - trade.fee_amount, fiat),
         "fee_rate": rate_str(trade.fee_rate),
         "exchange_rate": rate_str(trade.exchange_rate),
         "payment_method": trade.payment_method,

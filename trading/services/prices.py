@@ -193,7 +193,9 @@ class HttpPriceProvider:
                 if response.status_code != 200:
                     raise PriceProviderError(f"HTTP {response.status_code} from the price API")
                 return response.content
-        raise PriceProviderError(f"price API failed after {self.retries + 1} attempts: {last_error}")
+        raise PriceProviderError(
+            f"price API failed after {self.retries + 1} attempts: {last_error}"
+        )
 
     def fetch(self, *, previous: Pairs) -> Pairs:
         raw = self._get()

@@ -18,8 +18,8 @@ from trading.models.quotes import Quote
 from trading.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading.payment_methods import PaymentMethod
 from trading.selectors.trades import rate_str
-from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 from trading.services.prices import price_get
+from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 
 
 class QuoteInvalid(Conflict):
@@ -86,10 +86,14 @@ def _fiat(code: str) -> str:
     try:
         cur = currency(code)
     except UnknownCurrency:
-        raise _bad("fiat_currency", f"Unknown currency {code!r}.", code="unknown_currency") from None
+        raise _bad(
+            "fiat_currency", f"Unknown currency {code!r}.", code="unknown_currency"
+        ) from None
     if not cur.is_fiat:
         raise _bad(
-            "fiat_currency", f"Must be one of {', '.join(FIAT_CODES)}.", code="invalid_currency_pair"
+            "fiat_currency",
+            f"Must be one of {', '.join(FIAT_CODES)}.",
+            code="invalid_currency_pair",
         )
     return cur.code
 
@@ -97,9 +101,13 @@ def _fiat(code: str) -> str:
 def trade_method_for(*, trade_type: str, code: str) -> PaymentMethod:
     method = payment_methods.get(code)
     if trade_type == "buy" and not method.supports_buy:
-        raise _bad("payment_method", f"{method.name} cannot pay for a buy.", code="method_not_supported")
+        raise _bad(
+            "payment_method", f"{method.name} cannot pay for a buy.", code="method_not_supported"
+        )
     if trade_type == "sell" and not method.supports_sell:
-        raise _bad("payment_method", f"{method.name} cannot pay out a sale.", code="method_not_supported")
+        raise _bad(
+            "payment_method", f"{method.name} cannot pay out a sale.", code="method_not_supported"
+        )
     if trade_type not in ("buy", "sell"):
         raise _bad("trade_type", "Must be buy or sell.")
     return method
@@ -288,7 +296,9 @@ def quote_use(
         raise QuoteMismatch(details={"quote_id": str(quote.pk)})
     now = timezone.now()
     if quote.expires_at <= now:
-        raise QuoteExpired(details={"quote_id": str(quote.pk), "expired_at": quote.expires_at.isoformat()})
+        raise QuoteExpired(
+            details={"quote_id": str(quote.pk), "expired_at": quote.expires_at.isoformat()}
+        )
     if Quote.objects.filter(pk=quote.pk, used_at__isnull=True).update(used_at=now) != 1:
         raise QuoteUsed(details={"quote_id": str(quote.pk)})
     return quote, PricedTrade(

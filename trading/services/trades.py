@@ -377,7 +377,7 @@ def trade_settle_buy(
     reason: str = "",
 ) -> Trade:
     """Complete a pending/processing buy with ONE ledger posting: funding
-    −received; fee revenue +fee; reserve(fiat) +net; reserve(crypto) −crypto;
+    -received; fee revenue +fee; reserve(fiat) +net; reserve(crypto) -crypto;
     the user's crypto wallet +crypto.
 
     Locks the trade. ``amount_received`` other than the trade's fiat amount
@@ -388,9 +388,7 @@ def trade_settle_buy(
     if trade.status == TradeStatus.COMPLETED:
         return trade
     if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
-        raise TradeNotSettleable(
-            details={"trade_id": str(trade.public_id), "status": trade.status}
-        )
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
     fiat, crypto = trade.fiat_currency, trade.crypto_currency
     if funding_account.currency != fiat:
         raise InvalidInput(
@@ -430,7 +428,11 @@ def trade_settle_buy(
         reference=trade.reference,
     )
     _transition(
-        trade, to=TradeStatus.COMPLETED, actor=actor, reason=reason, ledger_transaction=txn,
+        trade,
+        to=TradeStatus.COMPLETED,
+        actor=actor,
+        reason=reason,
+        ledger_transaction=txn,
         **fields,
     )
     return trade
@@ -439,8 +441,8 @@ def trade_settle_buy(
 @transaction.atomic
 def trade_settle_swap(*, trade_id: int, actor: str) -> Trade:
     """Complete a buy paid with another coin of the user's: one posting
-    through the reserves: wallet(from) −spent; fee revenue(from) +fee;
-    reserve(from) +net; reserve(crypto) −crypto; wallet(crypto) +crypto."""
+    through the reserves: wallet(from) -spent; fee revenue(from) +fee;
+    reserve(from) +net; reserve(crypto) -crypto; wallet(crypto) +crypto."""
     trade = _lock(trade_id)
     if trade.status == TradeStatus.COMPLETED:
         return trade
@@ -483,8 +485,8 @@ def trade_sell(
     idempotency_key: str | None = None,
 ) -> Trade:
     """Sell crypto. The crypto leaves the user's wallet at once, in the same
-    posting that moves the fiat: wallet −crypto, reserve(crypto) +crypto;
-    reserve(fiat) −gross, fee revenue +fee, and +net to the user's fiat wallet
+    posting that moves the fiat: wallet -crypto, reserve(crypto) +crypto;
+    reserve(fiat) -gross, fee revenue +fee, and +net to the user's fiat wallet
     (``balance``: the trade completes) or to the method's clearing account
     (``method.payout_clearing_kind``; then ``method.start_sell`` pays out and
     later calls trade_complete_payout or trade_refund_failed_payout).
@@ -577,7 +579,7 @@ def trade_complete_payout(*, trade_id: int, actor: str) -> Trade:
 
 @transaction.atomic
 def trade_refund_failed_payout(*, trade_id: int, reason: str, actor: str) -> Trade:
-    """The payout of a sell failed: clearing −net → the user's fiat wallet
+    """The payout of a sell failed: clearing -net → the user's fiat wallet
     +net (one posting, keyed on the trade), trade ``failed`` ("Failed —
     refunded to your wallet"). Idempotent: a refunded trade is returned."""
     trade = _lock(trade_id)
@@ -684,7 +686,7 @@ def fiat_wallet_credit(
     reason: str,
 ) -> LedgerTransaction:
     """Credit money that arrived (e.g. a mobile-money payment whose trade had
-    expired) to the user's fiat wallet: funding −amount, wallet +amount.
+    expired) to the user's fiat wallet: funding -amount, wallet +amount.
     Idempotent on ``idempotency_key`` (the ledger's)."""
     amount = quantize(amount, currency)
     if amount <= 0:
