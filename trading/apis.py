@@ -7,11 +7,12 @@ API, the site and the admin share one set of rules.
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.permissions import IsVerified
 from trading import payment_methods
 from trading.models.trades import TradeStatus
 from trading.money import CURRENCIES, DECIMAL_PLACES, MAX_DIGITS, currency
@@ -22,7 +23,9 @@ from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_buy, trade_cancel, trade_sell
 
-TRADING_PERMISSIONS = [IsAuthenticated]
+# Trading and reading one's trades need a verified email (403
+# email_not_verified; 401 when not signed in).
+TRADING_PERMISSIONS = [IsVerified]
 
 ERROR_ENVELOPE = inline_serializer(
     "ErrorEnvelope",
@@ -326,7 +329,7 @@ class PaymentMethodsApi(APIView):
 
 
 class BalancesApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = TRADING_PERMISSIONS
 
     @extend_schema(
         summary="Your wallet balances",

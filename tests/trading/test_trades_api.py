@@ -138,3 +138,32 @@ def test_trade_rows_are_not_touched_by_reads(api, customer, prices, reserves):
     before = Trade.objects.get(public_id=trade["id"]).updated_at
     api.get(f"/api/trading/trades/{trade['id']}")
     assert Trade.objects.get(public_id=trade["id"]).updated_at == before
+
+
+def test_trading_needs_a_verified_email(prices, reserves):
+    user = UserFactory(email_verified_at=None)
+    fund_wallet(user, "USD", "100.00")
+    client = APIClient()
+    client.force_authenticate(user)
+    rows = ledger_rows()
+    for method, url in (
+        ("post", "/api/trading/buy"),
+        ("post", "/api/trading/sell"),
+        ("get", "/api/trading/trades"),
+        ("get", "/api/trading/balances"),
+    ):
+        r = (
+            getattr(client, method)(url, BUY, format="json")
+            if method == "post"
+            else client.get(url)
+        )
+        assert r.status_code == 403, url
+        assert r.json()["error"]["code"] == "email_not_verified"
+    assert ledger_rows() == rows
+    # Prices, quotes and the methods stay public.
+    assert (
+        client.post(
+            "/api/trading/calculate", {**BUY, "trade_type": "buy"}, format="json"
+        ).status_code
+        == 200
+    )
