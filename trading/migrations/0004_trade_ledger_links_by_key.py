@@ -6,14 +6,42 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-_TO_KEYS = """
-UPDATE trading_trade t SET {col} = l.idempotency_key
-FROM trading_ledgertransaction l WHERE t.{col} = l.id::varchar
-"""
-_TO_IDS = """
-UPDATE trading_trade t SET {col} = l.id::varchar
-FROM trading_ledgertransaction l WHERE t.{col} = l.idempotency_key
-"""
+_COLUMNS = ("ledger_transaction", "refund_transaction")
+
+
+def _immediate(schema_editor) -> None:
+    # PostgreSQL: run the UPDATEs' deferred foreign-key checks now, else it
+    # refuses the CREATE INDEX that follows ("pending trigger events").
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _relink(apps, schema_editor, *, to_keys: bool) -> None:
+    _immediate(schema_editor)
+    Trade = apps.get_model("trading", "Trade")
+    LedgerTransaction = apps.get_model("trading", "LedgerTransaction")
+    for col in _COLUMNS:
+        linked = set(Trade.objects.exclude(**{col: None}).values_list(col, flat=True))
+        if to_keys:
+            ids = [int(v) for v in linked if str(v).isdigit()]
+            pairs = LedgerTransaction.objects.filter(pk__in=ids).values_list("pk", "idempotency_key")
+            mapping = {str(pk): key for pk, key in pairs}
+        else:
+            pairs = LedgerTransaction.objects.filter(idempotency_key__in=linked).values_list(
+                "idempotency_key", "pk"
+            )
+            mapping = {key: str(pk) for key, pk in pairs}
+        for old, new in mapping.items():
+            Trade.objects.filter(**{col: old}).update(**{col: new})
+
+
+def _forward(apps, schema_editor):
+    _relink(apps, schema_editor, to_keys=True)
+
+
+def _backward(apps, schema_editor):
+    _relink(apps, schema_editor, to_keys=False)
 
 
 def _fk():
@@ -44,21 +72,7 @@ class Migration(migrations.Migration):
             name="refund_transaction",
             field=models.CharField(blank=True, null=True, max_length=200),
         ),
-        # IMMEDIATE: the UPDATE's deferred foreign-key checks run now, else
-        # PostgreSQL refuses the CREATE INDEX that follows ("pending trigger
-        # events").
-        migrations.RunSQL(
-            [
-                "SET CONSTRAINTS ALL IMMEDIATE",
-                _TO_KEYS.format(col="ledger_transaction"),
-                _TO_KEYS.format(col="refund_transaction"),
-            ],
-            [
-                "SET CONSTRAINTS ALL IMMEDIATE",
-                _TO_IDS.format(col="ledger_transaction"),
-                _TO_IDS.format(col="refund_transaction"),
-            ],
-        ),
+        migrations.RunPython(_forward, _backward),
         migrations.AlterField(model_name="trade", name="ledger_transaction", field=_fk()),
         migrations.AlterField(model_name="trade", name="refund_transaction", field=_fk()),
     ]
