@@ -35,6 +35,7 @@ from vouchers.rules import ensure_payable, voucher_currency_clean
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from trading.models import Trade
 
 
 @dataclass(frozen=True)
@@ -267,13 +268,19 @@ def voucher_void(*, voucher_id: int, actor: User, reason: str) -> Voucher:
 
 @transaction.atomic
 def voucher_redeem(
-    *, voucher_id: int, currency: str, user: User, amount: Decimal | None = None
+    *,
+    voucher_id: int,
+    currency: str,
+    user: User,
+    amount: Decimal | None = None,
+    trade: Trade | None = None,
 ) -> Voucher:
     """Mark the voucher redeemed by ``user``, exactly once.
 
     Locks the voucher row, re-checks under the lock that it is active, not
     past its date, in ``currency`` and (if given) worth exactly ``amount``,
-    then compare-and-sets it to redeemed. Meant to run inside the voucher
+    then compare-and-sets it to redeemed (linked to ``trade``, the buy it
+    pays for). Meant to run inside the voucher
     buy's transaction, so a failure later in the buy rolls the redemption
     back too; of many concurrent callers one wins, the others wait on the
     lock and get VoucherUnavailable. Also raises VoucherCurrencyMismatch or
@@ -284,7 +291,7 @@ def voucher_redeem(
     now = timezone.now()
     ensure_payable(voucher, currency=cur, amount=amount, now=now)
     changed = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE).update(
-        status=VoucherStatus.REDEEMED, redeemed_by=user, redeemed_at=now
+        status=VoucherStatus.REDEEMED, redeemed_by=user, redeemed_at=now, redeemed_trade=trade
     )
     if changed != 1:
         raise VoucherUnavailable()
