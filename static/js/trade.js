@@ -210,3 +210,4 @@ form.addEventListener("change", (event) => {
 form.elements.amount.addEventListener("input", schedule);
 setMethodVisibility();
 if (value("amount")) schedule();
+form.dataset.ready = "true";
