@@ -319,6 +319,26 @@ def _create(
     return trade
 
 
+def _record_creation(trade: Trade) -> None:
+    """The method left the trade pending, or moved it through another
+    instance (e.g. ``trade_settle_buy(trade_id=...)``, which re-reads the
+    row). In the second case only the history row is added: an event saying
+    "pending" after the one saying "completed" would turn a live page back."""
+    current = Trade.objects.filter(pk=trade.pk).values_list("status", flat=True).get()
+    if current == trade.status:
+        _record(trade, previous="", actor=trade._unrecorded_creation, reason="created")
+        return
+    TradeStatusChange.objects.create(
+        trade=trade,
+        from_status="",
+        to_status=TradeStatus.PENDING,
+        actor=trade.__dict__.pop("_unrecorded_creation")[:128],
+        reason="created",
+        at=trade.created_at,
+    )
+    trade.refresh_from_db()
+
+
 def _store_response(trade: Trade) -> None:
     if trade.idempotency_key:
         trade.response_body = trade_as_dict(trade)
@@ -398,7 +418,7 @@ def _open_trade(
             )
             start(trade, method, details, priced)
             if "_unrecorded_creation" in trade.__dict__:
-                _record(trade, previous="", actor=_actor_for(user), reason="created")
+                _record_creation(trade)
             _store_response(trade)
             trade.replayed = False
             return trade
