@@ -152,7 +152,8 @@ def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
     """Put a service's error next to the field it is about, else on top."""
     placed = False
     for field, errors in (exc.details or {}).items():
-        name = "phone_number" if field in ("phone", "msisdn") else field
+        name = field.removeprefix("payment_details.")
+        name = "phone_number" if name in ("phone", "msisdn") else name
         if name in form.fields and isinstance(errors, list | tuple):
             for error in errors:
                 form.add_error(name, str(error))
