@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -236,8 +235,19 @@ def history(request):
             for k in ("status", "trade_type", "crypto_currency", "payment_method")
         }
     qs = trade_history_for_user(user=request.user, **filters)
-    paginator = Paginator(qs, HISTORY_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Newer/Older pages without a COUNT(*): one query of a page plus one row,
+    # whatever the length of the history.
+    number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
+    start = (number - 1) * HISTORY_PAGE_SIZE
+    rows = list(qs[start : start + HISTORY_PAGE_SIZE + 1])
+    page = {
+        "object_list": rows[:HISTORY_PAGE_SIZE],
+        "number": number,
+        "has_previous": number > 1,
+        "previous_page_number": number - 1,
+        "has_next": len(rows) > HISTORY_PAGE_SIZE,
+        "next_page_number": number + 1,
+    }
     query = request.GET.copy()
     query.pop("page", None)
     return render(
