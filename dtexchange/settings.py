@@ -280,6 +280,18 @@ BANK_INSTRUCTIONS = {
     "swift": env.str("BANK_SWIFT", default="SBICUGKX"),
 }
 
+# --- Vouchers (owner: vouchers) -------------------------------------------
+# Codes are stored only as HMAC-SHA256 under VOUCHER_HASH_KEY (below): rotating
+# that key makes every unredeemed voucher unusable, so it is set once per site.
+VOUCHER_BATCH_MAX_COUNT = env.int("VOUCHER_BATCH_MAX_COUNT", default=1000)
+VOUCHER_MAX_VALIDITY_DAYS = env.int("VOUCHER_MAX_VALIDITY_DAYS", default=3650)
+# Active vouchers past their date become "expired" (and their liability is
+# released) by this sweep; redemption re-checks the date anyway.
+CELERY_BEAT_SCHEDULE["vouchers-expire-due"] = {
+    "task": "vouchers.tasks.vouchers_expire_due",
+    "schedule": timedelta(minutes=env.int("VOUCHER_EXPIRY_SWEEP_MINUTES", default=15)),
+}
+
 # --- Secrets for hashing and encryption at rest ----------------------------
 VOUCHER_HASH_KEY = env.str("VOUCHER_HASH_KEY", default=SECRET_KEY)
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")

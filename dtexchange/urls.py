@@ -13,6 +13,8 @@ urlpatterns = [
     # site's Content-Security-Policy allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("accounts.urls")),
+    # Before trading's include: trading must not import vouchers (DESIGN 1).
+    path("api/trading/vouchers/", include("vouchers.urls")),
     path("api/trading/", include("trading.urls")),
     path("api/payments/", include("payments.urls")),
     path("", include("dtexchange.site_urls")),

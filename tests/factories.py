@@ -43,3 +43,29 @@ def fund_wallet(user, currency: str, amount, *, key: str | None = None):
     )
     wallet.refresh_from_db()
     return wallet
+
+
+# --- vouchers ------------------------------------------------------------------
+
+
+class VoucherFactory(factory.Factory):
+    """Issues one voucher through the service (the only way a code exists) and
+    returns it with ``plain_code`` set on the instance, for the test only."""
+
+    class Meta:
+        model = dict
+
+    amount = "50000"
+    currency = "UGX"
+    expires_in_days = 30
+    actor = "tests"
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from vouchers.services import voucher_batch_create
+
+        [(voucher, plain)] = voucher_batch_create(count=1, **kwargs)
+        voucher.plain_code = plain
+        return voucher
+
+    _build = _create
