@@ -6,16 +6,35 @@ from django.utils import timezone
 from accounts.models import User
 
 # --- accounts ------------------------------------------------------------------
+DEFAULT_PASSWORD = "pass-1234-word"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A verified customer; ``email_verified_at=None`` for an unverified one,
+    ``roles=[...]`` for other roles. The password is DEFAULT_PASSWORD."""
+
     class Meta:
         model = User
         django_get_or_create = ("email",)
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.test")
-    password = factory.django.Password("pass-1234-word")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(DEFAULT_PASSWORD)
     email_verified_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        """``UserFactory(roles=["deposit_reviewer"])``; a customer by default."""
+        if not create:
+            return
+        from django.contrib.auth.models import Group
+
+        from accounts.roles import CUSTOMER, ensure_roles
+
+        ensure_roles()
+        for name in extracted if extracted is not None else [CUSTOMER]:
+            self.groups.add(Group.objects.get(name=name))
 
 
 # --- ledger --------------------------------------------------------------------

@@ -6,8 +6,12 @@ import os
 
 from tests.settings import *  # noqa: F403
 
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = os.environ["E2E_MAIL_DIR"]
+MAILERS = {
+    "default": {
+        "BACKEND": "dtexchange.mail.EmlFileBackend",
+        "OPTIONS": {"file_path": os.environ["E2E_MAIL_DIR"]},
+    }
+}
 
 # Serve pages as production does (friendly 404/500, no debug pages), while the
 # HTTP-only cookies and the rest stay as the test profile set them.
