@@ -311,6 +311,14 @@ CELERY_BEAT_SCHEDULE["payments-poll-pending"] = {
     "task": "payments.tasks.mobile_money_poll_due",
     "schedule": env.float("RELWORX_POLL_EVERY_SECONDS", default=30.0),
 }
+CELERY_BEAT_SCHEDULE["payments-expire-trades"] = {
+    "task": "payments.tasks.payment_trades_expire_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.mobile_money_reconcile_task",
+    "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
+}
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
     "account_name": env.str("BANK_ACCOUNT_NAME", default="DT Exchange Ltd"),

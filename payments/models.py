@@ -35,7 +35,13 @@ class MobileMoneyPayment(models.Model):
         FAILED = "failed", "Failed"
 
     direction = models.CharField(max_length=16, choices=Direction.choices)
-    trade_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    trade = models.ForeignKey(
+        "trading.Trade",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mobile_money_payments",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mobile_money_payments"
     )
@@ -122,7 +128,13 @@ class BankDeposit(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
-    trade_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    trade = models.OneToOneField(
+        "trading.Trade",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_deposit",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bank_deposits"
     )

@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from payments.models import MobileMoneyPayment
 from payments.relworx import RelworxUnavailable
-from payments.services import mobile_money_poll, mobile_money_submit
+from payments.services import (
+    mobile_money_poll,
+    mobile_money_reconcile,
+    mobile_money_submit,
+    payment_trades_expire,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -58,3 +63,15 @@ def mobile_money_poll_due(limit: int = 200) -> int:
         except Exception:  # one bad row must not stop the others
             log.exception("momo.poll.failed", payment_id=payment_id)
     return len(ids)
+
+
+@shared_task
+def payment_trades_expire_task() -> int:
+    """Beat: expire mobile-money/bank-deposit buys with no outcome in time."""
+    return len(payment_trades_expire())
+
+
+@shared_task
+def mobile_money_reconcile_task() -> dict:
+    """Beat: the reconciliation pass (see mobile_money_reconcile)."""
+    return mobile_money_reconcile()

@@ -15,6 +15,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -137,7 +138,20 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
         locked.submitted_at = locked.submitted_at or timezone.now()
         locked.save(update_fields=["internal_reference", "submitted_at", "updated_at"])
     log.info("momo.submitted", reference=payment.reference, direction=payment.direction)
+    if payment.direction == Direction.COLLECTION and payment.trade_id:
+        _mark_processing(payment.trade_id)
     return "submitted"
+
+
+def _mark_processing(trade_id: int) -> None:
+    """Relworx accepted the collection: the customer is being prompted."""
+    from dtexchange.errors import NotFound
+    from trading.services import trade_mark_processing
+    from trading.services.trades import TradeNotSettleable
+
+    # Already settled by a fast webhook, expired, ...: nothing to mark.
+    with contextlib.suppress(TradeNotSettleable, NotFound):
+        trade_mark_processing(trade_id=trade_id, actor="system:relworx")
 
 
 def _next_poll_delay(attempts: int) -> timedelta:
@@ -285,4 +299,21 @@ def mobile_money_apply_status(
         fields.append("failure_reason")
     payment.save(update_fields=fields)
     log.info("momo.outcome", reference=payment.reference, status=target, source=source)
+    _apply_effect(payment, source)
     return str(target)
+
+
+def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:
+    """The trade side of a final outcome, in this same transaction (see effects)."""
+    from payments.services.effects import apply_outcome
+    from trading.services.trades import TradeNotSettleable
+
+    try:
+        with transaction.atomic():
+            payment.outcome = apply_outcome(payment)
+    except TradeNotSettleable as exc:
+        # e.g. a payout reported for a trade that is not in payout any more:
+        # keep the payment's status, leave the trade alone, ask a person.
+        payment.outcome = "needs_review"
+        _flag(payment, f"{source}: the trade could not take this outcome ({exc.message})")
+    payment.save(update_fields=["outcome", "flagged", "flag_reason", "updated_at"])

@@ -82,12 +82,19 @@ def test_the_database_refuses_to_rewrite_decisions_even_in_bulk(customer):
     from django.db import DatabaseError, transaction
 
     deposit = BankDeposit.objects.create(
-        user=customer, reference_code="DTX-WXYZ-2345", expected_amount=Decimal("100000"),
+        user=customer,
+        reference_code="DTX-WXYZ-2345",
+        expected_amount=Decimal("100000"),
         currency="UGX",
     )
     DepositDecision.objects.create(
-        deposit=deposit, decision="rejected", actor=customer, actor_email=customer.email,
-        reason="not found", expected_amount=deposit.expected_amount, currency="UGX",
+        deposit=deposit,
+        decision="rejected",
+        actor=customer,
+        actor_email=customer.email,
+        reason="not found",
+        expected_amount=deposit.expected_amount,
+        currency="UGX",
     )
     with pytest.raises(DatabaseError), transaction.atomic():
         DepositDecision.objects.update(reason="rewritten")
