@@ -17,7 +17,7 @@ adds money does it in Python on that database (``ledger_post``'s portable
 path, ``ledger_reconcile``).
 """
 
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact
 
 from django.db import models
 
@@ -28,17 +28,21 @@ _INT_DIGITS = MAX_DIGITS - DECIMAL_PLACES
 _WIDTH = MAX_DIGITS + 1  # digits and the point
 # PostgreSQL NUMERIC rounds extra decimals half away from zero: do the same.
 _CONTEXT = Context(prec=MAX_DIGITS + 2, rounding=ROUND_HALF_UP)
+# For adding money in Python (where SQLite cannot): enough digits for any sum
+# of NUMERIC(38, 18) values, and an error rather than a rounded sum if not.
+EXACT = Context(prec=2 * MAX_DIGITS, traps=[Inexact])
 
 
 def sqlite_money_text(value: Decimal) -> str:
     """The canonical text a MoneyField stores on SQLite for ``value``."""
     amount = Decimal(value).quantize(_QUANTUM, context=_CONTEXT)
-    if abs(amount) >= Decimal(10) ** _INT_DIGITS:
+    # copy_abs, not abs(): abs() rounds to the thread context's 28 digits.
+    if amount.copy_abs() >= Decimal(10) ** _INT_DIGITS:
         # What PostgreSQL answers with "numeric field overflow".
         raise ValueError(f"{value} does not fit NUMERIC({MAX_DIGITS}, {DECIMAL_PLACES})")
     if amount.is_zero():
-        amount = abs(amount)  # no "-0": it would compare below "0"
-    text = format(abs(amount), f"0{_WIDTH}.{DECIMAL_PLACES}f")
+        amount = amount.copy_abs()  # no "-0": it would compare below "0"
+    text = format(amount.copy_abs(), f"0{_WIDTH}.{DECIMAL_PLACES}f")
     return "-" + text if amount < 0 else text
 
 

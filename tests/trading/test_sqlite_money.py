@@ -11,15 +11,18 @@ import json
 import os
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Context
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
+EXACT_38 = Context(prec=40, rounding=ROUND_HALF_UP)
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
 import json
+from decimal import ROUND_HALF_UP, Context
 from decimal import Decimal as D
 
 import django
@@ -167,3 +170,56 @@ def test_check_constraints_keep_their_meaning_on_text(embedded):
     out, _, _ = embedded
     assert out["negative_refused"] is True
     assert out["fee_above_refused"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0", "00000000000000000000.000000000000000000"),
+        ("-0", "00000000000000000000.000000000000000000"),
+        ("1.000000000000000001", "00000000000000000001.000000000000000001"),
+        ("-0.5", "-00000000000000000000.500000000000000000"),
+        ("99999999999999999999.999999999999999999", "99999999999999999999.999999999999999999"),
+        ("1E+3", "00000000000000001000.000000000000000000"),
+        # More decimals than the column holds: rounded like PostgreSQL's NUMERIC.
+        ("0.0000000000000000005", "00000000000000000000.000000000000000001"),
+    ],
+)
+def test_canonical_text_is_fixed_width_and_exact(value, text):
+    from trading.fields import sqlite_money_text
+
+    assert sqlite_money_text(D(value)) == text
+    assert D(text) == D(value).quantize(D("1e-18"), context=EXACT_38)
+
+
+def test_canonical_text_refuses_what_numeric_38_18_cannot_hold():
+    from trading.fields import sqlite_money_text
+
+    with pytest.raises(ValueError, match="does not fit"):
+        sqlite_money_text(D("100000000000000000000"))
+
+
+def test_the_text_order_is_the_numeric_order_of_non_negative_amounts():
+    from trading.fields import sqlite_money_text
+
+    amounts = [D("0"), D("0.000000000000000001"), D("0.5"), D("9"), D("10"), D("1234.5")]
+    assert sorted(amounts, key=sqlite_money_text) == amounts
+    assert sqlite_money_text(D("-0.000000000000000001")) < sqlite_money_text(D("0"))
+
+
+@pytest.mark.django_db
+def test_postgresql_columns_stay_numeric_38_18():
+    from django.apps import apps
+    from django.db import connection
+
+    from trading.fields import MoneyField
+
+    money_fields = [
+        field
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if getattr(field, "max_digits", None) == 38
+    ]
+    assert len(money_fields) >= 20  # ledger, quotes, trades, payments, vouchers
+    assert all(isinstance(field, MoneyField) for field in money_fields)
+    assert {field.db_type(connection) for field in money_fields} == {"numeric(38, 18)"}

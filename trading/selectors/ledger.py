@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from dtexchange.errors import InvalidInput
 from trading import money
+from trading.fields import EXACT
 from trading.models.ledger import (
     NON_NEGATIVE_KINDS,
     AccountKind,
@@ -128,6 +129,11 @@ def _sums_sql() -> _Sums:
 
 
 def _sums_python() -> _Sums:
+    with localcontext(EXACT):
+        return _sums_python_exact()
+
+
+def _sums_python_exact() -> _Sums:
     zero = Decimal(0)
     by_account: dict[int, Decimal] = {}
     per_txn: dict[tuple[int, str], Decimal] = {}

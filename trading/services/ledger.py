@@ -20,6 +20,7 @@ from django.utils import timezone
 from dtexchange.errors import InvalidInput, NotFound
 from trading import money
 from trading.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
+from trading.fields import EXACT
 from trading.models.ledger import (
     HOUSE_KINDS,
     NON_NEGATIVE_KINDS,
@@ -293,7 +294,8 @@ def _write(
     )
     for pk in sorted(deltas):
         if deltas[pk] != 0:
-            LedgerAccount.objects.filter(pk=pk).update(balance=locked[pk][2] + deltas[pk])
+            new_balance = EXACT.add(locked[pk][2], deltas[pk])
+            LedgerAccount.objects.filter(pk=pk).update(balance=new_balance)
     return txn_id
 
 
