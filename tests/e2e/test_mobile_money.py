@@ -2,6 +2,7 @@
 the network is named as you type, the page asks you to approve the prompt,
 and the trade turns completed on screen when the signed webhook arrives."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -34,6 +35,9 @@ def test_mobile_money_buy_with_the_success_number_completes_live(page, sign_in, 
     page.wait_for_url("**/trades/*/")
     page.evaluate("() => { window.__sameDocument = true; }")
     expect(page.get_by_text("Approve the prompt on your phone.")).to_be_visible()
+    expect(page.locator("#trade-status")).to_have_text(
+        re.compile("Approve the prompt on your phone|Completed")
+    )
     shoot(page, "trade-approve-prompt")
 
     expect(page.locator("#trade-status")).to_have_text("Completed", timeout=25_000)
