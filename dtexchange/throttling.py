@@ -54,12 +54,7 @@ class RateThrottle(BaseThrottle):
         slot = int(now // window)
         base = f"throttle:{self.scope}:{type(self).__name__}:{ident}"
         current_key = f"{base}:{slot}"
-        cache.add(current_key, 0, timeout=2 * window + 1)
-        try:
-            current = cache.incr(current_key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(current_key, 1, timeout=2 * window + 1)
-            current = 1
+        current = self._count(current_key, timeout=2 * window + 1)
         previous = cache.get(f"{base}:{slot - 1}", 0)
         elapsed = now - slot * window
         overlap = (window - elapsed) / window
@@ -71,6 +66,23 @@ class RateThrottle(BaseThrottle):
             limit=limit, window=window, previous=previous, current=current - 1, elapsed=elapsed
         )
         return False
+
+    @staticmethod
+    def _count(key: str, *, timeout: int) -> int:
+        """Atomically add one to the window's counter and return the count.
+        Incrementing first and creating the key (with its expiry) only when it
+        is missing costs the common case one Redis round trip less than
+        add-then-incr."""
+        with contextlib.suppress(ValueError):  # no counter yet
+            return cache.incr(key)
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        # A concurrent first request of the window created it meanwhile.
+        try:
+            return cache.incr(key)
+        except ValueError:  # ...and it has expired since: a new window
+            cache.add(key, 1, timeout=timeout)
+            return 1
 
     @staticmethod
     def _seconds_until_allowed(

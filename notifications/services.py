@@ -20,5 +20,16 @@ def outbox_emit(*, kind: str, payload: dict[str, Any], user_id: int | None = Non
     return event
 
 
+def outbox_emit_many(*, events: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """Record several events (each ``{kind, payload, user_id?}``, as for
+    ``outbox_emit``) with one INSERT, in the given order; for a state change
+    that emits more than one event on a busy path (a completed trade)."""
+    rows = OutboxEvent.objects.bulk_create(
+        OutboxEvent(kind=e["kind"], payload=e["payload"], user_id=e.get("user_id")) for e in events
+    )
+    transaction.on_commit(_dispatch_soon)
+    return rows
+
+
 def _dispatch_soon() -> None:
     """Hook for the dispatcher (delivery is built on top of this module)."""

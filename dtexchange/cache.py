@@ -1,0 +1,32 @@
+"""Django's Redis cache backend, keeping one redis-py client per server.
+
+Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every
+cache call, and ``Redis.__init__`` copies redis-py's table of ~200 response
+callbacks each time. The trading API makes four cache calls per request (the
+rate limiter and the price cache), so that copying alone was about a tenth of
+a trade's CPU time. A ``redis.Redis`` is thread-safe and only borrows
+connections from its pool, so one per pool is enough; the pools themselves
+are still Django's (created lazily, one per server).
+"""
+
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
+
+
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
