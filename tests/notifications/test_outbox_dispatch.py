@@ -182,9 +182,7 @@ def test_stale_price_updates_expire_and_old_events_are_pruned():
     with override_settings(OUTBOX_DISPATCH_ON_COMMIT=False), transaction.atomic():
         stale = outbox_emit(kind="price.updated", payload={"crypto": "BTC", "fiat": "USD"})
         kept = outbox_emit(kind="price.updated", payload={"crypto": "ETH", "fiat": "USD"})
-    OutboxEvent.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - timedelta(minutes=5)
-    )
+    OutboxEvent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     assert dispatch.outbox_expire_stale_live() == 1
     stale.refresh_from_db()
     assert stale.deliveries.get().status == "expired"
