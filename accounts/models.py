@@ -1,7 +1,12 @@
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django_otp.models import CooldownMixin, Device, ThrottlingMixin, VerifyNotAllowed
 
 
 class UserManager(BaseUserManager):
@@ -52,3 +57,80 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+OTP_DIGITS = 6
+
+
+class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
+    """The user's email address as a django-otp device: one 6-digit code at a time.
+
+    Only an HMAC of the code is stored (keyed by SECRET_KEY and salted with the
+    device and the code's own random salt), so a database leak does not reveal a
+    live code and six digits cannot be brute-forced offline without the key.
+    A code expires after ``OTP_CODE_TTL``, is refused after ``OTP_MAX_ATTEMPTS``
+    wrong tries, is used at most once, and ThrottlingMixin adds an exponential
+    pause between wrong tries. CooldownMixin spaces out new codes
+    (``OTP_RESEND_INTERVAL``). Callers lock the row (``select_for_update``)
+    before generating or verifying, so two requests cannot both use one code.
+    """
+
+    code_hash = models.CharField(max_length=128, blank=True, default="")
+    code_salt = models.CharField(max_length=32, blank=True, default="")
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="accounts_one_email_otp_device_per_user")
+        ]
+
+    # -- django-otp hooks ----------------------------------------------------
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_THROTTLE_FACTOR
+
+    def get_cooldown_duration(self) -> int:
+        return int(settings.OTP_RESEND_INTERVAL.total_seconds())
+
+    def verify_is_allowed(self):
+        if self.throttling_failure_count >= settings.OTP_MAX_ATTEMPTS:
+            return False, {
+                "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                "failure_count": self.throttling_failure_count,
+            }
+        return super().verify_is_allowed()
+
+    def _digest(self, code: str) -> str:
+        return salted_hmac(
+            "accounts.EmailOTPDevice", f"{self.pk}:{self.code_salt}:{code}", algorithm="sha256"
+        ).hexdigest()
+
+    def generate_code(self) -> str:
+        """Set a fresh code (replacing any earlier one) and return it in clear,
+        for the email only. Resets the attempt counter and starts the resend
+        cooldown. Saves the device."""
+        code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+        self.code_salt = secrets.token_hex(16)
+        self.code_hash = self._digest(code)
+        self.valid_until = timezone.now() + settings.OTP_CODE_TTL
+        self.throttle_reset(commit=False)
+        self.cooldown_set(commit=False)
+        self.save()
+        return code
+
+    def verify_token(self, token) -> bool:
+        """True once for the right, unexpired code; the code is then spent."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed or not self.code_hash or self.valid_until is None:
+            return False
+        if timezone.now() >= self.valid_until:
+            return False
+        token = str(token).strip()
+        if constant_time_compare(self._digest(token), self.code_hash):
+            self.code_hash = ""
+            self.code_salt = ""
+            self.valid_until = None
+            self.throttle_reset(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from accounts import apis
 
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("register", apis.RegisterApi.as_view(), name="register"),
+    path("verify-email", apis.VerifyEmailApi.as_view(), name="verify-email"),
+    path("resend-code", apis.ResendCodeApi.as_view(), name="resend-code"),
+    path("token", apis.TokenApi.as_view(), name="token"),
+    path("token/refresh", apis.TokenRefreshApi.as_view(), name="token-refresh"),
+    path("logout", apis.LogoutApi.as_view(), name="logout"),
+    path("me", apis.MeApi.as_view(), name="me"),
+]

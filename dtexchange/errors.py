@@ -75,6 +75,16 @@ _DRF_CODES = {
 
 
 def _drf_code(exc: drf_exceptions.APIException) -> str:
+    # A permission or view may raise with its own code (e.g. IsVerified's
+    # "email_not_verified"); keep it. Authentication failures keep one code so
+    # that nothing tells an attacker why a token was refused.
+    own = getattr(exc.detail, "code", None)
+    if (
+        isinstance(own, str)
+        and own != exc.default_code
+        and not isinstance(exc, drf_exceptions.AuthenticationFailed)
+    ):
+        return own
     for cls in type(exc).__mro__:
         if cls in _DRF_CODES:
             return _DRF_CODES[cls]
@@ -127,6 +137,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         details = {}
         message = str(exc.detail) if not isinstance(exc.detail, dict | list) else code
+        if isinstance(exc, drf_exceptions.AuthenticationFailed):
+            # simplejwt says which check failed ("Token is expired", "blacklisted",
+            # the token classes tried); the client only needs to sign in again.
+            message = "The credentials or token are not valid. Sign in again."
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
             details = {"retry_after_seconds": int(exc.wait + 0.999)}
     response.data = error_body(code, message, details)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_otp",
     "anymail",
@@ -99,6 +100,8 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
+    # A fresh clone has no var/ yet: SQLite cannot create its file's folder.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -160,6 +163,11 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport does not create its folders; the web server,
+    # the worker and beat each import these settings, so whoever starts first
+    # makes them.
+    for _folder in ("queue", "processed"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
@@ -193,6 +201,9 @@ LOGOUT_REDIRECT_URL = "/"
 OTP_CODE_TTL = timedelta(minutes=env.int("OTP_CODE_TTL_MINUTES", default=10))
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", default=60))
+# django-otp ThrottlingMixin: after n wrong codes, wait FACTOR * 2**(n-1) seconds
+# before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
+OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -201,9 +212,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "dtexchange.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dtexchange.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Per-IP rate limits use X-Forwarded-For only behind this many trusted
+    # proxies (production: 1); with 0 a client cannot forge its address.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/min"),
@@ -229,6 +243,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI / ReDoc from the drf-spectacular-sidecar package (static files),
+    # not a CDN: /api/docs/ must work with no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Money: fees and limits (DESIGN 3). Settings, not literals. ------------
@@ -280,6 +299,18 @@ BANK_INSTRUCTIONS = {
     "swift": env.str("BANK_SWIFT", default="SBICUGKX"),
 }
 
+# --- Vouchers (owner: vouchers) -------------------------------------------
+# Codes are stored only as HMAC-SHA256 under VOUCHER_HASH_KEY (below): rotating
+# that key makes every unredeemed voucher unusable, so it is set once per site.
+VOUCHER_BATCH_MAX_COUNT = env.int("VOUCHER_BATCH_MAX_COUNT", default=1000)
+VOUCHER_MAX_VALIDITY_DAYS = env.int("VOUCHER_MAX_VALIDITY_DAYS", default=3650)
+# Active vouchers past their date become "expired" (and their liability is
+# released) by this sweep; redemption re-checks the date anyway.
+CELERY_BEAT_SCHEDULE["vouchers-expire-due"] = {
+    "task": "vouchers.tasks.vouchers_expire_due",
+    "schedule": timedelta(minutes=env.int("VOUCHER_EXPIRY_SWEEP_MINUTES", default=15)),
+}
+
 # --- Secrets for hashing and encryption at rest ----------------------------
 VOUCHER_HASH_KEY = env.str("VOUCHER_HASH_KEY", default=SECRET_KEY)
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
@@ -287,14 +318,24 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # --- Email ------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("RESEND_FROM_EMAIL", default="DT Exchange <no-reply@dtexchange.ug>")
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
+# Django 6.1 MAILERS (EMAIL_BACKEND/EMAIL_FILE_PATH are deprecated and may not
+# be mixed with it). Production sends through Resend (anymail); the embedded
+# default writes each message as one .eml file under var/mail/ that a mail
+# client or a text editor opens.
 if env.str("RESEND_API_KEY", default=""):
-    EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
-    ANYMAIL = {"RESEND_API_KEY": env.str("RESEND_API_KEY")}
+    MAILERS = {
+        "default": {
+            "BACKEND": "anymail.backends.resend.EmailBackend",
+            "OPTIONS": {"api_key": env.str("RESEND_API_KEY")},
+        }
+    }
 else:
-    EMAIL_BACKEND = env.str(
-        "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
-    )
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+    MAILERS = {
+        "default": {
+            "BACKEND": "dtexchange.mail.EmlFileBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
 
 # --- Notifications: outbox dispatch, live updates, email (owner: notify) ---
 # Where live (channel-layer) deliveries are published: by the Celery worker
@@ -346,6 +387,38 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+
+# --- Customer site (owner: site): static files, Content-Security-Policy -----
+# WhiteNoise serves /static/ from the web process itself (gunicorn in
+# production, Daphne under `make run`), so no extra server is needed; in DEBUG
+# it reads straight from STATICFILES_DIRS.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+# Served from the source folders (no collectstatic step to forget); re-scanned
+# on every request only while developing.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+# Django's built-in CSP: scripts only from our own origin (no inline script, no
+# eval); every page's JS is an ES module under static/js/. 'self' in
+# connect-src also covers ws:/wss: to the same host (CSP level 3).
+MIDDLEWARE.append("django.middleware.csp.ContentSecurityPolicyMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- Logging: structured JSON (structlog) with the request id --------------
 from dtexchange.logging import configure_logging  # noqa: E402

@@ -33,8 +33,6 @@ PROCESSES: dict[str, list[str]] = {
 
 
 def main() -> int:
-    (ROOT / "var" / "celery" / "queue").mkdir(parents=True, exist_ok=True)
-    (ROOT / "var" / "celery" / "processed").mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen] = {}
     for name, argv in PROCESSES.items():
         # Each child in its own process group, so Ctrl-C reaches it only through us.

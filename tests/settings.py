@@ -10,11 +10,11 @@ os.environ.setdefault("LOG_JSON", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from dtexchange.settings import *  # noqa: F403
-from dtexchange.settings import VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-EMAIL_FILE_PATH = str(VAR_DIR / "test-mail")
+# The test runner swaps every MAILERS entry for the in-memory backend
+# (django.core.mail.outbox); saying so here keeps a stray send out of var/mail/.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 CONN_MAX_AGE = 0
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Tasks run in-process when queued (after commit); tests that need a real

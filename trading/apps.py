@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class TradingConfig(AppConfig):
     name = "trading"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from accounts.signals import demo_data_requested
+        from trading.receivers import fund_demo_reserves
+
+        demo_data_requested.connect(fund_demo_reserves, dispatch_uid="trading.fund_demo_reserves")

@@ -1,0 +1,211 @@
+"""Auth API (DESIGN 5): thin views over accounts.services."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.throttles import (
+    AuthAccountThrottle,
+    AuthIPThrottle,
+    OTPAccountThrottle,
+    ResendIntervalThrottle,
+)
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
+def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    text = {
+        400: "Bad input (the field at fault is in details).",
+        401: "Not signed in, or the token/credentials are not valid.",
+        429: "Too many requests; see the Retry-After header.",
+    }
+    return {s: OpenApiResponse(ErrorSerializer, description=text[s]) for s in statuses}
+
+
+class AuthAccepted(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class TokenPair(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class _PublicAuthView(APIView):
+    authentication_classes: list = []  # a stale Bearer header must not block sign-in
+    permission_classes = [AllowAny]
+
+
+class RegisterApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    Output = AuthAccepted
+    MESSAGE = (
+        "If this address can be registered, we have sent a 6-digit code to it. "
+        "Enter it at /api/auth/verify-email within 10 minutes."
+    )
+
+    @extend_schema(
+        operation_id="auth_register",
+        tags=["auth"],
+        request=Input,
+        responses={202: Output, **_errors(400, 429)},
+        description="Create an account and email a verification code. The answer is "
+        "the same whether or not the address already has an account.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_register(**data.validated_data)
+        return Response(self.Output({"detail": self.MESSAGE}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class VerifyEmailApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle, OTPAccountThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        code = serializers.RegexField(
+            r"^\d{6}$", error_messages={"invalid": "Enter the 6-digit code from the email."}
+        )
+
+    class Output(serializers.Serializer):
+        email = serializers.EmailField()
+        email_verified = serializers.BooleanField()
+
+    @extend_schema(
+        operation_id="auth_verify_email",
+        tags=["auth"],
+        request=Input,
+        responses={200: Output, **_errors(400, 429)},
+        description="Spend the emailed code. Any failure (wrong, expired, used, too many "
+        "tries, unknown address) is the same 400 `invalid_code`.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.email_verify(**data.validated_data)
+        return Response(self.Output({"email": user.email, "email_verified": True}).data)
+
+
+class ResendCodeApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle, OTPAccountThrottle, ResendIntervalThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    Output = AuthAccepted
+    MESSAGE = "If this address is waiting for verification, a new code is on its way."
+
+    @extend_schema(
+        operation_id="auth_resend_code",
+        tags=["auth"],
+        request=Input,
+        responses={202: Output, **_errors(400, 429)},
+        description="Email a new code (the earlier one stops working). At most one per "
+        "resend interval per address; the answer is the same for any address.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.verification_code_resend(**data.validated_data)
+        return Response(self.Output({"detail": self.MESSAGE}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TokenApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    Output = TokenPair
+
+    @extend_schema(
+        operation_id="auth_token",
+        tags=["auth"],
+        request=Input,
+        responses={200: Output, **_errors(400, 401, 429)},
+        description="Sign in. Unverified users get tokens too (to see /me and verify) "
+        "but cannot trade. Unknown address and wrong password give the same 401.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(self.Output(services.token_obtain(**data.validated_data)).data)
+
+
+class RefreshTokenInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenRefreshApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle]
+    Input = RefreshTokenInput
+    Output = TokenPair
+
+    @extend_schema(
+        operation_id="auth_token_refresh",
+        tags=["auth"],
+        request=Input,
+        responses={200: Output, **_errors(400, 401, 429)},
+        description="Rotate: returns a new pair; the refresh token sent is spent.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(self.Output(services.token_refresh(**data.validated_data)).data)
+
+
+class LogoutApi(_PublicAuthView):
+    throttle_classes = [AuthIPThrottle]
+    Input = RefreshTokenInput
+
+    @extend_schema(
+        operation_id="auth_logout",
+        tags=["auth"],
+        request=Input,
+        responses={204: OpenApiResponse(description="Signed out."), **_errors(400, 401, 429)},
+        description="Revoke the refresh token. The access token expires by itself within minutes.",
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.token_revoke(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        email = serializers.EmailField()
+        full_name = serializers.CharField()
+        email_verified = serializers.BooleanField()
+        roles = serializers.ListField(child=serializers.CharField())
+        date_joined = serializers.DateTimeField()
+
+    @extend_schema(operation_id="auth_me", tags=["auth"], responses={200: Output, **_errors(401)})
+    def get(self, request):
+        return Response(self.Output(selectors.user_profile(user=request.user)).data)

@@ -1,0 +1,130 @@
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from tests.accounts.conftest import assert_error, register, verified_tokens
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "tok@example.ug"
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _unb64(part: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_refresh_rotates_and_the_old_refresh_is_refused(api):
+    first = verified_tokens(api, EMAIL)
+    response = api.post("/api/auth/token/refresh", {"refresh": first["refresh"]})
+    assert response.status_code == 200
+    second = response.json()
+    assert set(second) == {"access", "refresh"}
+    assert second["refresh"] != first["refresh"]
+
+    # The spent refresh token is refused; the new one works (once).
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": first["refresh"]}), 401, "invalid_token"
+    )
+    api.bearer(second["access"])
+    assert api.get("/api/auth/me").status_code == 200
+    assert api.post("/api/auth/token/refresh", {"refresh": second["refresh"]}).status_code == 200
+
+
+def test_logout_blacklists_the_refresh_token(api):
+    tokens = verified_tokens(api, EMAIL)
+    assert api.post("/api/auth/logout", {"refresh": tokens["refresh"]}).status_code == 204
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}), 401, "invalid_token"
+    )
+    assert_error(api.post("/api/auth/logout", {"refresh": tokens["refresh"]}), 401, "invalid_token")
+
+
+def test_an_access_token_is_not_a_refresh_token(api):
+    tokens = verified_tokens(api, EMAIL)
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": tokens["access"]}), 401, "invalid_token"
+    )
+
+
+def test_unknown_email_and_wrong_password_answer_alike(api):
+    UserFactory(email=EMAIL)
+    wrong_password = api.post("/api/auth/token", {"email": EMAIL, "password": "not-it-2026"})
+    unknown = api.post("/api/auth/token", {"email": "nobody@example.ug", "password": "x-2026"})
+    assert_error(wrong_password, 401, "invalid_credentials")
+    assert wrong_password.json() == unknown.json()
+    assert wrong_password.status_code == unknown.status_code
+
+
+def test_inactive_user_cannot_sign_in(api):
+    UserFactory(email=EMAIL, is_active=False)
+    response = api.post("/api/auth/token", {"email": EMAIL, "password": DEFAULT_PASSWORD})
+    assert_error(response, 401, "invalid_credentials")
+
+
+def _assert_refused(api, access: str):
+    api.bearer(access)
+    error = assert_error(api.get("/api/auth/me"), 401, "authentication_failed")
+    # Nothing about which check failed.
+    text = json.dumps(error).lower()
+    for hint in ("expired", "signature", "blacklist", "algorithm", "token_class", "none"):
+        assert hint not in text, error
+
+
+def test_tampered_token_is_refused(api):
+    victim = UserFactory()
+    tokens = verified_tokens(api, EMAIL)
+    header, payload, signature = tokens["access"].split(".")
+    claims = _unb64(payload)
+    claims["user_id"] = str(victim.pk)
+    _assert_refused(api, f"{header}.{_b64(claims)}.{signature}")
+
+
+def test_alg_none_token_is_refused(api):
+    tokens = verified_tokens(api, EMAIL)
+    payload = tokens["access"].split(".")[1]
+    for alg in ("none", "None", "NONE"):
+        _assert_refused(api, f"{_b64({'alg': alg, 'typ': 'JWT'})}.{payload}.")
+
+
+def test_expired_token_is_refused(api):
+    user = UserFactory()
+    access = AccessToken.for_user(user)
+    access.set_exp(lifetime=-timedelta(seconds=1))
+    _assert_refused(api, str(access))
+    refresh = RefreshToken.for_user(user)
+    refresh.set_exp(lifetime=-timedelta(seconds=1))
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": str(refresh)}), 401, "invalid_token"
+    )
+
+
+def test_garbage_bearer_is_refused(api):
+    _assert_refused(api, "not-a-jwt")
+
+
+def test_me_needs_a_token(api):
+    error = assert_error(api.get("/api/auth/me"), 401, "not_authenticated")
+    assert error["details"] == {}
+
+
+@pytest.mark.urls("tests.accounts.urls_probe")
+def test_unverified_user_may_sign_in_but_not_trade(api):
+    register(api, EMAIL)
+    tokens = api.post("/api/auth/token", {"email": EMAIL, "password": DEFAULT_PASSWORD}).json()
+    api.bearer(tokens["access"])
+    assert api.get("/api/auth/me").json()["email_verified"] is False
+    assert_error(api.post("/api/test/trade-probe", {}), 403, "email_not_verified")
+
+    verified = UserFactory()
+    api.bearer(str(RefreshToken.for_user(verified).access_token))
+    assert api.post("/api/test/trade-probe", {}).status_code == 200
+    api.bearer(None)
+    assert_error(api.post("/api/test/trade-probe", {}), 401, "not_authenticated")

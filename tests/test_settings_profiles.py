@@ -1,0 +1,115 @@
+"""The settings module as each profile imports it: in a fresh interpreter with
+only the environment a real deployment would have."""
+
+import json
+import os
+import subprocess
+import sys
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+
+from dtexchange.mail import EmlFileBackend
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, dtexchange.settings as s; print(json.dumps({"
+    "'debug': s.DEBUG, 'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
+    "'csrf_secure': getattr(s, 'CSRF_COOKIE_SECURE', False), "
+    "'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), 'mailers': s.MAILERS, "
+    "'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL}))"
+)
+GOOD_SECRET = "k3y-" + "x9Qz" * 12
+
+
+def _import_settings(tmp_path, **env_vars) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "RESEND_API_KEY"}
+        and not k.startswith("DJANGO_")
+    }
+    env.update(DTX_VAR_DIR=str(tmp_path / "var"), **env_vars)
+    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "", "dev-insecure-secret-key-change-me", "too-short-secret"],
+    ids=["missing", "empty", "default", "short"],
+)
+def test_production_refuses_a_missing_or_default_secret(tmp_path, secret):
+    env = {"DEBUG": "false"}
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    result = _import_settings(tmp_path, **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "refuses to start without a real secret" in result.stderr
+
+
+def test_production_with_a_real_secret_starts_hardened(tmp_path):
+    result = _import_settings(
+        tmp_path,
+        DEBUG="false",
+        SECRET_KEY=GOOD_SECRET,
+        DATABASE_URL="postgres://dtx@db.internal:5432/dtx",
+        REDIS_URL="redis://redis.internal:6379/0",
+        RESEND_API_KEY="re_test_key",
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["debug"] is False
+    assert probe["session_secure"] and probe["csrf_secure"]
+    assert probe["hsts"] >= 31536000
+    assert probe["db"].endswith("postgresql")
+    assert probe["broker"] == "redis://redis.internal:6379/0"
+    assert probe["mailers"]["default"]["BACKEND"] == "anymail.backends.resend.EmailBackend"
+
+
+def test_embedded_default_needs_no_variable(tmp_path):
+    result = _import_settings(tmp_path)
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["debug"] is True
+    assert probe["db"].endswith("sqlite3")
+    assert probe["broker"] == "filesystem://"
+    assert probe["mailers"]["default"] == {
+        "BACKEND": "dtexchange.mail.EmlFileBackend",
+        "OPTIONS": {"file_path": str(tmp_path / "var" / "mail")},
+    }
+    # What the filesystem broker and SQLite need exists before any process uses it.
+    assert (tmp_path / "var" / "celery" / "queue").is_dir()
+    assert (tmp_path / "var" / "celery" / "processed").is_dir()
+
+
+def test_eml_backend_writes_one_openable_file_per_message(tmp_path):
+    backend = EmlFileBackend(file_path=str(tmp_path / "mail"), alias="default")
+    messages = []
+    for n in range(2):
+        message = EmailMultiAlternatives(
+            subject=f"Hello {n}", body=f"plain {n}", to=[f"u{n}@example.ug"], connection=backend
+        )
+        message.attach_alternative(f"<p>html {n}</p>", "text/html")
+        messages.append(message)
+    assert backend.send_messages(messages) == 2
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 2
+    parsed = sorted(
+        (message_from_bytes(f.read_bytes(), policy=email_policy.default) for f in files),
+        key=lambda m: m["Subject"],
+    )
+    assert [m["Subject"] for m in parsed] == ["Hello 0", "Hello 1"]
+    assert parsed[1]["To"] == "u1@example.ug"
+    assert parsed[1].get_body(("html",)).get_content().strip() == "<p>html 1</p>"
