@@ -190,7 +190,7 @@ def test_email_task_run_twice_sends_once(make_user):
 
 @override_settings(
     OUTBOX_DISPATCH_ON_COMMIT=False,
-    EMAIL_BACKEND="tests.notifications.slow_mail.SlowLocmemBackend",
+    MAILERS={"default": {"BACKEND": "tests.notifications.slow_mail.SlowLocmemBackend"}},
 )
 def test_concurrent_email_tasks_send_once(make_user):
     user = make_user()
@@ -217,12 +217,13 @@ def test_concurrent_email_tasks_send_once(make_user):
 def test_transient_send_failure_is_retried_later_and_sent_once(make_user):
     user = make_user()
     closed = free_port()
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=closed,
-        EMAIL_TIMEOUT=2,
-    ):
+    smtp_down = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed, "timeout": 2},
+        }
+    }
+    with override_settings(MAILERS=smtp_down):
         event = emit(kind="trade.updated", user_id=user.pk, payload=trade_payload())
     delivery = event.deliveries.get(destination="email")
     assert (delivery.status, delivery.attempts) == ("pending", 1)
