@@ -22,3 +22,50 @@ class LoginForm(AuthenticationForm):
         ),
         "inactive": "This account is closed. Contact support if you think that's a mistake.",
     }
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        help_text="At least 8 characters; not only numbers, not a common password.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class VerifyEmailForm(forms.Form):
+    """Six one-digit boxes (``d1``..``d6``) or one pasted ``code``; either way
+    the cleaned ``code`` is the six digits."""
+
+    email = forms.EmailField(label="Email address", max_length=254)
+    code = forms.CharField(required=False, max_length=12)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for i in range(1, 7):
+            self.fields[f"d{i}"] = forms.CharField(required=False, max_length=12)
+
+    def clean(self):
+        cleaned = super().clean()
+        pasted = (cleaned.get("code") or "").strip()
+        boxes = "".join((cleaned.get(f"d{i}") or "").strip() for i in range(1, 7))
+        code = "".join(ch for ch in (pasted or boxes) if not ch.isspace())
+        if len(code) != 6 or not code.isdigit():
+            raise forms.ValidationError("Enter the 6-digit code from the email.", code="format")
+        cleaned["code"] = code
+        return cleaned
+
+    def digits(self) -> list[str]:
+        """What to show back in the boxes after an error."""
+        data = self.data if self.is_bound else {}
+        return [str(data.get(f"d{i}", ""))[:1] for i in range(1, 7)]
+
+
+class ResendCodeForm(forms.Form):
+    email = forms.EmailField(max_length=254)

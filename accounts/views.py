@@ -3,10 +3,19 @@
 Log in, log out and password reset are Django's own auth views, styled. They
 work without JavaScript; every form carries a CSRF token."""
 
-from django.contrib.auth import views as auth_views
-from django.urls import reverse_lazy
+import time
 
-from accounts.forms import LoginForm
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import LoginForm, ResendCodeForm, SignupForm, VerifyEmailForm
+from dtexchange.errors import DomainError, InvalidInput
 
 
 class LoginView(auth_views.LoginView):
@@ -37,3 +46,91 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+# --- Sign up and email verification -------------------------------------------
+# The services answer the same way for known and unknown addresses; these pages
+# do too, so the site cannot be used to find out who has an account.
+
+SIGNUP_EMAIL_KEY = "signup_email"
+
+
+def _resend_wait_seconds() -> int:
+    return int(settings.OTP_RESEND_INTERVAL.total_seconds())
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated and request.user.is_email_verified:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_register(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except InvalidInput as exc:
+            for field, messages_ in (exc.details or {"password": [exc.message]}).items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            request.session[SIGNUP_EMAIL_KEY] = services.email_normalize(form.cleaned_data["email"])
+            request.session["code_sent_at"] = int(time.time())
+            return redirect("verify_email")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request):
+    email = request.session.get(SIGNUP_EMAIL_KEY, "")
+    if not email and request.user.is_authenticated and not request.user.is_email_verified:
+        email = request.user.email
+    form = VerifyEmailForm(request.POST or None, initial={"email": email})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.email_verify(
+                email=form.cleaned_data["email"], code=form.cleaned_data["code"]
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            # Signed in only in the browser that registered (it chose the
+            # password); anyone else who verifies goes to the log-in page.
+            same_browser = request.session.get(SIGNUP_EMAIL_KEY) == user.email
+            request.session.pop(SIGNUP_EMAIL_KEY, None)
+            if same_browser or (request.user.is_authenticated and request.user.pk == user.pk):
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, "Your email is verified. Welcome to DT Exchange.")
+                return redirect("dashboard")
+            messages.success(request, "Your email is verified. Log in to continue.")
+            return redirect("login")
+    sent_at = request.session.get("code_sent_at", 0)
+    wait = max(0, _resend_wait_seconds() - (int(time.time()) - sent_at)) if sent_at else 0
+    return render(
+        request,
+        "accounts/verify_email.html",
+        {
+            "form": form,
+            "email": email,
+            "digits": form.digits() if form.is_bound else [""] * 6,
+            "resend_wait": wait,
+            "resend_interval": _resend_wait_seconds(),
+        },
+    )
+
+
+@require_POST
+def resend_code(request):
+    form = ResendCodeForm(request.POST)
+    if form.is_valid():
+        services.verification_code_resend(email=form.cleaned_data["email"])
+        request.session[SIGNUP_EMAIL_KEY] = services.email_normalize(form.cleaned_data["email"])
+        request.session["code_sent_at"] = int(time.time())
+        messages.info(
+            request,
+            "If this address is waiting for verification, a new code is on its way. "
+            "The earlier code no longer works.",
+        )
+    else:
+        messages.error(request, "Enter a valid email address.")
+    return redirect("verify_email")

@@ -282,6 +282,24 @@ PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
 TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
 
+# --- Trading: price provider and refresh (owner: trading) ------------------
+# HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at
+# PRICE_HTTP_URL (e.g. https://api.coingecko.com/api/v3), bounded retries.
+PRICE_HTTP_TIMEOUT_SECONDS = env.float("PRICE_HTTP_TIMEOUT_SECONDS", default=5.0)
+PRICE_HTTP_RETRIES = env.int("PRICE_HTTP_RETRIES", default=2)
+PRICE_HTTP_API_KEY = env.str("PRICE_HTTP_API_KEY", default="")
+# Crypto-paid buys (swaps) are limited on the fiat value of the coin spent.
+PAYMENT_LIMITS["crypto"] = {
+    "USD": (Decimal(env.str("CRYPTO_MIN_USD", default="1")), Decimal("50000")),
+    "UGX": (Decimal(env.str("CRYPTO_MIN_UGX", default="3600")), Decimal("180000000")),
+}
+CELERY_BEAT_SCHEDULE["trading-prices-refresh"] = {
+    "task": "trading.tasks.prices_refresh_task",
+    "schedule": float(PRICE_REFRESH_SECONDS),
+    # A tick older than one period is useless: the next one is already due.
+    "options": {"expires": float(PRICE_REFRESH_SECONDS)},
+}
+
 # --- Payments: Relworx (DESIGN 7) ------------------------------------------
 RELWORX_BASE_URL = env.str("RELWORX_BASE_URL", default="http://127.0.0.1:8010/api")
 RELWORX_API_KEY = env.str("RELWORX_API_KEY", default="sandbox-api-key")

@@ -7,8 +7,12 @@ from trading import views as trading_views
 
 urlpatterns = [
     path("", trading_views.landing, name="landing"),
+    path("dashboard/", trading_views.dashboard, name="dashboard"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("signup/", account_views.signup, name="signup"),
+    path("verify/", account_views.verify_email, name="verify_email"),
+    path("verify/resend/", account_views.resend_code, name="resend_code"),
     path("password-reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",

@@ -88,3 +88,106 @@ class VoucherFactory(factory.Factory):
         return voucher
 
     _build = _create
+
+
+# --- trading (prices, trades) ----------------------------------------------------
+# Prices come from a real PriceProvider implementation with fixed figures, so
+# amounts in tests are exact; the simulated and HTTP providers have their own
+# tests.
+
+TEST_PRICES = {
+    ("BTC", "USD"): "100000",
+    ("BTC", "UGX"): "360000000",
+    ("ETH", "USD"): "4000",
+    ("ETH", "UGX"): "14400000",
+    ("SOL", "USD"): "200",
+    ("SOL", "UGX"): "720000",
+    ("TRX", "USD"): "0.25",
+    ("TRX", "UGX"): "900",
+}
+
+
+class FixedPriceProvider:
+    name = "fixed"
+
+    def __init__(self, prices: dict):
+        from decimal import Decimal
+
+        self.prices = {pair: Decimal(str(value)) for pair, value in prices.items()}
+
+    def fetch(self, *, previous):
+        return dict(self.prices)
+
+
+def set_prices(overrides: dict | None = None) -> None:
+    """Store a fresh price snapshot (TEST_PRICES with ``overrides``)."""
+    from trading.services.prices import prices_refresh
+
+    prices_refresh(provider=FixedPriceProvider({**TEST_PRICES, **(overrides or {})}))
+
+
+TEST_RESERVES = {
+    "BTC": "10",
+    "ETH": "100",
+    "SOL": "10000",
+    "TRX": "1000000",
+    "USD": "1000000",
+    "UGX": "4000000000",
+}
+
+
+def fund_reserves(amounts: dict | None = None) -> None:
+    from decimal import Decimal
+
+    from trading.services.ledger import reserve_fund
+
+    for code, amount in (amounts or TEST_RESERVES).items():
+        reserve_fund(currency=code, amount=Decimal(str(amount)), actor="test")
+
+
+def ledger_rows() -> tuple[int, int]:
+    """(transactions, entries) in the ledger: "nothing written" is this unchanged."""
+    from trading.models import LedgerEntry, LedgerTransaction
+
+    return LedgerTransaction.objects.count(), LedgerEntry.objects.count()
+
+
+class ExternalTestMethod:
+    """A payment method paid outside (like mobile money): buys stay pending
+    until a settlement service is called; sells pay out through the
+    mobile-money clearing account. Registered by the ``external_method``
+    fixture of tests/trading."""
+
+    @staticmethod
+    def build():
+        from decimal import Decimal
+
+        from trading.payment_methods import PaymentMethod
+
+        class _External(PaymentMethod):
+            code = "test_external"
+            name = "External test method"
+            processing_time = "Minutes"
+            supports_buy = True
+            supports_sell = True
+            payout_clearing_kind = "mobile_money_clearing"
+            started: list = []
+
+            def fee_rate(self):
+                return Decimal("0.025")
+
+            def limits(self, fiat):
+                return (Decimal("1"), Decimal("10000000")) if fiat in ("USD", "UGX") else None
+
+            def fiat_currencies(self):
+                return ("USD", "UGX")
+
+            def start_buy(self, *, trade, details):
+                self.started.append(("buy", trade.pk))
+                return {"message": "Approve the prompt on your phone"}
+
+            def start_sell(self, *, trade, details):
+                self.started.append(("sell", trade.pk))
+                return {"message": "Payout on its way"}
+
+        return _External()

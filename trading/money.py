@@ -6,7 +6,7 @@ for; fees are taken as the exact remainder (``fiat == net + fee``).
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation, localcontext
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,17 @@ def fmt(amount: Decimal, code: str) -> str:
     if cur.is_fiat:
         return f"{code} {value:,.{cur.precision}f}"
     return f"{value:,.{cur.precision}f} {code}"
+
+
+# Exchange rates (a price of one unit of crypto in fiat, a cross rate) are
+# not amounts of money but are rounded in one place too: 10 decimals keep
+# TRX/USD (~0.25) exact to far below one unit of any amount derived from it.
+RATE_PLACES = 10
+
+
+def quantize_rate(rate: Decimal) -> Decimal:
+    if not isinstance(rate, Decimal):
+        raise TypeError(f"rates must be Decimal, not {type(rate).__name__}")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return rate.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_HALF_EVEN)

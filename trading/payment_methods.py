@@ -31,6 +31,11 @@ class PaymentMethod:
     supports_sell: ClassVar[bool] = False
     # True when the method's currency is crypto (a swap) rather than fiat.
     is_crypto_swap: ClassVar[bool] = False
+    # Sell: the house account kind (trading.models.ledger.AccountKind) that
+    # holds the net fiat while the method pays it out, e.g.
+    # "mobile_money_clearing". None: the net goes to the user's fiat wallet
+    # and the sale completes at once (no start_sell call).
+    payout_clearing_kind: ClassVar[str | None] = None
 
     def fee_rate(self) -> Decimal:
         return settings.FEE_RATES[self.code]
@@ -90,6 +95,11 @@ _REGISTRY: dict[str, PaymentMethod] = {}
 
 def register(method: PaymentMethod) -> None:
     _REGISTRY[method.code] = method
+
+
+def unregister(code: str) -> None:
+    """For tests that register a method of their own."""
+    _REGISTRY.pop(code, None)
 
 
 def get(code: str) -> PaymentMethod:

@@ -7,11 +7,18 @@ from trading.models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
+from trading.models.quotes import Quote
+from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
 
 __all__ = [
     "AccountKind",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "Quote",
+    "Trade",
+    "TradeStatus",
+    "TradeStatusChange",
+    "TradeType",
     "TransactionKind",
 ]

@@ -108,3 +108,13 @@ def is_crypto(code: str) -> bool:
         return currency(code).is_crypto
     except UnknownCurrency:
         return False
+
+
+@register.filter
+def percent(rate) -> str:
+    """``"0.025"`` → ``2.5%`` (fee rates are decimal fractions)."""
+    value = _decimal(rate)
+    if value is None:
+        return DASH
+    text = format((value * 100).normalize(), "f")
+    return f"{text}%"

@@ -1,0 +1,251 @@
+"""Prices: the simulated feed, the HTTP provider against a real local stub
+server, the cached snapshot, price.updated events, staleness."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.test import override_settings
+from freezegun import freeze_time
+
+from notifications.models import OutboxEvent
+from tests.factories import TEST_PRICES, FixedPriceProvider, fund_wallet, ledger_rows, set_prices
+from trading.money import CRYPTO_CODES, FIAT_CODES
+from trading.services.prices import (
+    SIMULATED_BAND,
+    SIMULATED_BASE_USD,
+    HttpPriceProvider,
+    PriceProviderError,
+    SimulatedPriceProvider,
+    prices_refresh,
+    prices_snapshot,
+)
+from trading.tasks import prices_refresh_task
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+GECKO = {
+    "bitcoin": {"usd": 97123.45, "ugx": 349644420},
+    "ethereum": {"usd": 3401.5, "ugx": 12245400},
+    "solana": {"usd": 180.12, "ugx": 648432},
+    "tron": {"usd": 0.2498, "ugx": 899.28},
+}
+
+
+class StubPriceApi:
+    """A real HTTP server on 127.0.0.1 and a free port, scripted per request:
+    each item of ``script`` is (status, body) or ("sleep", seconds)."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.requests: list[str] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                stub.requests.append(self.path)
+                step = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                if step[0] == "sleep":
+                    time.sleep(step[1])
+                    step = (200, GECKO)
+                status, body = step
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _provider(url, **kw):
+    return HttpPriceProvider(
+        base_url=url,
+        timeout=kw.pop("timeout", 2.0),
+        retries=kw.pop("retries", 2),
+        backoff=0.01,
+        **kw,
+    )
+
+
+def test_http_provider_reads_coingecko_shape_without_floats():
+    with StubPriceApi([(200, GECKO)]) as stub:
+        pairs = _provider(stub.url).fetch(previous={})
+    assert pairs[("BTC", "USD")] == D("97123.45")
+    assert pairs[("TRX", "UGX")] == D("899.28")
+    assert set(pairs) == {(c, f) for c in CRYPTO_CODES for f in FIAT_CODES}
+    assert "ids=bitcoin%2Cethereum%2Csolana%2Ctron" in stub.requests[0]
+    assert "vs_currencies=usd%2Cugx" in stub.requests[0]
+
+
+def test_http_provider_retries_5xx_then_succeeds():
+    with StubPriceApi([(503, {"error": "busy"}), (502, b"bad gateway"), (200, GECKO)]) as stub:
+        pairs = _provider(stub.url, retries=2).fetch(previous={})
+    assert len(stub.requests) == 3
+    assert pairs[("ETH", "USD")] == D("3401.5")
+
+
+def test_http_provider_gives_up_after_bounded_retries():
+    with StubPriceApi([(500, {"error": "down"})]) as stub, pytest.raises(PriceProviderError):
+        _provider(stub.url, retries=2).fetch(previous={})
+    assert len(stub.requests) == 3
+
+
+def test_http_provider_times_out_and_retries():
+    with StubPriceApi([("sleep", 1.0), (200, GECKO)]) as stub:
+        pairs = _provider(stub.url, timeout=0.2, retries=1).fetch(previous={})
+    assert len(stub.requests) == 2
+    assert pairs[("SOL", "USD")] == D("180.12")
+
+
+def test_http_provider_does_not_retry_4xx_and_rejects_bad_bodies():
+    with StubPriceApi([(404, {"error": "no"})]) as stub, pytest.raises(PriceProviderError):
+        _provider(stub.url).fetch(previous={})
+    assert len(stub.requests) == 1
+    broken = {**GECKO, "tron": {"usd": -1, "ugx": 900}}
+    with StubPriceApi([(200, broken)]) as stub, pytest.raises(PriceProviderError):
+        _provider(stub.url).fetch(previous={})
+    with StubPriceApi([(200, b"not json")]) as stub, pytest.raises(PriceProviderError):
+        _provider(stub.url).fetch(previous={})
+
+
+def test_http_provider_connection_refused_is_a_provider_error():
+    with StubPriceApi([(200, GECKO)]) as stub:
+        url = stub.url
+    with pytest.raises(PriceProviderError):
+        _provider(url, retries=1, timeout=0.5).fetch(previous={})
+
+
+def test_prices_api_with_the_http_provider(anon):
+    with (
+        StubPriceApi([(200, GECKO)]) as stub,
+        override_settings(PRICE_PROVIDER="http", PRICE_HTTP_URL=stub.url),
+    ):
+        r = anon.get("/api/trading/prices?crypto=BTC&fiat=USD")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["price"], body["source"], body["stale"]) == ("97123.45", "coingecko", False)
+
+
+def test_simulated_walk_stays_in_its_band_and_is_marked_simulated():
+    provider = SimulatedPriceProvider(seed=7)
+    pairs = provider.fetch(previous={})
+    assert pairs[("BTC", "USD")] == D("97000")
+    assert pairs[("BTC", "UGX")] == D("97000") * 3600
+    for _ in range(2000):
+        pairs = provider.fetch(previous=pairs)
+    for code, base in SIMULATED_BASE_USD.items():
+        assert base * (1 - SIMULATED_BAND) <= pairs[(code, "USD")] <= base * (1 + SIMULATED_BAND)
+    assert pairs[("ETH", "UGX")] / pairs[("ETH", "USD")] > 3000
+    assert provider.name == "simulated"
+
+
+def test_refresh_caches_all_pairs_and_emits_price_updated_per_changed_pair():
+    set_prices()
+    assert OutboxEvent.objects.filter(kind="price.updated").count() == 8
+    snap = prices_snapshot()
+    assert snap[("BTC", "USD")].price == D("100000")
+    OutboxEvent.objects.all().delete()
+
+    changed = prices_refresh(provider=FixedPriceProvider({**TEST_PRICES, ("BTC", "USD"): "101000"}))
+    assert [(p.crypto, p.fiat) for p in changed] == [("BTC", "USD")]
+    event = OutboxEvent.objects.get(kind="price.updated")
+    assert event.user_id is None
+    assert event.payload["crypto"] == "BTC" and event.payload["fiat"] == "USD"
+    assert event.payload["price"] == "101000" and event.payload["change"] == "1.0000"
+    assert event.payload["source"] == "fixed" and event.payload["at"]
+
+
+def test_first_request_fetches_synchronously_with_the_simulated_feed(anon):
+    assert prices_snapshot() == {}
+    r = anon.get("/api/trading/prices")
+    assert r.status_code == 200
+    rows = r.json()["prices"]
+    assert len(rows) == 8
+    assert {row["source"] for row in rows} == {"simulated"}
+    r = anon.get("/api/trading/prices?crypto=eth&fiat=ugx")
+    assert r.json()["crypto"] == "ETH" and r.json()["fiat"] == "UGX"
+
+
+@pytest.mark.parametrize("query", ["crypto=DOGE&fiat=USD", "crypto=USD&fiat=BTC"])
+def test_prices_bad_pair_is_400(anon, query):
+    r = anon.get(f"/api/trading/prices?{query}")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] in {"unknown_currency", "invalid_currency_pair"}
+
+
+def test_stale_price_refuses_trading_with_409(api, customer, reserves):
+    fund_wallet(customer, "USD", "100.00")
+    with freeze_time() as clock:
+        set_prices()
+        clock.tick(timedelta(seconds=61))
+        before = ledger_rows()
+        r = api.post(
+            "/api/trading/buy",
+            {
+                "crypto_currency": "BTC",
+                "fiat_currency": "USD",
+                "amount": "10.00",
+                "payment_method": "balance",
+            },
+            format="json",
+        )
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "stale_price"
+        assert ledger_rows() == before
+        q = api.post(
+            "/api/trading/calculate",
+            {
+                "crypto_currency": "BTC",
+                "fiat_currency": "USD",
+                "amount": "10",
+                "trade_type": "buy",
+                "payment_method": "balance",
+            },
+            format="json",
+        )
+        assert q.status_code == 409
+        p = api.get("/api/trading/prices?crypto=BTC&fiat=USD")
+        assert p.status_code == 200 and p.json()["stale"] is True
+
+
+def test_refresh_task_survives_a_failing_provider():
+    set_prices()
+    with override_settings(
+        PRICE_PROVIDER="http",
+        PRICE_HTTP_URL="http://127.0.0.1:9/x",
+        PRICE_HTTP_RETRIES=0,
+        PRICE_HTTP_TIMEOUT_SECONDS=0.5,
+    ):
+        assert prices_refresh_task.delay() is not None
+    assert prices_snapshot()[("BTC", "USD")].price == D("100000")
+
+
+def test_beat_schedules_the_refresh():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["trading-prices-refresh"]
+    assert entry["task"] == "trading.tasks.prices_refresh_task"
+    assert entry["schedule"] == settings.PRICE_REFRESH_SECONDS

@@ -1,0 +1,329 @@
+"""Prices: providers, the cached snapshot, staleness (DESIGN 3, issue #3).
+
+A provider returns the USD and UGX price of each coin. ``prices_refresh``
+(run by Celery beat every ``PRICE_REFRESH_SECONDS``) stores one snapshot of
+every pair in the Django cache (Redis in production) under one key, so a trade
+reads all it needs in one round trip, and emits ``price.updated`` per changed
+pair through the outbox. ``price_get`` refuses a price older than
+``PRICE_MAX_AGE`` (409 ``stale_price``); if no price was ever fetched it
+fetches once synchronously so a fresh ``make run`` can trade at once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Protocol
+
+import httpx
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from dtexchange.errors import Conflict, DomainError, InvalidInput
+from notifications.services import outbox_emit
+from trading.money import CRYPTO_CODES, FIAT_CODES, currency, quantize_rate
+
+log = structlog.get_logger(__name__)
+
+CACHE_KEY = "trading:prices:v1"
+# Kept well past PRICE_MAX_AGE: an old snapshot must still be readable so it
+# can be reported stale (409) rather than silently refetched mid-trade.
+CACHE_TIMEOUT = 24 * 3600
+
+# Realistic starting points of the simulated feed (USD), and USD/UGX.
+SIMULATED_BASE_USD = {
+    "BTC": Decimal("97000"),
+    "ETH": Decimal("3400"),
+    "SOL": Decimal("180"),
+    "TRX": Decimal("0.25"),
+}
+SIMULATED_BASE_USD_UGX = Decimal("3600")
+# Each tick moves a price by at most this fraction, and never further than
+# SIMULATED_BAND from its base: a bounded random walk.
+SIMULATED_STEP = Decimal("0.002")
+SIMULATED_BAND = Decimal("0.10")
+
+# CoinGecko ids of our coins (its simple/price API is the HTTP provider's shape).
+COINGECKO_IDS = {"BTC": "bitcoin", "ETH": "ethereum", "SOL": "solana", "TRX": "tron"}
+
+
+class StalePrice(Conflict):
+    code = "stale_price"
+    message = "The price is out of date; please try again in a moment."
+
+
+class PriceUnavailable(DomainError):
+    code = "price_unavailable"
+    message = "Prices are unavailable right now; please try again in a moment."
+    status = 503
+
+
+class PriceProviderError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Price:
+    crypto: str
+    fiat: str
+    price: Decimal
+    change: Decimal  # percent change against the previous snapshot
+    source: str
+    at: datetime
+
+    def age_seconds(self, now: datetime | None = None) -> float:
+        return ((now or timezone.now()) - self.at).total_seconds()
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) - self.at > settings.PRICE_MAX_AGE
+
+    def as_dict(self) -> dict:
+        return {
+            "crypto": self.crypto,
+            "fiat": self.fiat,
+            "price": str(self.price),
+            "change": str(self.change),
+            "source": self.source,
+            "at": self.at.isoformat(),
+        }
+
+
+Pairs = dict[tuple[str, str], Decimal]
+
+
+class PriceProvider(Protocol):
+    name: str
+
+    def fetch(self, *, previous: Pairs) -> Pairs:
+        """Every (crypto, fiat) pair of CRYPTO_CODES x FIAT_CODES; raise
+        PriceProviderError when the source can't deliver."""
+
+
+class SimulatedPriceProvider:
+    """A bounded random walk around realistic prices; marked ``simulated``."""
+
+    name = "simulated"
+
+    def __init__(self, *, seed: int | None = None):
+        # A simulation, not a secret: the stdlib PRNG is the right tool.
+        self._random = random.Random(seed)  # noqa: S311
+
+    def _step(self, previous: Decimal | None, base: Decimal) -> Decimal:
+        if previous is None:
+            return base
+        with localcontext() as ctx:
+            ctx.prec = 40
+            move = Decimal(self._random.randint(-1000, 1000)) / 1000 * SIMULATED_STEP
+            value = previous * (1 + move)
+            low, high = base * (1 - SIMULATED_BAND), base * (1 + SIMULATED_BAND)
+            return min(max(value, low), high)
+
+    def fetch(self, *, previous: Pairs) -> Pairs:
+        prev_ugx_rate = None
+        if previous.get(("BTC", "USD")) and previous.get(("BTC", "UGX")):
+            prev_ugx_rate = previous[("BTC", "UGX")] / previous[("BTC", "USD")]
+        usd_ugx = self._step(prev_ugx_rate, SIMULATED_BASE_USD_UGX)
+        out: Pairs = {}
+        for code, base in SIMULATED_BASE_USD.items():
+            usd = quantize_rate(self._step(previous.get((code, "USD")), base))
+            out[(code, "USD")] = usd
+            out[(code, "UGX")] = quantize_rate(usd * usd_ugx)
+        return out
+
+
+class HttpPriceProvider:
+    """A public price API in CoinGecko's ``/simple/price`` shape:
+    ``GET {base}/simple/price?ids=bitcoin,...&vs_currencies=usd,ugx`` →
+    ``{"bitcoin": {"usd": 97000.1, "ugx": 349000000}, ...}``.
+
+    Timeouts on every call; 5xx, timeouts and connection errors are retried a
+    bounded number of times with a short backoff; 4xx are not retried.
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: float,
+        retries: int,
+        backoff: float = 0.2,
+        api_key: str = "",
+        source: str = "coingecko",
+    ):
+        if not base_url:
+            raise PriceProviderError("PRICE_HTTP_URL is not set.")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.api_key = api_key
+        self.name = source
+
+    def _get(self) -> bytes:
+        params = {
+            "ids": ",".join(COINGECKO_IDS[c] for c in CRYPTO_CODES),
+            "vs_currencies": ",".join(f.lower() for f in FIAT_CODES),
+            "precision": "full",
+        }
+        headers = {"Accept": "application/json"}
+        if self.api_key:
+            headers["x-cg-demo-api-key"] = self.api_key
+        last_error: Exception | None = None
+        with httpx.Client(timeout=self.timeout, headers=headers) as client:
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    time.sleep(self.backoff * attempt)
+                try:
+                    response = client.get(f"{self.base_url}/simple/price", params=params)
+                except httpx.TransportError as exc:  # timeouts, refused connections
+                    last_error = exc
+                    continue
+                if response.status_code >= 500 or response.status_code == 429:
+                    last_error = PriceProviderError(f"HTTP {response.status_code}")
+                    continue
+                if response.status_code != 200:
+                    raise PriceProviderError(f"HTTP {response.status_code} from the price API")
+                return response.content
+        raise PriceProviderError(
+            f"price API failed after {self.retries + 1} attempts: {last_error}"
+        )
+
+    def fetch(self, *, previous: Pairs) -> Pairs:
+        raw = self._get()
+        try:
+            # parse_float=Decimal: a price never passes through a float.
+            data = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+            out: Pairs = {}
+            for code in CRYPTO_CODES:
+                row = data[COINGECKO_IDS[code]]
+                for fiat in FIAT_CODES:
+                    value = Decimal(row[fiat.lower()])
+                    if not value.is_finite() or value <= 0:
+                        raise ValueError(f"bad price {value} for {code}/{fiat}")
+                    out[(code, fiat)] = quantize_rate(value)
+        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+            raise PriceProviderError(f"unexpected price API response: {exc}") from exc
+        return out
+
+
+_simulated = SimulatedPriceProvider()
+
+
+def price_provider_get() -> PriceProvider:
+    if settings.PRICE_PROVIDER == "simulated":
+        return _simulated
+    if settings.PRICE_PROVIDER == "http":
+        return HttpPriceProvider(
+            base_url=settings.PRICE_HTTP_URL,
+            timeout=settings.PRICE_HTTP_TIMEOUT_SECONDS,
+            retries=settings.PRICE_HTTP_RETRIES,
+            api_key=settings.PRICE_HTTP_API_KEY,
+        )
+    raise PriceProviderError(f"unknown PRICE_PROVIDER {settings.PRICE_PROVIDER!r}")
+
+
+def _decode(snapshot: dict | None) -> dict[tuple[str, str], Price]:
+    if not snapshot:
+        return {}
+    out = {}
+    for row in snapshot["pairs"]:
+        p = Price(
+            crypto=row["crypto"],
+            fiat=row["fiat"],
+            price=Decimal(row["price"]),
+            change=Decimal(row["change"]),
+            source=row["source"],
+            at=datetime.fromisoformat(row["at"]),
+        )
+        out[(p.crypto, p.fiat)] = p
+    return out
+
+
+def prices_snapshot() -> dict[tuple[str, str], Price]:
+    """Every cached price (possibly stale), without fetching."""
+    return _decode(cache.get(CACHE_KEY))
+
+
+def prices_refresh(*, provider: PriceProvider | None = None) -> list[Price]:
+    """Fetch all pairs, store them, emit ``price.updated`` for each pair whose
+    price moved (or is new). Returns the changed prices. Raises
+    PriceProviderError if the provider fails (the old snapshot stays and
+    goes stale)."""
+    provider = provider or price_provider_get()
+    previous = prices_snapshot()
+    fetched = provider.fetch(previous={k: v.price for k, v in previous.items()})
+    now = timezone.now()
+    current: list[Price] = []
+    changed: list[Price] = []
+    for (crypto, fiat), value in sorted(fetched.items()):
+        old = previous.get((crypto, fiat))
+        if old and old.price:
+            with localcontext() as ctx:
+                ctx.prec = 40
+                change = ((value - old.price) / old.price * 100).quantize(Decimal("0.0001"))
+        else:
+            change = Decimal("0.0000")
+        price = Price(crypto, fiat, value, change, provider.name, now)
+        current.append(price)
+        if old is None or old.price != value:
+            changed.append(price)
+    cache.set(CACHE_KEY, {"pairs": [p.as_dict() for p in current]}, CACHE_TIMEOUT)
+    with transaction.atomic():
+        for price in changed:
+            outbox_emit(kind="price.updated", payload=price.as_dict())
+    return changed
+
+
+def _check_pair(crypto: str, fiat: str) -> None:
+    try:
+        crypto_cur, fiat_cur = currency(crypto), currency(fiat)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="unknown_currency") from None
+    if not crypto_cur.is_crypto or not fiat_cur.is_fiat:
+        raise InvalidInput(
+            "crypto must be one of BTC, ETH, SOL, TRX and fiat one of USD, UGX.",
+            code="invalid_currency_pair",
+            details={"crypto_currency": [f"One of {', '.join(CRYPTO_CODES)}."]},
+        )
+
+
+def prices_get_all(*, allow_stale: bool = True) -> dict[tuple[str, str], Price]:
+    """The snapshot; fetched synchronously once if nothing was ever fetched."""
+    prices = prices_snapshot()
+    if not prices:
+        try:
+            prices_refresh()
+        except PriceProviderError as exc:
+            log.warning("price_first_fetch_failed", error=str(exc))
+            raise PriceUnavailable() from exc
+        prices = prices_snapshot()
+    if not allow_stale:
+        now = timezone.now()
+        stale = [p for p in prices.values() if p.is_stale(now)]
+        if stale:
+            raise StalePrice(details={"age_seconds": int(stale[0].age_seconds(now))})
+    return prices
+
+
+def price_get(*, crypto: str, fiat: str, allow_stale: bool = False) -> Price:
+    """The current price of ``crypto`` in ``fiat``; StalePrice (409) if it is
+    older than PRICE_MAX_AGE unless ``allow_stale``."""
+    _check_pair(crypto, fiat)
+    prices = prices_get_all()
+    price = prices.get((crypto.upper(), fiat.upper()))
+    if price is None:
+        raise PriceUnavailable()
+    if not allow_stale and price.is_stale():
+        raise StalePrice(
+            details={"crypto": price.crypto, "fiat": price.fiat, "at": price.at.isoformat()}
+        )
+    return price
