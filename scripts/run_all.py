@@ -58,7 +58,9 @@ def main() -> int:
         time.sleep(0.5)
     for proc in children.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            # The main process only: Celery's worker then stops its own pool
+            # (a signal to the whole group kills the pool under it).
+            proc.terminate()
     deadline = time.monotonic() + 10
     for proc in children.values():
         try:
