@@ -166,9 +166,11 @@ else:
     # kombu's filesystem transport does not create its folders; the web server,
     # the worker and beat each import these settings, so whoever starts first
     # makes them.
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Exchange tables; kombu's default is "control" in the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),

@@ -85,6 +85,7 @@ def embedded(tmp_path):
 
 def test_make_run_serves_the_api_and_delivers_mail_through_the_worker(embedded):
     proc, base, var = embedded
+    top_level_before = {p.name for p in ROOT.iterdir()}
     with httpx.Client(base_url=base, timeout=10) as http:
 
         def up():
@@ -133,3 +134,7 @@ def test_make_run_serves_the_api_and_delivers_mail_through_the_worker(embedded):
     assert proc.wait(timeout=30) == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/healthz", timeout=2)
+    # Everything the processes wrote is under var/ (the broker's exchange
+    # tables once landed in ./control of the checkout).
+    assert (var / "celery" / "control").is_dir()
+    assert {p.name for p in ROOT.iterdir()} <= top_level_before | {".pytest_cache"}
