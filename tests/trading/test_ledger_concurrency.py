@@ -46,7 +46,11 @@ def _run_threads(n: int, work) -> list:
     return results
 
 
-def test_fifty_concurrent_debits_against_a_wallet_covering_ten():
+@pytest.mark.parametrize("fast_sql", [True, False], ids=["fast_sql", "portable"])
+def test_fifty_concurrent_debits_against_a_wallet_covering_ten(fast_sql, monkeypatch):
+    import trading.services.ledger
+
+    monkeypatch.setattr(trading.services.ledger, "FAST_SQL", fast_sql)
     user = UserFactory()
     wallet = fund_wallet(user, "USD", "10.00")
     reserve = house_account(kind=AccountKind.RESERVE, currency="USD")

@@ -15,6 +15,16 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["fast_sql", "portable"])
+def _posting_path(request, monkeypatch):
+    """Every test here runs through both implementations of ledger_post: the
+    PostgreSQL statements and the portable ORM path that SQLite (`make run`)
+    uses."""
+    import trading.services.ledger
+
+    monkeypatch.setattr(trading.services.ledger, "FAST_SQL", request.param)
+
+
 def _balance(account: LedgerAccount) -> Decimal:
     account.refresh_from_db()
     return account.balance
