@@ -1,7 +1,7 @@
 """The payment methods trading itself provides: both settle at once.
 
-* ``balance`` — buy from the user's fiat wallet, sell into it.
-* ``crypto`` — buy paying with another coin of the user's (a swap through the
+* ``balance`` - buy from the user's fiat wallet, sell into it.
+* ``crypto`` - buy paying with another coin of the user's (a swap through the
   reserves); ``amount`` is then in ``payment_details.from_currency``.
 
 Registered in ``TradingConfig.ready``.
@@ -11,8 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading.payment_methods import PaymentMethod
-from trading.services.ledger import wallet_account
-from trading.services.trades import trade_settle_buy, trade_settle_swap
+from trading.services.trades import trade_settle_buy_held, trade_settle_swap
 
 
 class BalanceMethod(PaymentMethod):
@@ -21,15 +20,17 @@ class BalanceMethod(PaymentMethod):
     processing_time = "Instant"
     supports_buy = True
     supports_sell = True
+    settles_at_once = True
 
     def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
-        trade_settle_buy(
-            trade_id=trade.pk,
-            funding_account=wallet_account(user=trade.user, currency=trade.fiat_currency),
+        # The trade was created in this transaction: nobody else can see it,
+        # so it is settled without re-locking it.
+        trade_settle_buy_held(
+            trade=trade,
+            funding_account=None,  # the user's own fiat wallet
             actor=f"user:{trade.user_id}",
             reason="paid from wallet balance",
         )
-        trade.refresh_from_db()
         return {}
 
 
@@ -40,6 +41,7 @@ class CryptoMethod(PaymentMethod):
     supports_buy = True
     supports_sell = False
     is_crypto_swap = True
+    settles_at_once = True
 
     def clean_details(
         self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
@@ -49,6 +51,5 @@ class CryptoMethod(PaymentMethod):
         return {"from_currency": str(details.get("from_currency", "")).upper()}
 
     def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
-        trade_settle_swap(trade_id=trade.pk, actor=f"user:{trade.user_id}")
-        trade.refresh_from_db()
+        trade_settle_swap(trade=trade, actor=f"user:{trade.user_id}")
         return {}

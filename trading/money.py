@@ -73,7 +73,9 @@ def quantize_up(amount: Decimal, code: str) -> Decimal:
 def has_valid_precision(amount: Decimal, code: str) -> bool:
     """True if ``amount`` has no more decimals than ``code`` allows."""
     try:
-        return amount == amount.quantize(currency(code).unit)
+        with localcontext() as ctx:
+            ctx.prec = 60  # NUMERIC(38, 18) has more digits than the default 28
+            return amount == amount.quantize(currency(code).unit)
     except InvalidOperation:
         return False
 

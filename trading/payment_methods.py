@@ -36,6 +36,9 @@ class PaymentMethod:
     # "mobile_money_clearing". None: the net goes to the user's fiat wallet
     # and the sale completes at once (no start_sell call).
     payout_clearing_kind: ClassVar[str | None] = None
+    # True when start_buy settles the trade inside the request (balance,
+    # crypto, voucher): the ledger posting itself then checks the reserve.
+    settles_at_once: ClassVar[bool] = False
 
     def fee_rate(self) -> Decimal:
         return settings.FEE_RATES[self.code]

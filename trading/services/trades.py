@@ -19,6 +19,7 @@ import json
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, InvalidInput, NotFound
@@ -92,14 +93,32 @@ def _anonymised(amount: Decimal) -> str:
 
 
 def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
-    TradeStatusChange.objects.create(
-        trade=trade,
-        from_status=previous,
-        to_status=trade.status,
-        actor=actor[:128],
-        reason=reason[:255],
-        at=trade.updated_at,
+    changes = []
+    created_by = trade.__dict__.pop("_unrecorded_creation", None)
+    if created_by is not None and previous:
+        # Settled inside the request that created it: one write for both
+        # history rows, and one event (the pending state was never visible).
+        changes.append(
+            TradeStatusChange(
+                trade=trade,
+                from_status="",
+                to_status=TradeStatus.PENDING,
+                actor=created_by[:128],
+                reason="created",
+                at=trade.created_at,
+            )
+        )
+    changes.append(
+        TradeStatusChange(
+            trade=trade,
+            from_status=previous,
+            to_status=trade.status,
+            actor=actor[:128],
+            reason=reason[:255],
+            at=trade.updated_at,
+        )
     )
+    TradeStatusChange.objects.bulk_create(changes)
     outbox_emit(
         kind="trade.updated", user_id=trade.user_id, payload=_payload(trade, previous, reason)
     )
@@ -139,9 +158,71 @@ def _transition(
 
 
 def _lock(trade_id: int) -> Trade:
-    trade = Trade.objects.select_for_update().filter(pk=trade_id).first()
+    # of=("self",): lock the trade row only, not the joined user row.
+    trade = (
+        Trade.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=trade_id)
+        .first()
+    )
     if trade is None:
         raise NotFound("No such trade.", code="trade_not_found", details={"trade_id": trade_id})
+    return trade
+
+
+def _accounts(*specs: tuple) -> list[LedgerAccount]:
+    """The ledger accounts of ``(owner or None, kind, currency)`` specs in one
+    query; any that does not exist yet is created by the ledger's race-safe
+    get-or-create helpers."""
+    match = Q()
+    for owner, kind, code in specs:
+        match |= (
+            Q(owner=owner, kind=kind, currency=code)
+            if owner
+            else Q(owner__isnull=True, kind=kind, currency=code)
+        )
+    found = {(a.owner_id, a.kind, a.currency): a for a in LedgerAccount.objects.filter(match)}
+    out = []
+    for owner, kind, code in specs:
+        key = (owner.pk if owner else None, kind, code)
+        if key not in found:
+            found[key] = (
+                wallet_account(user=owner, currency=code)
+                if owner
+                else house_account(kind=kind, currency=code)
+            )
+        out.append(found[key])
+    return out
+
+
+def _complete_with_posting(
+    trade: Trade,
+    *,
+    actor: str,
+    reason: str = "",
+    posting: dict,
+    fields: dict | None = None,
+) -> Trade:
+    """Complete ``trade`` (held by the caller: locked, or created in this
+    transaction) together with one ledger posting. The history row and the
+    events are written first and the ledger posting last, so the house
+    accounts (reserves, fees: every trade touches them) stay locked only for
+    the posting, one UPDATE and the commit."""
+    fields = dict(fields or {})
+    now = timezone.now()
+    previous = trade.status
+    fields.update(status=TradeStatus.COMPLETED, status_reason="", updated_at=now, completed_at=now)
+    for name, value in fields.items():
+        setattr(trade, name, value)
+    _record(trade, previous=previous, actor=actor, reason=reason)
+    txn = _post(**posting)
+    if (
+        Trade.objects.filter(pk=trade.pk, status=previous).update(ledger_transaction=txn, **fields)
+        != 1
+    ):
+        # Unreachable while the caller holds the row; never complete twice.
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
+    trade.ledger_transaction = txn
     return trade
 
 
@@ -229,7 +310,9 @@ def _create(
             trade.save(force_insert=True)
     else:
         trade.save(force_insert=True)
-    _record(trade, previous="", actor=_actor_for(user), reason="created")
+    # Recorded when the request's work is done: with the settlement if the
+    # method settles at once, else as "created" (see _record).
+    trade._unrecorded_creation = _actor_for(user)
     return trade
 
 
@@ -311,6 +394,8 @@ def _open_trade(
                 fingerprint=fingerprint,
             )
             start(trade, method, details, priced)
+            if "_unrecorded_creation" in trade.__dict__:
+                _record(trade, previous="", actor=_actor_for(user), reason="created")
             _store_response(trade)
             trade.replayed = False
             return trade
@@ -347,7 +432,11 @@ def trade_buy(
     first request's trade (``trade.response_body`` is its first response)."""
 
     def start(trade: Trade, method, details: dict, priced: PricedTrade) -> None:
-        _reserve_covers(trade.crypto_currency, trade.crypto_amount)
+        if not getattr(method, "settles_at_once", False):
+            # An outside payment must not be requested for a buy the reserve
+            # can't deliver. (A method settling at once posts right away, and
+            # the posting itself refuses an uncovered reserve, writing nothing.)
+            _reserve_covers(trade.crypto_currency, trade.crypto_amount)
         instructions = method.start_buy(trade=trade, details=details) or {}
         if instructions:
             trade.instructions = instructions
@@ -384,13 +473,32 @@ def trade_settle_buy(
     re-prices the trade at its own rate and fee rate. Idempotent: an already
     completed trade is returned unchanged. Expired, failed or cancelled:
     TradeNotSettleable (409). The reserve can't cover: InsufficientLiquidity."""
-    trade = _lock(trade_id)
+    return trade_settle_buy_held(
+        trade=_lock(trade_id),
+        funding_account=funding_account,
+        amount_received=amount_received,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def trade_settle_buy_held(
+    *,
+    trade: Trade,
+    funding_account: LedgerAccount | None,
+    amount_received: Decimal | None = None,
+    actor: str,
+    reason: str = "",
+) -> Trade:
+    """trade_settle_buy for a caller that already holds the trade row (locked
+    it, or created it in this transaction). ``funding_account`` None: the
+    user's own fiat wallet (the ``balance`` method)."""
     if trade.status == TradeStatus.COMPLETED:
         return trade
     if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
         raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
     fiat, crypto = trade.fiat_currency, trade.crypto_currency
-    if funding_account.currency != fiat:
+    if funding_account is not None and funding_account.currency != fiat:
         raise InvalidInput(
             f"The funding account must be in {fiat}.", code="funding_currency_mismatch"
         )
@@ -413,37 +521,45 @@ def trade_settle_buy(
     fiat_amount = quantize(trade.fiat_amount, fiat)
     fee = quantize(trade.fee_amount, fiat)
     crypto_amount = quantize(trade.crypto_amount, crypto)
-    txn = _post(
-        kind="trade",
-        key=f"trade:{trade.public_id}:settle",
-        entries=[
-            (funding_account, -fiat_amount),
-            (house_account(kind=AccountKind.FEE_REVENUE, currency=fiat), fee),
-            (house_account(kind=AccountKind.RESERVE, currency=fiat), fiat_amount - fee),
-            (house_account(kind=AccountKind.RESERVE, currency=crypto), -crypto_amount),
-            (wallet_account(user=trade.user, currency=crypto), crypto_amount),
-        ],
-        description=f"Buy {crypto_amount} {crypto} for {fmt(fiat_amount, fiat)}",
-        actor=actor,
-        reference=trade.reference,
-    )
-    _transition(
+    user = trade.user
+    specs = [
+        (None, AccountKind.FEE_REVENUE, fiat),
+        (None, AccountKind.RESERVE, fiat),
+        (None, AccountKind.RESERVE, crypto),
+        (user, AccountKind.USER_WALLET, crypto),
+    ]
+    if funding_account is None:
+        specs.append((user, AccountKind.USER_WALLET, fiat))
+    accounts = _accounts(*specs)
+    fees, reserve_fiat, reserve_crypto, wallet = accounts[:4]
+    funding = funding_account or accounts[4]
+    return _complete_with_posting(
         trade,
-        to=TradeStatus.COMPLETED,
         actor=actor,
         reason=reason,
-        ledger_transaction=txn,
-        **fields,
+        fields=fields,
+        posting={
+            "kind": "trade",
+            "key": f"trade:{trade.public_id}:settle",
+            "entries": [
+                (funding, -fiat_amount),
+                (fees, fee),
+                (reserve_fiat, fiat_amount - fee),
+                (reserve_crypto, -crypto_amount),
+                (wallet, crypto_amount),
+            ],
+            "description": f"Buy {crypto_amount} {crypto} for {fmt(fiat_amount, fiat)}",
+            "actor": actor,
+            "reference": trade.reference,
+        },
     )
-    return trade
 
 
-@transaction.atomic
-def trade_settle_swap(*, trade_id: int, actor: str) -> Trade:
-    """Complete a buy paid with another coin of the user's: one posting
-    through the reserves: wallet(from) -spent; fee revenue(from) +fee;
-    reserve(from) +net; reserve(crypto) -crypto; wallet(crypto) +crypto."""
-    trade = _lock(trade_id)
+def trade_settle_swap(*, trade: Trade, actor: str) -> Trade:
+    """Complete a buy paid with another coin of the user's (the caller holds
+    the trade): one posting through the reserves: wallet(from) -spent; fee
+    revenue(from) +fee; reserve(from) +net; reserve(crypto) -crypto;
+    wallet(crypto) +crypto."""
     if trade.status == TradeStatus.COMPLETED:
         return trade
     if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
@@ -452,22 +568,32 @@ def trade_settle_swap(*, trade_id: int, actor: str) -> Trade:
     src, crypto = d["from_currency"], trade.crypto_currency
     spent, fee, net = Decimal(d["from_amount"]), Decimal(d["from_fee"]), Decimal(d["from_net"])
     crypto_amount = quantize(trade.crypto_amount, crypto)
-    txn = _post(
-        kind="trade",
-        key=f"trade:{trade.public_id}:settle",
-        entries=[
-            (wallet_account(user=trade.user, currency=src), -spent),
-            (house_account(kind=AccountKind.FEE_REVENUE, currency=src), fee),
-            (house_account(kind=AccountKind.RESERVE, currency=src), net),
-            (house_account(kind=AccountKind.RESERVE, currency=crypto), -crypto_amount),
-            (wallet_account(user=trade.user, currency=crypto), crypto_amount),
-        ],
-        description=f"Swap {spent} {src} for {crypto_amount} {crypto}",
-        actor=actor,
-        reference=trade.reference,
+    user = trade.user
+    paying, fees, reserve_src, reserve_crypto, wallet = _accounts(
+        (user, AccountKind.USER_WALLET, src),
+        (None, AccountKind.FEE_REVENUE, src),
+        (None, AccountKind.RESERVE, src),
+        (None, AccountKind.RESERVE, crypto),
+        (user, AccountKind.USER_WALLET, crypto),
     )
-    _transition(trade, to=TradeStatus.COMPLETED, actor=actor, ledger_transaction=txn)
-    return trade
+    return _complete_with_posting(
+        trade,
+        actor=actor,
+        posting={
+            "kind": "trade",
+            "key": f"trade:{trade.public_id}:settle",
+            "entries": [
+                (paying, -spent),
+                (fees, fee),
+                (reserve_src, net),
+                (reserve_crypto, -crypto_amount),
+                (wallet, crypto_amount),
+            ],
+            "description": f"Swap {spent} {src} for {crypto_amount} {crypto}",
+            "actor": actor,
+            "reference": trade.reference,
+        },
+    )
 
 
 # --- sell ----------------------------------------------------------------------
@@ -495,34 +621,38 @@ def trade_sell(
 
     def start(trade: Trade, method, details: dict, priced: PricedTrade) -> None:
         fiat, crypto = trade.fiat_currency, trade.crypto_currency
-        _reserve_covers(fiat, trade.fiat_amount)
         clearing_kind = getattr(method, "payout_clearing_kind", None)
-        payee = (
-            wallet_account(user=user, currency=fiat)
+        # No reserve pre-check: the posting below refuses an uncovered
+        # reserve before writing anything, and it comes before any payout.
+        wallet, reserve_crypto, reserve_fiat, fees, payee = _accounts(
+            (user, AccountKind.USER_WALLET, crypto),
+            (None, AccountKind.RESERVE, crypto),
+            (None, AccountKind.RESERVE, fiat),
+            (None, AccountKind.FEE_REVENUE, fiat),
+            (user, AccountKind.USER_WALLET, fiat)
             if clearing_kind is None
-            else house_account(kind=clearing_kind, currency=fiat)
+            else (None, clearing_kind, fiat),
         )
         gross, fee = trade.fiat_amount, trade.fee_amount
-        txn = _post(
-            kind="trade",
-            key=f"trade:{trade.public_id}:sell",
-            entries=[
-                (wallet_account(user=user, currency=crypto), -trade.crypto_amount),
-                (house_account(kind=AccountKind.RESERVE, currency=crypto), trade.crypto_amount),
-                (house_account(kind=AccountKind.RESERVE, currency=fiat), -gross),
-                (house_account(kind=AccountKind.FEE_REVENUE, currency=fiat), fee),
+        posting = {
+            "kind": "trade",
+            "key": f"trade:{trade.public_id}:sell",
+            "entries": [
+                (wallet, -trade.crypto_amount),
+                (reserve_crypto, trade.crypto_amount),
+                (reserve_fiat, -gross),
+                (fees, fee),
                 (payee, gross - fee),
             ],
-            description=f"Sell {trade.crypto_amount} {crypto} for {fmt(gross - fee, fiat)}",
-            actor=_actor_for(user),
-            reference=trade.reference,
-        )
-        trade.ledger_transaction = txn
+            "description": f"Sell {trade.crypto_amount} {crypto} for {fmt(gross - fee, fiat)}",
+            "actor": _actor_for(user),
+            "reference": trade.reference,
+        }
         if clearing_kind is None:
-            _transition(
-                trade, to=TradeStatus.COMPLETED, actor=_actor_for(user), ledger_transaction=txn
-            )
+            _complete_with_posting(trade, actor=_actor_for(user), posting=posting)
             return
+        txn = _post(**posting)
+        trade.ledger_transaction = txn
         Trade.objects.filter(pk=trade.pk).update(ledger_transaction=txn)
         instructions = method.start_sell(trade=trade, details=details) or {}
         if instructions:
