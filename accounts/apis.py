@@ -1,6 +1,6 @@
 """Auth API (DESIGN 5): thin views over accounts.services."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -13,29 +13,7 @@ from accounts.throttles import (
     OTPAccountThrottle,
     ResendIntervalThrottle,
 )
-
-ErrorSerializer = inline_serializer(
-    name="Error",
-    fields={
-        "error": inline_serializer(
-            name="ErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
-
-
-def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    text = {
-        400: "Bad input (the field at fault is in details).",
-        401: "Not signed in, or the token/credentials are not valid.",
-        429: "Too many requests; see the Retry-After header.",
-    }
-    return {s: OpenApiResponse(ErrorSerializer, description=text[s]) for s in statuses}
+from dtexchange.schema import error_responses as _errors
 
 
 class AuthAccepted(serializers.Serializer):

@@ -54,6 +54,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def save(self, *args, **kwargs):
+        # One spelling per address, whatever path creates the row (admin,
+        # shell, API): sign-in and registration look addresses up lowercased.
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
     @property
     def is_email_verified(self) -> bool:
         return self.email_verified_at is not None

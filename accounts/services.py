@@ -5,6 +5,9 @@ resend and verify answer the same way for a known and an unknown address, and
 sign-in fails the same way for an unknown address and a wrong password.
 """
 
+import hashlib
+
+import structlog
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
@@ -22,6 +25,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import roles
 from accounts.models import EmailOTPDevice, User
 from dtexchange.errors import DomainError, InvalidInput
+
+log = structlog.get_logger(__name__)
+
+
+def _email_ref(email: str) -> str:
+    """A stable, non-reversible reference to an address for logs."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 class InvalidCode(DomainError):
@@ -104,13 +114,16 @@ def user_register(*, email: str, password: str) -> User | None:
             user.groups.add(Group.objects.get(name=roles.CUSTOMER))
             device = _device_for_update(user=user)
             _code_send_on_commit(user=user, code=device.generate_code())
+            log.info("auth.registered", user_id=user.pk)
             return user
     if user.is_email_verified or not user.is_active:
         make_password(password)  # same work as the other branches: no timing tell
+        log.info("auth.register_known_address", user_id=user.pk)
         return None
     user.set_password(password)
     user.save(update_fields=["password"])
     _refresh_tokens_revoke(user=user)
+    log.info("auth.reregistered_unverified", user_id=user.pk)
     device = _device_for_update(user=user)
     if device.generate_is_allowed()[0]:
         _code_send_on_commit(user=user, code=device.generate_code())
@@ -151,7 +164,13 @@ def email_verify(*, email: str, code: str) -> User:
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])
     if not verified:
+        log.info(
+            "auth.code_rejected",
+            user_id=user.pk if user else None,
+            failures=device.throttling_failure_count if device else None,
+        )
         raise InvalidCode()
+    log.info("auth.email_verified", user_id=user.pk)
     return user
 
 
@@ -160,7 +179,9 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
     in (to see their account and verify); trading checks IsVerified."""
     user = authenticate(username=email_normalize(email), password=password)
     if user is None:
+        log.info("auth.login_failed", email_ref=_email_ref(email_normalize(email)))
         raise InvalidCredentials()
+    log.info("auth.login", user_id=user.pk)
     refresh = RefreshToken.for_user(user)
     if settings.SIMPLE_JWT.get("UPDATE_LAST_LOGIN"):
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
@@ -213,4 +234,6 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
 def token_revoke(*, refresh: str) -> None:
     """Logout: blacklist the refresh token. The short-lived access token runs
     out by itself (ACCESS_TOKEN_LIFETIME)."""
-    _refresh_token_lock(refresh=refresh).blacklist()
+    token = _refresh_token_lock(refresh=refresh)
+    token.blacklist()
+    log.info("auth.logout", user_id=token.payload.get(jwt_settings.USER_ID_CLAIM))

@@ -29,7 +29,7 @@ def test_auth_schema_has_no_warnings_or_errors():
     assert register["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/RegisterInputRequest"
     }
-    assert {"VerifyEmailOutput", "MeOutput", "TokenPair", "Error"} <= set(
+    assert {"VerifyEmailOutput", "MeOutput", "TokenPair", "ApiError"} <= set(
         schema["components"]["schemas"]
     )
 
