@@ -8,6 +8,10 @@ from trading import views as trading_views
 urlpatterns = [
     path("", trading_views.landing, name="landing"),
     path("dashboard/", trading_views.dashboard, name="dashboard"),
+    path("trade/", trading_views.trade, name="trade"),
+    path("trades/", trading_views.history, name="history"),
+    path("trades/<uuid:trade_id>/", trading_views.trade_detail, name="trade_detail"),
+    path("trades/<uuid:trade_id>/cancel/", trading_views.trade_cancel_view, name="trade_cancel"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),

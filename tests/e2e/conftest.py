@@ -227,3 +227,20 @@ def shoot():
         return paths
 
     return _shoot
+
+
+@pytest.fixture
+def sign_in(e2e_server):
+    """Put a signed-in session for ``user`` into the browser page (a real
+    session row in the test database, as the log-in form would create)."""
+    from django.test import Client
+
+    def _sign_in(page, user) -> None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies["sessionid"]
+        page.context.add_cookies(
+            [{"name": "sessionid", "value": cookie.value, "url": e2e_server.url}]
+        )
+
+    return _sign_in
