@@ -99,3 +99,65 @@ def test_real_server_auth_routing_and_errors(server, make_user):
                 assert closed.value.rcvd.code == 4001
 
     run(scenario)
+
+
+def test_trade_completed_through_the_api_reaches_its_owner_only(server):
+    from rest_framework.test import APIClient
+
+    from tests.factories import UserFactory, fund_reserves, fund_wallet, set_prices
+
+    set_prices()
+    fund_reserves()
+    alice, bob = UserFactory(), UserFactory()
+    fund_wallet(alice, "USD", "1000.00")
+    api = APIClient()
+    api.force_authenticate(alice)
+
+    def buy():
+        return api.post(
+            "/api/trading/buy",
+            {
+                "crypto_currency": "BTC",
+                "fiat_currency": "USD",
+                "amount": "500.00",
+                "payment_method": "balance",
+            },
+            format="json",
+        )
+
+    async def scenario():
+        url = server["url"]
+        async with (
+            websockets.connect(url, origin=ORIGIN) as a,
+            websockets.connect(url, origin=ORIGIN) as b,
+        ):
+            for ws, user in ((a, alice), (b, bob)):
+                await ws.send(json.dumps({"type": "authenticate", "token": access_token(user)}))
+                assert (await recv_json(ws))["type"] == "authenticated"
+            response = await sync_to_async(buy)()
+            assert response.status_code == 201, response.json()
+            received = {"a": [], "b": []}
+            for name, ws in (("a", a), ("b", b)):
+                while True:
+                    try:
+                        received[name].append(await recv_json(ws, timeout=1.5))
+                    except TimeoutError:
+                        break
+            return response.json(), received
+
+    trade, received = run(scenario)
+    a_updates = [m for m in received["a"] if m["type"] == "trade_update"]
+    assert [(m["data"]["trade_id"], m["data"]["status"]) for m in a_updates] == [
+        (trade["id"], "completed")
+    ]
+    assert a_updates[0]["data"]["crypto_amount"] == trade["crypto_amount"]
+    assert not [m for m in received["b"] if m["type"] == "trade_update"]
+    # Both see the anonymised public activity line of the completed trade.
+    for name in ("a", "b"):
+        activity = [m for m in received[name] if m["type"] == "activity"]
+        assert [m["data"]["trade_type"] for m in activity] == ["buy"]
+    # And the owner gets the "buy completed" email, once.
+    from django.core import mail
+
+    assert [m.to for m in mail.outbox] == [[alice.email]]
+    assert "BTC" in mail.outbox[0].subject
