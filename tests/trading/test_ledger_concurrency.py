@@ -169,3 +169,41 @@ def test_a_post_waiting_on_an_uncommitted_post_with_the_same_key_returns_it():
     assert results["loser"].replayed is True
     wallet.refresh_from_db()
     assert wallet.balance == D("6")
+
+
+def test_random_concurrent_postings_lose_no_update():
+    """Threads hammer overlapping accounts with transfers that sometimes
+    overdraw: afterwards every cached balance equals its entries (no lost
+    update), nothing is negative and USD still sums to zero."""
+    import random
+
+    wallets = [fund_wallet(UserFactory(), "USD", "5.00") for _ in range(4)]
+    reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
+    fees = house_account(kind=AccountKind.FEE_REVENUE, currency="USD")
+    accounts = [*wallets, reserve, fees]
+
+    def work(i: int):
+        rng = random.Random(i)
+        outcomes = []
+        for n in range(25):
+            src, dst = rng.sample(accounts, 2)
+            amount = D(rng.randint(1, 300)) / 100
+            try:
+                ledger_post(
+                    kind="adjustment",
+                    idempotency_key=f"rand-{i}-{n}",
+                    entries=[(src, -amount), (dst, amount)],
+                )
+                outcomes.append("ok")
+            except InsufficientBalance:
+                outcomes.append("refused")
+        return outcomes
+
+    results = _run_threads(8, work)
+
+    flat = [o for r in results for o in r]
+    assert len(flat) == 200, results
+    assert {"ok", "refused"} <= set(flat)
+    report = ledger_reconcile()
+    assert report.ok, report.problems
+    assert LedgerTransaction.objects.filter(kind="adjustment").count() == flat.count("ok") + 4

@@ -133,6 +133,7 @@ def test_other_house_accounts_may_go_negative():
             "saved LedgerAccount",
         ),
         (lambda w, r: [(w, D("-1")), ("reserve", D("1"))], "saved LedgerAccount"),
+        (lambda w, r: [(w, D("-1")), (w, D("1"))], "at least two accounts"),
     ],
 )
 def test_invalid_entries_are_refused_and_nothing_is_written(entries, message):

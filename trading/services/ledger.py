@@ -119,6 +119,8 @@ def _aggregate(entries: Sequence[tuple[LedgerAccount, Decimal]]) -> dict[int, De
         deltas[account.pk] = deltas.get(account.pk, Decimal(0)) + amount
         currencies[account.pk] = account.currency
         per_currency[account.currency] = per_currency.get(account.currency, Decimal(0)) + amount
+    if len(deltas) < 2:
+        raise InvalidPosting("A ledger transaction moves value between at least two accounts.")
     unbalanced = {code: str(total) for code, total in per_currency.items() if total != 0}
     if unbalanced:
         raise InvalidPosting(
@@ -156,98 +158,107 @@ def _replay(*, txn_id: int | None, idempotency_key: str, kind: str, deltas: dict
     return txn
 
 
-# PostgreSQL gets hand-written SQL (two statements per posting, see below);
-# other databases (SQLite for `make run`) the equivalent ORM calls. Tests run
-# the portable path on PostgreSQL too by switching this off.
+# PostgreSQL gets one hand-written statement per posting (below); other
+# databases (SQLite for `make run`) the equivalent ORM calls. The tests run the
+# portable path on PostgreSQL too by switching this off.
 FAST_SQL = True
 
 _ACCOUNT = LedgerAccount._meta.db_table
 _TXN = LedgerTransaction._meta.db_table
 _ENTRY = LedgerEntry._meta.db_table
+_NON_NEGATIVE_SQL = ", ".join(f"'{kind}'" for kind in NON_NEGATIVE_KINDS)
 
 
 def _fast_sql() -> bool:
     return FAST_SQL and connection.vendor == "postgresql"
 
 
-def _lock(ids: list[int], idempotency_key: str) -> tuple[dict[int, tuple], int | None]:
-    """Lock the accounts in pk order (the one global lock order, so two
-    postings never deadlock) and look the key up, in one query.
+def _post_statement(
+    *,
+    header: list,
+    entries: Sequence[tuple[LedgerAccount, Decimal]],
+    deltas: dict[int, Decimal],
+) -> tuple[int | None, dict[int, tuple]]:
+    """PostgreSQL: the whole posting in ONE statement (one round trip).
 
-    Returns ``{pk: (kind, currency, balance)}`` and the id of a transaction
-    already posted under the key (as of this statement's snapshot), if any.
+    1. ``locked``: SELECT … FOR UPDATE the accounts in pk order (the one global
+       lock order, so postings never deadlock). Under READ COMMITTED a row
+       another transaction changed is waited for and returned as committed.
+    2. ``ok``: every account exists, has the entry's currency, and no wallet
+       or reserve would go below zero — judged on those locked rows.
+    3. ``t``: only if ok, INSERT the transaction; ``ON CONFLICT DO NOTHING``
+       on the key makes a replay, or the loser of a race (which waits on the
+       unique index for the winner's commit), insert nothing.
+    4. ``e``/``u``: the entries and the balance updates join ``t``, so they
+       write nothing unless the transaction row was written. The UPDATE sees
+       the rows locked in 1 (same statement: it re-reads the latest version).
+
+    Returns the new transaction id (None if nothing was written) and the
+    locked rows ``{pk: (kind, currency, balance)}`` for the caller to explain
+    a refusal.
     """
-    if _fast_sql():
-        marks = ", ".join(["%s"] * len(ids))
-        sql = (
-            f"SELECT a.id, a.kind, a.currency, a.balance, "  # noqa: S608 (our table names)
-            f"(SELECT t.id FROM {_TXN} t WHERE t.idempotency_key = %s) "
-            f"FROM {_ACCOUNT} a WHERE a.id IN ({marks}) ORDER BY a.id FOR UPDATE OF a"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [idempotency_key, *ids])
-            rows = cursor.fetchall()
-    else:
-        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).values("pk")
-        rows = list(
-            LedgerAccount.objects.filter(pk__in=ids)
-            .order_by("pk")
-            .select_for_update()
-            .annotate(existing_id=Subquery(existing[:1]))
-            .values_list("pk", "kind", "currency", "balance", "existing_id")
-        )
+    ids = sorted(deltas)
+    currency_of = {acc.pk: acc.currency for acc, _ in entries}
+    n = len(ids)
+    delta_rows = ", ".join(["(%s::bigint, %s::varchar, %s::numeric)"] * n)
+    entry_rows = ", ".join(["(%s::bigint, %s::varchar, %s::numeric)"] * len(entries))
+    id_marks = ", ".join(["%s"] * n)
+    sql = (
+        f"WITH d(id, currency, delta) AS (VALUES {delta_rows}), "  # noqa: S608 (our tables)
+        f"locked AS (SELECT a.id, a.kind, a.currency, a.balance FROM {_ACCOUNT} a "
+        f"WHERE a.id IN ({id_marks}) ORDER BY a.id FOR UPDATE), "
+        f"ok AS (SELECT count(*) = {n} AND coalesce(bool_and("
+        "l.currency = d.currency AND NOT ("
+        f"l.kind IN ({_NON_NEGATIVE_SQL}) AND l.balance + d.delta < 0)), false) AS ok "
+        "FROM locked l JOIN d ON d.id = l.id), "
+        f"t AS (INSERT INTO {_TXN} "
+        "(kind, idempotency_key, created_at, actor, description, reference) "
+        "SELECT %s, %s, %s, %s, %s, %s FROM ok WHERE ok.ok "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), "
+        f"e AS (INSERT INTO {_ENTRY} (transaction_id, account_id, currency, amount) "
+        f"SELECT t.id, v.account_id, v.currency, v.amount FROM t, (VALUES {entry_rows}) "
+        "AS v(account_id, currency, amount)), "
+        f"u AS (UPDATE {_ACCOUNT} a SET balance = a.balance + d.delta FROM t, d "
+        "WHERE a.id = d.id AND d.delta <> 0) "
+        "SELECT (SELECT id FROM t), l.id, l.kind, l.currency, l.balance "
+        "FROM locked l ORDER BY l.id"
+    )
+    params = [x for pk in ids for x in (pk, currency_of[pk], deltas[pk])]
+    params += ids
+    params += header
+    params += [x for acc, amount in entries for x in (acc.pk, acc.currency, amount)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    txn_id = rows[0][0] if rows else None
+    return txn_id, {pk: (acc_kind, code, bal) for _, pk, acc_kind, code, bal in rows}
+
+
+def _lock(ids: list[int], idempotency_key: str) -> tuple[dict[int, tuple], int | None]:
+    """Portable path: lock the accounts in pk order and look the key up, in
+    one query. Returns ``{pk: (kind, currency, balance)}`` and the id of a
+    transaction already posted under the key, if any."""
+    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).values("pk")
+    rows = list(
+        LedgerAccount.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .select_for_update()
+        .annotate(existing_id=Subquery(existing[:1]))
+        .values_list("pk", "kind", "currency", "balance", "existing_id")
+    )
     locked = {pk: (acc_kind, code, balance) for pk, acc_kind, code, balance, _ in rows}
     return locked, (rows[0][4] if rows else None)
 
 
 def _write(
     *,
-    kind: str,
-    idempotency_key: str,
-    created_at,
-    actor: str,
-    description: str,
-    reference: str,
+    header: list,
     entries: Sequence[tuple[LedgerAccount, Decimal]],
     deltas: dict[int, Decimal],
 ) -> int | None:
-    """Insert the transaction, its entries and move the cached balances,
-    unless the key exists. Returns the new transaction's id, or None when a
-    concurrent post with the same key committed first.
-
-    ``ON CONFLICT DO NOTHING`` settles a race on the key without an error and
-    without a savepoint: the loser waits on the unique index for the winner's
-    commit and gets no row back, and then writes nothing else.
-    """
-    changed = [(pk, d) for pk, d in deltas.items() if d != 0]
-    header = [kind, idempotency_key, created_at, actor, description, reference]
-    if _fast_sql():
-        # One statement: the entries and balance updates join the inserted
-        # transaction row, so on a key conflict they write nothing.
-        entry_rows = ", ".join(["(%s::bigint, %s::varchar, %s::numeric)"] * len(entries))
-        update_rows = ", ".join(["(%s::bigint, %s::numeric)"] * len(changed))
-        sql = (
-            f"WITH t AS (INSERT INTO {_TXN} "  # noqa: S608 (our table names)
-            "(kind, idempotency_key, created_at, actor, description, reference) "
-            "VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), "
-            f"e AS (INSERT INTO {_ENTRY} (transaction_id, account_id, currency, amount) "
-            f"SELECT t.id, v.account_id, v.currency, v.amount FROM t, (VALUES {entry_rows}) "
-            "AS v(account_id, currency, amount))"
-        )
-        params = header + [x for acc, amount in entries for x in (acc.pk, acc.currency, amount)]
-        if changed:
-            sql += (
-                f", u AS (UPDATE {_ACCOUNT} a SET balance = a.balance + v.delta "  # noqa: S608
-                f"FROM t, (VALUES {update_rows}) AS v(id, delta) WHERE a.id = v.id)"
-            )
-            params += [x for pair in changed for x in pair]
-        sql += " SELECT id FROM t"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return row[0] if row else None
-
+    """Portable path: insert the transaction unless the key exists (then
+    None: a concurrent post with the same key committed first), its entries,
+    and move the cached balances with one UPDATE."""
     qn = connection.ops.quote_name
     sql = (
         f"INSERT INTO {qn(_TXN)} "  # noqa: S608 (our table name)
@@ -255,9 +266,10 @@ def _write(
         "VALUES (%s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
     )
-    header[2] = connection.ops.adapt_datetimefield_value(created_at)
+    params = list(header)
+    params[2] = connection.ops.adapt_datetimefield_value(params[2])
     with connection.cursor() as cursor:
-        cursor.execute(sql, header)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -270,6 +282,7 @@ def _write(
             for acc, amount in entries
         ]
     )
+    changed = [(pk, d) for pk, d in deltas.items() if d != 0]
     if changed:
         LedgerAccount.objects.filter(pk__in=[pk for pk, _ in changed]).update(
             balance=F("balance")
@@ -281,33 +294,20 @@ def _write(
     return txn_id
 
 
-def _post(
+def _refuse(
     *,
-    kind: str,
-    idempotency_key: str,
     entries: Sequence[tuple[LedgerAccount, Decimal]],
     deltas: dict[int, Decimal],
-    description: str,
-    actor: str,
-    reference: str,
-) -> LedgerTransaction:
-    ids = sorted(deltas)
-    locked, existing_id = _lock(ids, idempotency_key)
-    if len(locked) != len(ids):
-        raise InvalidPosting(
-            "Unknown ledger account.", details={"account_ids": sorted(set(ids) - set(locked))}
-        )
-    if existing_id is not None:
-        return _replay(
-            txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
-        )
-
+    locked: dict[int, tuple],
+) -> None:
+    """Raise the reason the locked accounts cannot take this posting, if any."""
+    missing = sorted(set(deltas) - set(locked))
+    if missing:
+        raise InvalidPosting("Unknown ledger account.", details={"account_ids": missing})
     for account, _amount in entries:
         if locked[account.pk][1] != account.currency:
             raise InvalidPosting("An entry's currency differs from its account's.")
-    # Nothing is written before this point, so a refusal leaves the caller's
-    # transaction usable (no savepoint needed).
-    for pk in ids:
+    for pk in sorted(deltas):
         acc_kind, currency, balance = locked[pk]
         delta = deltas[pk]
         if delta < 0 and acc_kind in NON_NEGATIVE_KINDS and balance + delta < 0:
@@ -332,19 +332,49 @@ def _post(
                 details={"currency": currency},
             )
 
+
+def _post(
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: Sequence[tuple[LedgerAccount, Decimal]],
+    deltas: dict[int, Decimal],
+    description: str,
+    actor: str,
+    reference: str,
+) -> LedgerTransaction:
     now = timezone.now()
-    txn_id = _write(
-        kind=kind,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        actor=actor,
-        description=description,
-        reference=reference,
-        entries=entries,
-        deltas=deltas,
-    )
-    if txn_id is None:  # a concurrent post with the same key committed first
-        return _replay(txn_id=None, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
+    header = [kind, idempotency_key, now, actor, description, reference]
+    # Nothing is written unless the posting goes through whole, so a refusal
+    # leaves the caller's transaction usable (no savepoint needed).
+    if _fast_sql():
+        txn_id, locked = _post_statement(header=header, entries=entries, deltas=deltas)
+        if txn_id is None:
+            # Either the key exists (a replay, or a concurrent post that
+            # committed first — visible to this new statement under READ
+            # COMMITTED), which wins even if the balance no longer covers the
+            # posting, or the posting is refused.
+            existing_id = (
+                LedgerTransaction.objects.filter(idempotency_key=idempotency_key)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if existing_id is not None:
+                return _replay(
+                    txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
+                )
+            _refuse(entries=entries, deltas=deltas, locked=locked)
+            raise RuntimeError("ledger_post: posting neither written, replayed nor refused")
+    else:
+        locked, existing_id = _lock(sorted(deltas), idempotency_key)
+        if existing_id is not None and len(locked) == len(deltas):
+            return _replay(
+                txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
+            )
+        _refuse(entries=entries, deltas=deltas, locked=locked)
+        txn_id = _write(header=header, entries=entries, deltas=deltas)
+        if txn_id is None:  # a concurrent post with the same key committed first
+            return _replay(txn_id=None, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
 
     txn = LedgerTransaction(
         pk=txn_id,
