@@ -13,9 +13,17 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsVerified
+from dtexchange.errors import InvalidInput
 from trading import payment_methods
 from trading.models.trades import TradeStatus
-from trading.money import CURRENCIES, DECIMAL_PLACES, MAX_DIGITS, currency
+from trading.money import (
+    CRYPTO_CODES,
+    CURRENCIES,
+    DECIMAL_PLACES,
+    FIAT_CODES,
+    MAX_DIGITS,
+    currency,
+)
 from trading.selectors.ledger import balances_for_user
 from trading.selectors.quotes import quote_as_dict
 from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_list_for_user
@@ -128,6 +136,13 @@ class PricesApi(APIView):
         fiat = params.validated_data.get("fiat", "").upper()
         if crypto and fiat:
             return Response(self._row(price_get(crypto=crypto, fiat=fiat, allow_stale=True)))
+        for name, value, allowed in (("crypto", crypto, CRYPTO_CODES), ("fiat", fiat, FIAT_CODES)):
+            if value and value not in allowed:
+                raise InvalidInput(
+                    f"{name} must be one of {', '.join(allowed)}.",
+                    code="unknown_currency",
+                    details={name: [f"One of {', '.join(allowed)}."]},
+                )
         rows = [
             self._row(p)
             for (c, f), p in sorted(prices_get_all().items())

@@ -189,7 +189,9 @@ def test_first_request_fetches_synchronously_with_the_simulated_feed(anon):
     assert r.json()["crypto"] == "ETH" and r.json()["fiat"] == "UGX"
 
 
-@pytest.mark.parametrize("query", ["crypto=DOGE&fiat=USD", "crypto=USD&fiat=BTC"])
+@pytest.mark.parametrize(
+    "query", ["crypto=DOGE&fiat=USD", "crypto=USD&fiat=BTC", "crypto=DOGE", "fiat=EUR"]
+)
 def test_prices_bad_pair_is_400(anon, query):
     r = anon.get(f"/api/trading/prices?{query}")
     assert r.status_code == 400

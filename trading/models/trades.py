@@ -72,8 +72,14 @@ class Trade(models.Model):
     # for a repeated Idempotency-Key.
     request_fingerprint = models.CharField(max_length=64, blank=True)
     response_body = models.JSONField(null=True, blank=True)
+    # The ledger postings, linked by their (unique) idempotency key: the key
+    # is known before the posting exists, so the trade row is written first
+    # and the posting last, keeping the house accounts' row locks (every
+    # trade touches the reserves) short. PostgreSQL checks these foreign keys
+    # at commit (Django creates them DEFERRABLE INITIALLY DEFERRED).
     ledger_transaction = models.ForeignKey(
         "trading.LedgerTransaction",
+        to_field="idempotency_key",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -81,6 +87,7 @@ class Trade(models.Model):
     )
     refund_transaction = models.ForeignKey(
         "trading.LedgerTransaction",
+        to_field="idempotency_key",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -204,24 +204,27 @@ def _complete_with_posting(
     fields: dict | None = None,
 ) -> Trade:
     """Complete ``trade`` (held by the caller: locked, or created in this
-    transaction) together with one ledger posting. The history row and the
-    events are written first and the ledger posting last, so the house
-    accounts (reserves, fees: every trade touches them) stay locked only for
-    the posting, one UPDATE and the commit."""
+    transaction) together with one ledger posting. The trade row (linked to
+    the posting by its key), the history and the events are written first
+    and the posting last, so the house accounts (reserves, fees: every trade
+    touches them) stay locked only for the posting and the commit."""
     fields = dict(fields or {})
     now = timezone.now()
     previous = trade.status
-    fields.update(status=TradeStatus.COMPLETED, status_reason="", updated_at=now, completed_at=now)
+    fields.update(
+        status=TradeStatus.COMPLETED,
+        status_reason="",
+        updated_at=now,
+        completed_at=now,
+        ledger_transaction_id=posting["key"],
+    )
+    if Trade.objects.filter(pk=trade.pk, status=previous).update(**fields) != 1:
+        # Unreachable while the caller holds the row; never complete twice.
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
     for name, value in fields.items():
         setattr(trade, name, value)
     _record(trade, previous=previous, actor=actor, reason=reason)
     txn = _post(**posting)
-    if (
-        Trade.objects.filter(pk=trade.pk, status=previous).update(ledger_transaction=txn, **fields)
-        != 1
-    ):
-        # Unreachable while the caller holds the row; never complete twice.
-        raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
     trade.ledger_transaction = txn
     return trade
 
@@ -651,9 +654,8 @@ def trade_sell(
         if clearing_kind is None:
             _complete_with_posting(trade, actor=_actor_for(user), posting=posting)
             return
-        txn = _post(**posting)
-        trade.ledger_transaction = txn
-        Trade.objects.filter(pk=trade.pk).update(ledger_transaction=txn)
+        Trade.objects.filter(pk=trade.pk).update(ledger_transaction_id=posting["key"])
+        trade.ledger_transaction = _post(**posting)
         instructions = method.start_sell(trade=trade, details=details) or {}
         if instructions:
             trade.instructions = instructions
