@@ -407,6 +407,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and orchestrators probe over plain HTTP inside the
+    # network; a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # --- Customer site (owner: site): static files, Content-Security-Policy -----
 # WhiteNoise serves /static/ from the web process itself (gunicorn in

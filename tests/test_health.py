@@ -57,3 +57,14 @@ def test_readyz_names_redis_when_it_is_unreachable(client, settings, closed_port
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["cache"].startswith("error")
     assert body["checks"]["channel_layer"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_probes_answer_over_plain_http_when_https_is_enforced(client, settings):
+    # As in production (DEBUG off; test_settings_profiles checks that
+    # production sets exactly this exemption): everything else goes to HTTPS.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/api/auth/me").status_code == 301

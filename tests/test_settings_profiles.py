@@ -20,6 +20,8 @@ PROBE = (
     "'debug': s.DEBUG, 'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
     "'csrf_secure': getattr(s, 'CSRF_COOKIE_SECURE', False), "
     "'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), 'mailers': s.MAILERS, "
+    "'ssl_redirect': getattr(s, 'SECURE_SSL_REDIRECT', False), "
+    "'redirect_exempt': getattr(s, 'SECURE_REDIRECT_EXEMPT', []), "
     "'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL}))"
 )
 GOOD_SECRET = "k3y-" + "x9Qz" * 12
@@ -73,6 +75,8 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
     assert probe["debug"] is False
     assert probe["session_secure"] and probe["csrf_secure"]
     assert probe["hsts"] >= 31536000
+    assert probe["ssl_redirect"] is True
+    assert probe["redirect_exempt"] == [r"^healthz$", r"^readyz$"]
     assert probe["db"].endswith("postgresql")
     assert probe["broker"] == "redis://redis.internal:6379/0"
     assert probe["mailers"]["default"]["BACKEND"] == "anymail.backends.resend.EmailBackend"
