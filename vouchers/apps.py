@@ -7,6 +7,9 @@ class VouchersConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.signals import demo_data_requested
+        from trading import payment_methods
         from vouchers.demo import issue_demo_vouchers
+        from vouchers.payment_method import VoucherMethod
 
+        payment_methods.register(VoucherMethod())
         demo_data_requested.connect(issue_demo_vouchers, dispatch_uid="vouchers.demo")

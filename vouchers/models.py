@@ -79,6 +79,15 @@ class Voucher(models.Model):
         related_name="redeemed_vouchers",
     )
     redeemed_at = models.DateTimeField(null=True, blank=True)
+    # The buy the voucher paid for (vouchers may import trading; never the
+    # reverse). Its reference is what support and the customer quote.
+    redeemed_trade = models.OneToOneField(
+        "trading.Trade",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

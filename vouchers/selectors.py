@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from dtexchange.errors import InvalidInput
 from trading.money import quantize
 from vouchers import codes
+from vouchers.errors import VoucherCurrencyMismatch, VoucherUnavailable
 from vouchers.models import Voucher
-from vouchers.services import voucher_currency_clean
+from vouchers.rules import code_body_clean, ensure_payable, voucher_currency_clean
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,13 @@ def voucher_check(*, code: str, currency: str) -> VoucherCheck:
     redeeming it anyway. Raises InvalidInput for a malformed code or currency.
     """
     cur = voucher_currency_clean(currency)
-    try:
-        body = codes.normalise(code)
-    except codes.MalformedCode as exc:
-        raise InvalidInput(
-            str(exc), code="invalid_voucher_code", details={"voucher_code": [str(exc)]}
-        ) from None
+    body = code_body_clean(code)
     voucher = Voucher.objects.filter(code_hash=codes.code_hash(body)).first()
-    if voucher is None or not voucher.is_usable(now=timezone.now()):
+    try:
+        ensure_payable(voucher, currency=cur, amount=None, now=timezone.now())
+    except VoucherUnavailable:
         return VoucherCheck(usable=False, reason="unavailable")
-    if voucher.currency != cur:
+    except VoucherCurrencyMismatch:
         return VoucherCheck(usable=False, reason="currency_mismatch", currency=voucher.currency)
     return VoucherCheck(
         usable=True,
@@ -59,5 +56,12 @@ def voucher_check(*, code: str, currency: str) -> VoucherCheck:
     )
 
 
-def voucher_list_for_batch(*, batch_id: int):
-    return Voucher.objects.filter(batch_id=batch_id).order_by("pk")
+def voucher_for_payment(*, code: object, currency: str, amount: Decimal) -> Voucher:
+    """The voucher a buy of ``amount`` ``currency`` would redeem (no lock: the
+    redemption re-checks under the row lock). Raises InvalidInput
+    (``invalid_voucher_code``, ``amount_mismatch``), VoucherUnavailable or
+    VoucherCurrencyMismatch; never says more about an unusable code."""
+    cur = voucher_currency_clean(currency)
+    body = code_body_clean(code, field="payment_details.voucher_code")
+    voucher = Voucher.objects.filter(code_hash=codes.code_hash(body)).first()
+    return ensure_payable(voucher, currency=cur, amount=amount, now=timezone.now())

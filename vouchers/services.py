@@ -29,11 +29,13 @@ from trading.models import AccountKind, TransactionKind
 from trading.money import fmt, has_valid_precision, quantize
 from trading.services.ledger import house_account, ledger_post
 from vouchers import codes
-from vouchers.errors import VoucherCurrencyMismatch, VoucherStateConflict, VoucherUnavailable
-from vouchers.models import VOUCHER_CURRENCIES, Voucher, VoucherBatch, VoucherStatus
+from vouchers.errors import VoucherStateConflict, VoucherUnavailable
+from vouchers.models import Voucher, VoucherBatch, VoucherStatus
+from vouchers.rules import ensure_payable, voucher_currency_clean
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from trading.models import Trade
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,6 @@ class IssueRequest:
 
 def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", details={field: [message]})
-
-
-def voucher_currency_clean(currency: object) -> str:
-    code = str(currency or "").strip().upper()
-    if code not in VOUCHER_CURRENCIES:
-        raise _invalid("currency", f"Vouchers are in {' or '.join(VOUCHER_CURRENCIES)}.")
-    return code
 
 
 def voucher_issue_clean(
@@ -271,42 +266,32 @@ def voucher_void(*, voucher_id: int, actor: User, reason: str) -> Voucher:
     return voucher
 
 
-def _lookup_for_update(*, code: str) -> Voucher:
-    try:
-        body = codes.normalise(code)
-    except codes.MalformedCode as exc:
-        raise InvalidInput(
-            str(exc), code="invalid_voucher_code", details={"voucher_code": [str(exc)]}
-        ) from None
-    voucher = Voucher.objects.select_for_update().filter(code_hash=codes.code_hash(body)).first()
-    if voucher is None:
-        raise VoucherUnavailable()
-    return voucher
-
-
 @transaction.atomic
-def voucher_redeem(*, code: str, currency: str, user: User) -> Voucher:
-    """Mark the voucher behind ``code`` redeemed by ``user``, exactly once.
+def voucher_redeem(
+    *,
+    voucher_id: int,
+    currency: str,
+    user: User,
+    amount: Decimal | None = None,
+    trade: Trade | None = None,
+) -> Voucher:
+    """Mark the voucher redeemed by ``user``, exactly once.
 
-    Locks the voucher row, re-checks that it is active, not past its date and
-    in ``currency``, then compare-and-sets it to redeemed. Meant to run inside
-    the caller's transaction (the voucher buy), so a failure later in the
-    buy rolls the redemption back too. Raises InvalidInput (malformed code),
-    VoucherUnavailable (unknown, redeemed, void, expired) or
-    VoucherCurrencyMismatch.
+    Locks the voucher row, re-checks under the lock that it is active, not
+    past its date, in ``currency`` and (if given) worth exactly ``amount``,
+    then compare-and-sets it to redeemed (linked to ``trade``, the buy it
+    pays for). Meant to run inside the voucher
+    buy's transaction, so a failure later in the buy rolls the redemption
+    back too; of many concurrent callers one wins, the others wait on the
+    lock and get VoucherUnavailable. Also raises VoucherCurrencyMismatch or
+    InvalidInput (``amount_mismatch``).
     """
     cur = voucher_currency_clean(currency)
-    voucher = _lookup_for_update(code=code)
+    voucher = Voucher.objects.select_for_update().filter(pk=voucher_id).first()
     now = timezone.now()
-    if not voucher.is_usable(now=now):
-        raise VoucherUnavailable()
-    if voucher.currency != cur:
-        raise VoucherCurrencyMismatch(
-            f"This voucher is in {voucher.currency}; pay a {voucher.currency} amount with it.",
-            details={"voucher_currency": voucher.currency},
-        )
+    ensure_payable(voucher, currency=cur, amount=amount, now=now)
     changed = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE).update(
-        status=VoucherStatus.REDEEMED, redeemed_by=user, redeemed_at=now
+        status=VoucherStatus.REDEEMED, redeemed_by=user, redeemed_at=now, redeemed_trade=trade
     )
     if changed != 1:
         raise VoucherUnavailable()

@@ -96,7 +96,7 @@ def test_void_action_asks_for_a_reason(admin_client):
     one, two, used = VoucherFactory(), VoucherFactory(), VoucherFactory(amount=Decimal("9000"))
     from vouchers.services import voucher_redeem
 
-    voucher_redeem(code=used.plain_code, currency="UGX", user=admin_client.admin)
+    voucher_redeem(voucher_id=used.pk, currency="UGX", user=admin_client.admin)
     selected = {"action": "void_selected", "_selected_action": [one.pk, two.pk, used.pk]}
 
     confirm = admin_client.post(LIST_URL, selected)

@@ -45,7 +45,7 @@ def _answer(api, code, currency="UGX"):
 
 def test_unknown_redeemed_void_and_expired_answer_identically(api, user):
     redeemed, void, expired, expired_swept = (VoucherFactory() for _ in range(4))
-    voucher_redeem(code=redeemed.plain_code, currency="UGX", user=user)
+    voucher_redeem(voucher_id=redeemed.pk, currency="UGX", user=user)
     voucher_void(voucher_id=void.pk, actor=UserFactory(is_staff=True), reason="lost batch")
     past = timezone.now() - timedelta(seconds=1)
     Voucher.objects.filter(pk__in=[expired.pk, expired_swept.pk]).update(expires_at=past)

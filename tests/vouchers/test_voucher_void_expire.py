@@ -27,7 +27,7 @@ def test_void_records_who_when_why_and_blocks_redemption(staff, voucher, user):
     assert voided.voided_at is not None
     assert voided.void_reason == "Sold to a fraudster"
     with pytest.raises(VoucherUnavailable):
-        voucher_redeem(code=voucher.plain_code, currency="UGX", user=user)
+        voucher_redeem(voucher_id=voucher.pk, currency="UGX", user=user)
     # The liability is released back to equity: nothing is owed any more.
     assert house_balance("voucher_liability", "UGX") == 0
     assert house_balance("equity", "UGX") == 0
@@ -57,7 +57,7 @@ def test_void_twice_or_after_redemption_is_a_conflict(staff, user):
     assert Voucher.objects.get(pk=first.pk).void_reason == "damaged card"
     assert LedgerTransaction.objects.filter(kind="reversal").count() == 1
 
-    voucher_redeem(code=second.plain_code, currency="UGX", user=user)
+    voucher_redeem(voucher_id=second.pk, currency="UGX", user=user)
     with pytest.raises(VoucherStateConflict):
         voucher_void(voucher_id=second.pk, actor=staff, reason="too late")
     second.refresh_from_db()
@@ -71,7 +71,7 @@ def test_void_unknown_id(staff):
 
 def test_expiry_sweep_marks_only_active_vouchers_past_their_date(user, staff):
     due, fresh, redeemed, void = (VoucherFactory() for _ in range(4))
-    voucher_redeem(code=redeemed.plain_code, currency="UGX", user=user)
+    voucher_redeem(voucher_id=redeemed.pk, currency="UGX", user=user)
     voucher_void(voucher_id=void.pk, actor=staff, reason="x")
     past = timezone.now() - timedelta(minutes=1)
     Voucher.objects.exclude(pk=fresh.pk).update(expires_at=past)
@@ -97,5 +97,5 @@ def test_expiry_sweep_marks_only_active_vouchers_past_their_date(user, staff):
 def test_a_voucher_past_its_date_cannot_be_redeemed_before_the_sweep(voucher, user):
     Voucher.objects.filter(pk=voucher.pk).update(expires_at=timezone.now())
     with pytest.raises(VoucherUnavailable):
-        voucher_redeem(code=voucher.plain_code, currency="UGX", user=user)
+        voucher_redeem(voucher_id=voucher.pk, currency="UGX", user=user)
     assert Voucher.objects.get(pk=voucher.pk).status == "active"
