@@ -3,6 +3,7 @@
 Log in, log out and password reset are Django's own auth views, styled. They
 work without JavaScript; every form carries a CSRF token."""
 
+import functools
 import time
 
 from django.conf import settings
@@ -11,13 +12,50 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import LoginForm, ResendCodeForm, SignupForm, VerifyEmailForm
+from accounts.throttles import AuthAccountThrottle, AuthIPThrottle, OTPAccountThrottle
 from dtexchange.errors import DomainError, InvalidInput
 
+# --- Rate limits ----------------------------------------------------------------
+# The pages share the auth API's throttles and their counters (same cache keys),
+# so switching between the site and the API gains no extra tries.
 
+
+class _FormRequest:
+    """What the DRF throttles read (META for the client address, data for the
+    email), taken from a plain Django form post."""
+
+    def __init__(self, request, email_field: str):
+        self.META = request.META
+        self.headers = request.headers
+        self.data = {"email": request.POST.get(email_field, "")}
+
+
+def throttled(*throttle_classes, email_field: str = "email"):
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                shim = _FormRequest(request, email_field)
+                for cls in throttle_classes:
+                    throttle = cls()
+                    if not throttle.allow_request(shim, None):
+                        wait = int(throttle.wait() or 60) + 1
+                        return render(
+                            request, "accounts/throttled.html", {"wait": wait}, status=429
+                        )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@method_decorator(throttled(AuthIPThrottle, AuthAccountThrottle, email_field="username"), "post")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
@@ -28,6 +66,7 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+@method_decorator(throttled(AuthIPThrottle, AuthAccountThrottle), "post")
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
@@ -60,6 +99,7 @@ def _resend_wait_seconds() -> int:
 
 
 @require_http_methods(["GET", "POST"])
+@throttled(AuthIPThrottle, AuthAccountThrottle)
 def signup(request):
     if request.user.is_authenticated and request.user.is_email_verified:
         return redirect("dashboard")
@@ -81,6 +121,7 @@ def signup(request):
 
 
 @require_http_methods(["GET", "POST"])
+@throttled(AuthIPThrottle, OTPAccountThrottle)
 def verify_email(request):
     email = request.session.get(SIGNUP_EMAIL_KEY, "")
     if not email and request.user.is_authenticated and not request.user.is_email_verified:
@@ -120,6 +161,7 @@ def verify_email(request):
 
 
 @require_POST
+@throttled(AuthIPThrottle, OTPAccountThrottle)
 def resend_code(request):
     form = ResendCodeForm(request.POST)
     if form.is_valid():

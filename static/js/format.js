@@ -90,3 +90,11 @@ export function timeText(iso) {
     minute: "2-digit",
   });
 }
+
+const approxFormatter = new Intl.NumberFormat("en-US", { maximumFractionDigits: 18 });
+
+/** A rounded public amount as published: separators, no padding zeros. */
+export function approx(amount, code) {
+  if (amount === null || amount === undefined || amount === "") return "—";
+  return `${approxFormatter.format(String(amount))} ${code}`;
+}

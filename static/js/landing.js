@@ -1,5 +1,5 @@
 // Landing page: prices tick live; the public activity feed grows live.
-import { money } from "./format.js";
+import { approx, money } from "./format.js";
 
 const MAX_FEED = 10;
 
@@ -36,7 +36,7 @@ document.addEventListener("activity", (event) => {
   const li = document.createElement("li");
   li.className = "feed-new";
   const what = document.createElement("span");
-  what.textContent = `${kind === "sell" ? "Someone sold" : "Someone bought"} ${money(amount, coin)}`;
+  what.textContent = `${kind === "sell" ? "Someone sold" : "Someone bought"} ${approx(amount, coin)}`;
   const when = document.createElement("span");
   when.className = "muted small";
   when.textContent = "just now";

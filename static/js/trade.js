@@ -203,3 +203,4 @@ form.addEventListener("change", (event) => {
 form.elements.amount.addEventListener("input", schedule);
 setMethodVisibility();
 if (value("amount")) schedule();
+form.dataset.ready = "true";

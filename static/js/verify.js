@@ -77,3 +77,4 @@ function tick() {
   }
 }
 if (resend) tick();
+form.dataset.ready = "true";

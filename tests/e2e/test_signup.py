@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,12 +29,13 @@ def test_sign_up_read_the_emailed_code_paste_it_and_land_on_the_dashboard(page, 
     page.wait_for_url("**/verify/")
     assert page.get_by_text("amina@example.com").is_visible()
     # The resend button waits out the interval, counting down.
-    assert page.locator("#resend").is_disabled()
-    assert "You can ask for a new code in" in page.locator("#resend-countdown").inner_text()
+    expect(page.locator("#resend")).to_be_disabled()
+    expect(page.locator("#resend-countdown")).to_contain_text("You can ask for a new code in")
     shoot(page, "verify")
 
     code = _latest_code(e2e_server, "amina@example.com")
     # Paste the whole code into the first box: it spreads over the six and submits.
+    page.locator("#verify-form[data-ready]").wait_for()
     page.locator("#otp input").first.focus()
     page.evaluate(
         """code => {
@@ -59,6 +61,7 @@ def test_typing_digit_by_digit_moves_along_the_boxes(page, e2e_server):
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/verify/")
     code = _latest_code(e2e_server, "okello@example.com")
+    page.locator("#verify-form[data-ready]").wait_for()
     page.locator("#otp input").first.click()
     page.keyboard.type(code, delay=20)
     page.wait_for_url("**/dashboard/")

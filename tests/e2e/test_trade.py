@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import UserFactory, fund_reserves, fund_wallet, set_prices
 from trading.selectors.ledger import balance_get
@@ -21,15 +22,16 @@ def test_buy_from_the_wallet_with_the_live_summary_then_sell_back(page, sign_in,
     fund_wallet(user, "UGX", "500000")
     sign_in(page, user)
     page.goto("/trade/")
+    page.locator("#trade-form[data-ready]").wait_for()
     page.get_by_label("Wallet balance").check()
     page.get_by_label("Amount to pay (UGX)").fill("360000")
     # The summary recalculates through /api/trading/calculate as you type.
     page.locator("#sum-get").get_by_text("0.00099500 BTC").wait_for()
-    assert page.locator("#sum-fee").inner_text().startswith("UGX 1,800")
+    expect(page.locator("#sum-fee")).to_contain_text("UGX 1,800")
     shoot(page, "trade")
     page.get_by_role("button", name="Review").click()
     page.get_by_role("heading", name="Confirm your purchase").wait_for()
-    assert "s left" in page.locator("#quote-countdown").inner_text()
+    expect(page.locator("#quote-countdown")).to_contain_text("s left")
     shoot(page, "trade-confirm")
     page.get_by_role("button", name="Confirm and pay").click()
     page.wait_for_url("**/trades/*/")
@@ -39,6 +41,7 @@ def test_buy_from_the_wallet_with_the_live_summary_then_sell_back(page, sign_in,
 
     # Sell half of it back to the wallet.
     page.goto("/trade/")
+    page.locator("#trade-form[data-ready]").wait_for()
     page.get_by_text("Sell", exact=True).click()
     page.get_by_label("Amount of BTC to sell").fill("0.0005")
     page.locator("#sum-get").get_by_text("UGX 179,100").wait_for()  # 180,000 less 0.5%

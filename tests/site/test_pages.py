@@ -104,3 +104,24 @@ def test_api_docs_load_their_script_from_a_url_under_the_csp(client):
     script = client.get("/api/docs/?script")
     assert script.status_code == 200
     assert "javascript" in script.headers["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_log_in_attempts_are_rate_limited_per_account(client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth_account": "3/min",
+        },
+    }
+    User.objects.create_user("carol@example.com", "a-long-passphrase-1")
+    for _ in range(3):
+        response = client.post("/login/", {"username": "carol@example.com", "password": "x"})
+        assert response.status_code == 200
+    blocked = client.post(
+        "/login/", {"username": "carol@example.com", "password": "a-long-passphrase-1"}
+    )
+    assert blocked.status_code == 429
+    assert b"Too many tries" in blocked.content
+    assert not blocked.wsgi_request.user.is_authenticated

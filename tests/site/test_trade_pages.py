@@ -207,3 +207,15 @@ def test_a_pending_trade_can_be_cancelled_from_its_page(signed_in, customer):
         assert "Cancelled" in timeline
     finally:
         payment_methods.unregister(method.code)
+
+
+def test_landing_shows_prices_and_completed_trades_without_who(signed_in, customer, client):
+    fund_wallet(customer, "UGX", "500000")
+    review = _review(signed_in, BUY)
+    signed_in.post("/trade/", _confirm_fields(review))
+    signed_in.post("/logout/")
+    html = client.get("/").content.decode()
+    assert "$100,000.00" in html
+    assert "UGX 360,000,000" in html
+    assert "Someone bought 0.001 BTC" in html  # 0.000995 to 2 significant digits
+    assert customer.email not in html

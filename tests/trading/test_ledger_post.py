@@ -274,3 +274,49 @@ def test_unknown_currency_and_kind_are_clear_errors():
     assert exc.value.code == "unknown_account_kind"
     with pytest.raises(InvalidInput):
         balance_get(user=user, currency="XYZ")
+
+
+def test_reversal_restores_balances_once():
+    from dtexchange.errors import NotFound
+    from trading.services.ledger import ledger_reverse
+
+    user = UserFactory()
+    wallet = fund_wallet(user, "USD", "10")
+    fees = house_account(kind=AccountKind.FEE_REVENUE, currency="USD")
+    reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
+    txn = ledger_post(
+        kind="trade",
+        idempotency_key="to-reverse",
+        entries=[(wallet, D("-4")), (fees, D("0.10")), (reserve, D("3.90"))],
+        reference="TRD-9",
+    )
+
+    reversal = ledger_reverse(transaction_id=txn.pk, actor="staff:1", reason="duplicate charge")
+    again = ledger_reverse(transaction_id=txn.pk, actor="staff:1", reason="duplicate charge")
+
+    assert again.pk == reversal.pk and again.replayed
+    stored = LedgerTransaction.objects.get(pk=reversal.pk)
+    assert (stored.kind, stored.reference) == ("reversal", "TRD-9")
+    assert stored.description == f"Reversal of #{txn.pk}: duplicate charge"
+    assert (_balance(wallet), _balance(fees), _balance(reserve)) == (D("10"), D("0"), D("0"))
+    with pytest.raises(NotFound):
+        ledger_reverse(transaction_id=10**9, actor="staff:1", reason="x")
+
+
+def test_reversing_money_already_spent_is_refused():
+    from trading.services.ledger import ledger_reverse
+
+    user = UserFactory()
+    wallet = wallet_account(user=user, currency="USD")
+    equity = house_account(kind=AccountKind.EQUITY, currency="USD")
+    reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
+    credit = ledger_post(
+        kind="deposit", idempotency_key="dep", entries=[(equity, D("-5")), (wallet, D("5"))]
+    )
+    ledger_post(
+        kind="trade", idempotency_key="spend", entries=[(wallet, D("-5")), (reserve, D("5"))]
+    )
+
+    with pytest.raises(InsufficientBalance):
+        ledger_reverse(transaction_id=credit.pk, actor="staff:1", reason="bounced")
+    assert _balance(wallet) == 0

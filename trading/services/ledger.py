@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Case, DecimalField, F, Subquery, Value, When
 from django.utils import timezone
 
-from dtexchange.errors import InvalidInput
+from dtexchange.errors import InvalidInput, NotFound
 from trading import money
 from trading.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
 from trading.models.ledger import (
@@ -484,3 +484,30 @@ def reserve_fund_demo(*, actor: str = "system:demo") -> list[tuple[str, Decimal,
         )
         done.append((code, amount, not txn.replayed))
     return done
+
+
+def ledger_reverse(
+    *,
+    transaction_id: int,
+    actor: str,
+    reason: str,
+    idempotency_key: str | None = None,
+) -> LedgerTransaction:
+    """Post the exact opposite of a transaction (entries are never edited).
+
+    Idempotent: by default a transaction can be reversed once (key
+    ``reversal:<id>``). The usual checks apply, so reversing money a customer
+    has already spent raises ``InsufficientBalance``.
+    """
+    original = LedgerTransaction.objects.filter(pk=transaction_id).first()
+    if original is None:
+        raise NotFound("No such ledger transaction.", details={"transaction_id": transaction_id})
+    rows = list(original.entries.select_related("account").order_by("pk"))
+    return ledger_post(
+        kind=TransactionKind.REVERSAL,
+        idempotency_key=idempotency_key or f"reversal:{original.pk}",
+        entries=[(entry.account, -entry.amount) for entry in rows],
+        description=f"Reversal of #{original.pk}: {reason}"[:500],
+        actor=actor,
+        reference=original.reference,
+    )

@@ -118,3 +118,13 @@ def percent(rate) -> str:
         return DASH
     text = format((value * 100).normalize(), "f")
     return f"{text}%"
+
+
+@register.filter
+def approx(value, code: str) -> str:
+    """A rounded public amount as published (``0.001 BTC``, ``12,000 TRX``):
+    separators, but no padding zeros that would suggest an exact figure."""
+    amount = _decimal(value)
+    if amount is None:
+        return DASH
+    return f"{amount:,f} {code}"
