@@ -17,11 +17,13 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
+        # Cleared and bound at the start of each request, and deliberately not
+        # cleared at the end: Django logs 4xx/5xx responses ("Unauthorized:
+        # /api/...") after the middleware chain has returned, and those lines
+        # need the id too. Under ASGI each request has its own context; a
+        # WSGI thread's next request starts by clearing it.
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            structlog.contextvars.clear_contextvars()
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
