@@ -170,7 +170,7 @@ async def _client_main(url: str, tokens: list[str], updates: int, conn, ready_ti
         return_when=asyncio.FIRST_COMPLETED,
     )
     if not all_done.is_set():
-        await asyncio.wait([asyncio.create_task(all_done.wait())], timeout=3)
+        await asyncio.wait([asyncio.create_task(all_done.wait())], timeout=DRAIN_SECONDS)
     loop.remove_reader(conn.fileno())
     if conn.poll():
         conn.recv()
@@ -192,6 +192,8 @@ def client_process(url, tokens, updates, conn, ready_timeout):
 # --- the run ---------------------------------------------------------------------
 
 
+# After the last update, how long clients keep waiting for late messages.
+DRAIN_SECONDS = 30
 UNUSABLE = "!"  # an unusable password hash: these users sign in by token only
 
 
@@ -231,10 +233,20 @@ def prepare_database(args, env) -> list[str]:
     return [str(AccessToken.for_user(u)) for u in users]
 
 
-def start_daphne(env) -> tuple[subprocess.Popen, int]:
+def start_daphne(env, profile: str = "") -> tuple[subprocess.Popen, int]:
     port = free_port()
+    prefix = [PY, "-m", "cProfile", "-o", profile] if profile else [PY]
     proc = subprocess.Popen(  # noqa: S603 - our interpreter and module
-        [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dtexchange.asgi:application"],
+        [
+            *prefix,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "dtexchange.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -289,6 +301,7 @@ def main() -> int:
     parser.add_argument("--layer", choices=["pubsub", "core"], default="pubsub")
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--db", default="dtx_bench_ws")
+    parser.add_argument("--profile", default="", help="write Daphne's cProfile stats here")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
     args = parser.parse_args()
 
@@ -296,7 +309,7 @@ def main() -> int:
     env = bench_env(args)
     print(f"preparing {args.clients} users and tokens in {args.db} (fd limit {fds}) ...")
     tokens = prepare_database(args, env)
-    server, port = start_daphne(env)
+    server, port = start_daphne(env, args.profile)
     url = f"ws://127.0.0.1:{port}/ws/trading"
     print(f"daphne pid {server.pid} on {url}, layer={args.layer}")
     try:
