@@ -207,3 +207,22 @@ def test_random_concurrent_postings_lose_no_update():
     report = ledger_reconcile()
     assert report.ok, report.problems
     assert LedgerTransaction.objects.filter(kind="adjustment").count() == flat.count("ok") + 4
+
+
+def test_first_use_of_a_wallet_from_many_threads_creates_one_account():
+    from trading.models import LedgerAccount
+    from trading.services.ledger import wallet_account
+
+    user = UserFactory()
+
+    def first_use(i: int):
+        if i % 2:
+            return house_account(kind=AccountKind.FEE_REVENUE, currency="SOL").pk
+        return wallet_account(user=user, currency="SOL").pk
+
+    results = _run_threads(12, first_use)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results[0::2])) == 1 and len(set(results[1::2])) == 1
+    assert LedgerAccount.objects.filter(owner=user, currency="SOL").count() == 1
+    assert LedgerAccount.objects.filter(owner=None, kind="fee_revenue", currency="SOL").count() == 1

@@ -276,3 +276,55 @@ def test_two_concurrent_completions_one_wins_one_posting():
     finally:
         payment_methods.unregister(method.code)
     call_command("reconcile_ledger", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_a_method_settling_by_trade_id_inside_buy(api, customer, prices, reserves):
+    """Like the voucher method: start_buy settles through the public service
+    (which re-reads and locks the trade) within the buy's transaction."""
+    from trading.payment_methods import PaymentMethod
+
+    class SettlesById(PaymentMethod):
+        code = "test_by_id"
+        name = "Settles by id"
+        processing_time = "Instant"
+        settles_at_once = True
+
+        def fee_rate(self):
+            return D("0.01")
+
+        def limits(self, fiat):
+            return (D("1"), D("1000000000"))
+
+        def fiat_currencies(self):
+            return ("UGX",)
+
+        def start_buy(self, *, trade, details):
+            trade_settle_buy(trade_id=trade.pk, funding_account=_clearing(), actor="voucher")
+            return {"message": "Voucher redeemed"}
+
+    payment_methods.register(SettlesById())
+    try:
+        r = api.post(
+            "/api/trading/buy",
+            {
+                "crypto_currency": "BTC",
+                "fiat_currency": "UGX",
+                "amount": "100000",
+                "payment_method": "test_by_id",
+            },
+            format="json",
+        )
+    finally:
+        payment_methods.unregister("test_by_id")
+    assert r.status_code == 201, r.json()
+    assert r.json()["status"] == "completed"
+    assert r.json()["instructions"] == {"message": "Voucher redeemed"}
+    trade = Trade.objects.get(public_id=r.json()["id"])
+    assert list(trade.status_changes.values_list("from_status", "to_status")) == [
+        ("", "pending"),
+        ("pending", "completed"),
+    ]
+    events = OutboxEvent.objects.filter(kind="trade.updated", user_id=customer.pk)
+    assert [e.payload["status"] for e in events] == ["completed"]
+    assert balance_get(user=customer, currency="BTC") == trade.crypto_amount

@@ -314,11 +314,14 @@ def prices_get_all(*, allow_stale: bool = True) -> dict[tuple[str, str], Price]:
     return prices
 
 
-def price_get(*, crypto: str, fiat: str, allow_stale: bool = False) -> Price:
+def price_get(
+    *, crypto: str, fiat: str, allow_stale: bool = False, snapshot: dict | None = None
+) -> Price:
     """The current price of ``crypto`` in ``fiat``; StalePrice (409) if it is
-    older than PRICE_MAX_AGE unless ``allow_stale``."""
+    older than PRICE_MAX_AGE unless ``allow_stale``. ``snapshot``: a result
+    of prices_get_all() to read from instead of the cache."""
     _check_pair(crypto, fiat)
-    prices = prices_get_all()
+    prices = snapshot if snapshot is not None else prices_get_all()
     price = prices.get((crypto.upper(), fiat.upper()))
     if price is None:
         raise PriceUnavailable()

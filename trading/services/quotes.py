@@ -18,7 +18,7 @@ from trading.models.quotes import Quote
 from trading.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading.payment_methods import PaymentMethod
 from trading.selectors.trades import rate_str
-from trading.services.prices import price_get
+from trading.services.prices import price_get, prices_get_all
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 
 
@@ -167,11 +167,12 @@ def trade_price(
             code="too_many_decimals",
         )
 
-    price = price_get(crypto=crypto, fiat=fiat)
+    snapshot = prices_get_all()  # one cache read for both prices of a swap
+    price = price_get(crypto=crypto, fiat=fiat, snapshot=snapshot)
     fee_rate = method.fee_rate()
     swap: dict = {}
     if method.is_crypto_swap:
-        from_price = price_get(crypto=from_currency, fiat=fiat)
+        from_price = price_get(crypto=from_currency, fiat=fiat, snapshot=snapshot)
         s = swap_amounts(
             amount=amount,
             from_currency=from_currency,

@@ -173,15 +173,15 @@ def _lock(trade_id: int) -> Trade:
 def _accounts(*specs: tuple) -> list[LedgerAccount]:
     """The ledger accounts of ``(owner or None, kind, currency)`` specs in one
     query; any that does not exist yet is created by the ledger's race-safe
-    get-or-create helpers."""
-    match = Q()
-    for owner, kind, code in specs:
-        match |= (
-            Q(owner=owner, kind=kind, currency=code)
-            if owner
-            else Q(owner__isnull=True, kind=kind, currency=code)
-        )
-    found = {(a.owner_id, a.kind, a.currency): a for a in LedgerAccount.objects.filter(match)}
+    get-or-create helpers. (One simple filter, picked in Python: building a
+    big OR of exact matches costs more CPU than the few extra rows.)"""
+    owners = {owner.pk for owner, _, _ in specs if owner}
+    rows = LedgerAccount.objects.filter(
+        Q(owner__isnull=True) | Q(owner_id__in=owners),
+        kind__in={kind for _, kind, _ in specs},
+        currency__in={code for _, _, code in specs},
+    )
+    found = {(a.owner_id, a.kind, a.currency): a for a in rows}
     out = []
     for owner, kind, code in specs:
         key = (owner.pk if owner else None, kind, code)
@@ -319,6 +319,26 @@ def _create(
     return trade
 
 
+def _record_creation(trade: Trade) -> None:
+    """The method left the trade pending, or moved it through another
+    instance (e.g. ``trade_settle_buy(trade_id=...)``, which re-reads the
+    row). In the second case only the history row is added: an event saying
+    "pending" after the one saying "completed" would turn a live page back."""
+    current = Trade.objects.filter(pk=trade.pk).values_list("status", flat=True).get()
+    if current == trade.status:
+        _record(trade, previous="", actor=trade._unrecorded_creation, reason="created")
+        return
+    TradeStatusChange.objects.create(
+        trade=trade,
+        from_status="",
+        to_status=TradeStatus.PENDING,
+        actor=trade.__dict__.pop("_unrecorded_creation")[:128],
+        reason="created",
+        at=trade.created_at,
+    )
+    trade.refresh_from_db()
+
+
 def _store_response(trade: Trade) -> None:
     if trade.idempotency_key:
         trade.response_body = trade_as_dict(trade)
@@ -398,7 +418,7 @@ def _open_trade(
             )
             start(trade, method, details, priced)
             if "_unrecorded_creation" in trade.__dict__:
-                _record(trade, previous="", actor=_actor_for(user), reason="created")
+                _record_creation(trade)
             _store_response(trade)
             trade.replayed = False
             return trade
