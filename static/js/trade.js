@@ -183,6 +183,13 @@ async function validateVoucher() {
     return;
   }
   const v = result.data;
+  // The endpoint answers 200 with valid:false for a code that can't be used
+  // (unknown, used, void, expired, other currency); its message says why.
+  if (v.valid === false) {
+    voucherStatus.textContent = v.message || "That voucher can't be used.";
+    voucherStatus.dataset.valid = "false";
+    return;
+  }
   const amount = v.amount ?? v.face_value ?? v.value;
   const currency = v.currency ?? value("fiat_currency");
   voucherStatus.textContent = amount ? `Valid voucher for ${money(amount, currency)} ✓` : "Valid voucher ✓";
