@@ -99,3 +99,19 @@ def test_a_voucher_past_its_date_cannot_be_redeemed_before_the_sweep(voucher, us
     with pytest.raises(VoucherUnavailable):
         voucher_redeem(voucher_id=voucher.pk, currency="UGX", user=user)
     assert Voucher.objects.get(pk=voucher.pk).status == "active"
+
+
+def test_the_beat_task_runs_the_sweep(voucher):
+    from django.conf import settings
+
+    from dtexchange.celery import app
+    from vouchers.tasks import vouchers_expire_due
+
+    entry = settings.CELERY_BEAT_SCHEDULE["vouchers-expire-due"]
+    assert entry["task"] == vouchers_expire_due.name
+    assert entry["task"] in app.tasks  # autodiscovered: a worker can run it
+    Voucher.objects.filter(pk=voucher.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    vouchers_expire_due.delay()  # eager in tests, as a worker would run it
+    assert Voucher.objects.get(pk=voucher.pk).status == "expired"
+    assert house_balance("voucher_liability", "UGX") == 0
+    assert_ledger_reconciles()
