@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -152,7 +151,8 @@ def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
     """Put a service's error next to the field it is about, else on top."""
     placed = False
     for field, errors in (exc.details or {}).items():
-        name = "phone_number" if field in ("phone", "msisdn") else field
+        name = field.removeprefix("payment_details.")
+        name = "phone_number" if name in ("phone", "msisdn") else name
         if name in form.fields and isinstance(errors, list | tuple):
             for error in errors:
                 form.add_error(name, str(error))
@@ -235,8 +235,19 @@ def history(request):
             for k in ("status", "trade_type", "crypto_currency", "payment_method")
         }
     qs = trade_history_for_user(user=request.user, **filters)
-    paginator = Paginator(qs, HISTORY_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Newer/Older pages without a COUNT(*): one query of a page plus one row,
+    # whatever the length of the history.
+    number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
+    start = (number - 1) * HISTORY_PAGE_SIZE
+    rows = list(qs[start : start + HISTORY_PAGE_SIZE + 1])
+    page = {
+        "object_list": rows[:HISTORY_PAGE_SIZE],
+        "number": number,
+        "has_previous": number > 1,
+        "previous_page_number": number - 1,
+        "has_next": len(rows) > HISTORY_PAGE_SIZE,
+        "next_page_number": number + 1,
+    }
     query = request.GET.copy()
     query.pop("page", None)
     return render(

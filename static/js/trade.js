@@ -177,25 +177,16 @@ async function validateVoucher() {
     voucherStatus.textContent = "Couldn't check the voucher right now.";
     return;
   }
-  if (!result.ok) {
-    voucherStatus.textContent = errorMessage(result.data, "That voucher can't be used.");
+  const v = result.data ?? {};
+  if (!result.ok || !v.valid) {
+    voucherStatus.textContent = v.message ?? errorMessage(v, "That voucher can't be used.");
     voucherStatus.dataset.valid = "false";
     return;
   }
-  const v = result.data;
-  // The endpoint answers 200 with valid:false for a code that can't be used
-  // (unknown, used, void, expired, other currency); its message says why.
-  if (v.valid === false) {
-    voucherStatus.textContent = v.message || "That voucher can't be used.";
-    voucherStatus.dataset.valid = "false";
-    return;
-  }
-  const amount = v.amount ?? v.face_value ?? v.value;
-  const currency = v.currency ?? value("fiat_currency");
-  voucherStatus.textContent = amount ? `Valid voucher for ${money(amount, currency)} ✓` : "Valid voucher ✓";
+  voucherStatus.textContent = `Valid voucher for ${money(v.amount, v.currency)} ✓`;
   voucherStatus.dataset.valid = "true";
-  if (amount && currency === value("fiat_currency")) {
-    form.elements.amount.value = amount;
+  if (v.currency === value("fiat_currency")) {
+    form.elements.amount.value = v.amount;
     schedule();
   }
 }

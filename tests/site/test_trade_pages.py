@@ -143,10 +143,13 @@ def test_history_paginates(signed_in, customer):
     _bulk_trades(customer, 45)
     first = signed_in.get("/trades/").content.decode()
     assert first.count("data-trade=") == 20
-    assert "Page 1 of 3" in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
     last = signed_in.get("/trades/?page=3").content.decode()
     assert last.count("data-trade=") == 5
-    assert signed_in.get("/trades/?page=99").status_code == 200  # clamps to the last page
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    beyond = signed_in.get("/trades/?page=99")
+    assert beyond.status_code == 200
+    assert "No more trades" in beyond.content.decode()
 
 
 def test_someone_elses_trade_is_not_found(signed_in):

@@ -195,3 +195,26 @@ def test_buy_requires_authentication(anon, prices, reserves):
     )
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_an_outside_payment_is_not_started_for_a_buy_the_reserve_cannot_cover(
+    api, customer, prices, external_method
+):
+    from tests.factories import fund_reserves
+
+    fund_reserves({"BTC": "0.0001"})
+    before = ledger_rows()
+    r = api.post(
+        URL,
+        {
+            "crypto_currency": "BTC",
+            "fiat_currency": "UGX",
+            "amount": "100000",
+            "payment_method": "test_external",
+        },
+        format="json",
+    )
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "insufficient_liquidity"
+    assert external_method.started == []  # no payment was requested
+    assert ledger_rows() == before and not Trade.objects.exists()
