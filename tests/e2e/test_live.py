@@ -5,6 +5,7 @@ is down)."""
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.factories import UserFactory, fund_reserves, set_prices
@@ -30,6 +31,12 @@ def _pending_buy(user) -> Trade:
         exchange_rate=Decimal("360000000"),
         payment_method="bank_deposit",
         status="pending",
+        instructions={
+            "reference_code": "DTX-7Q4KM2",
+            "amount": "360000",
+            "currency": "UGX",
+            "bank": dict(settings.BANK_INSTRUCTIONS),
+        },
     )
 
 
@@ -41,6 +48,9 @@ def test_a_pending_trade_completes_on_screen_without_reloading(page, sign_in, sh
     sign_in(page, user)
     page.goto(f"/trades/{trade.public_id}/")
     expect(page.locator("#trade-status")).to_have_text("Waiting for your bank transfer")
+    expect(page.locator("#deposit-reference")).to_have_text("DTX-7Q4KM2")
+    expect(page.get_by_text(settings.BANK_INSTRUCTIONS["account_number"])).to_be_visible()
+    shoot(page, "trade-bank-deposit")
     page.evaluate("() => { window.__sameDocument = true; }")
 
     # The payment arrives (staff approve it, a webhook lands...): the server settles.
@@ -53,5 +63,6 @@ def test_a_pending_trade_completes_on_screen_without_reloading(page, sign_in, sh
     expect(page.locator("#trade-status")).to_have_text("Completed", timeout=20_000)
     expect(page.locator("#toasts .toast")).to_contain_text("Completed")
     expect(page.locator("#timeline li")).to_have_count(2)
+    expect(page.locator("#deposit-reference")).to_have_count(0)  # nothing left to pay
     assert page.evaluate("() => window.__sameDocument") is True  # no reload happened
     shoot(page, "trade-live-completed")

@@ -87,3 +87,33 @@ def test_a_dropped_socket_reconnects_quietly_and_authenticates_again(page, far_e
     )
     expect(page.locator("#toasts .toast.success")).to_contain_text("Deposit received")
     assert page.evaluate("() => window.dtxLive.connects") == 2
+
+
+def test_the_dashboard_updates_balances_and_trade_rows_when_a_trade_settles(page, far_end, sign_in):
+    from tests.factories import UserFactory, fund_wallet
+
+    set_prices()
+    user = UserFactory(email="kato@example.com")
+    fund_wallet(user, "UGX", "1000")
+    sign_in(page, user)
+    page.goto("/dashboard/")
+    far_end.wait_for_connections(1)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    expect(page.locator('[data-balance="UGX"]')).to_have_text("UGX 1,000")
+
+    fund_wallet(user, "UGX", "49000")  # e.g. a sale paid into the wallet
+    far_end.push(
+        "trade_update",
+        {
+            "trade_id": "5b7c1d2e-0000-4000-8000-000000000001",
+            "status": "completed",
+            "previous_status": "pending",
+            "trade_type": "sell",
+            "crypto_currency": "BTC",
+            "crypto_amount": "0.0001",
+            "payment_method": "balance",
+        },
+    )
+    expect(page.locator('[data-balance="UGX"]')).to_have_text("UGX 50,000")
+    expect(page.locator("#toasts .toast.success")).to_contain_text("Completed")
+    assert page.evaluate("() => window.__sameDocument") is True
