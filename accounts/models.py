@@ -58,7 +58,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         # One spelling per address, whatever path creates the row (admin,
         # shell, API): sign-in and registration look addresses up lowercased.
         self.email = (self.email or "").strip().lower()
+        # set_password() on an existing user (reset, change, admin, re-sign-up)
+        # leaves _password set until this save; hash upgrades at sign-in do not.
+        password_changed = self.pk is not None and self._password is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            # Sessions die by themselves (their hash includes the password);
+            # JWT refresh tokens do not, so a changed password revokes them.
+            from accounts.services import refresh_tokens_revoke
+
+            refresh_tokens_revoke(user=self)
 
     @property
     def is_email_verified(self) -> bool:

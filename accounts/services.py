@@ -62,11 +62,16 @@ def _password_check(*, email: str, password: str) -> None:
         ) from exc
 
 
-def _refresh_tokens_revoke(*, user: User) -> None:
-    """Blacklist every refresh token issued to the user (access tokens expire
-    within SIMPLE_JWT's ACCESS_TOKEN_LIFETIME)."""
-    for token in OutstandingToken.objects.filter(user=user):
-        BlacklistedToken.objects.get_or_create(token=token)
+def refresh_tokens_revoke(*, user: User) -> None:
+    """Blacklist every refresh token issued to the user and not yet expired
+    (access tokens expire within SIMPLE_JWT's ACCESS_TOKEN_LIFETIME). Called
+    by User.save() whenever the password changes."""
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
 
 
 def _code_send_on_commit(*, user: User, code: str) -> None:
@@ -121,8 +126,7 @@ def user_register(*, email: str, password: str) -> User | None:
         log.info("auth.register_known_address", user_id=user.pk)
         return None
     user.set_password(password)
-    user.save(update_fields=["password"])
-    _refresh_tokens_revoke(user=user)
+    user.save(update_fields=["password"])  # also revokes its refresh tokens (User.save)
     log.info("auth.reregistered_unverified", user_id=user.pk)
     device = _device_for_update(user=user)
     if device.generate_is_allowed()[0]:

@@ -12,6 +12,9 @@ from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+_LOCK_SECONDS = 2
+_LOCK_TRIES = 200  # x 10 ms
+
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     def timer(self) -> float:
@@ -21,6 +24,31 @@ class _SettingsRateThrottle(SimpleRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        """DRF's sliding window (read the history, append, write back) under a
+        per-key lock: without it a parallel burst of password guesses all read
+        the same history and all pass. The lock is a cache ``add`` (Redis SET
+        NX) that expires by itself; a request that cannot get it in time is
+        refused, since only a burst on one key waits that long."""
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        lock = f"{key}:lock"
+        for _ in range(_LOCK_TRIES):
+            if self.cache.add(lock, 1, timeout=_LOCK_SECONDS):
+                break
+            time.sleep(0.01)
+        else:
+            self.key, self.now = key, self.timer()
+            self.history = self.cache.get(key, [])
+            return self.throttle_failure()
+        try:
+            return super().allow_request(request, view)
+        finally:
+            self.cache.delete(lock)
 
 
 class AuthIPThrottle(_SettingsRateThrottle):

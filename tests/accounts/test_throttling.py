@@ -79,3 +79,39 @@ def test_register_and_verify_are_limited_per_account(api, rates, path, body, sco
     for n in range(2):
         assert api.post(path, body, REMOTE_ADDR=f"10.2.0.{n}").status_code == 400
     _assert_throttled(api.post(path, body, REMOTE_ADDR="10.2.0.9"))
+
+
+def test_a_parallel_burst_does_not_slip_past_the_account_limit(rates):
+    """DRF's throttle reads, appends and writes back a list: parallel requests
+    could each read the same list and all pass. Ours holds a per-key lock."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    rates(auth_account="3/min", auth_ip="1000/min")
+    racers = 12
+    barrier = threading.Barrier(racers)
+    statuses: list[int] = []
+
+    def guess(n: int):
+        try:
+            barrier.wait(timeout=10)
+            response = APIClient().post(
+                "/api/auth/token",
+                {"email": "burst@example.test", "password": f"guess-{n}"},
+                format="json",
+                REMOTE_ADDR=f"10.3.0.{n}",
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(statuses) == racers
+    assert statuses.count(401) == 3, statuses
+    assert statuses.count(429) == racers - 3, statuses

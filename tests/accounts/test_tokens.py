@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts.models import User
 from tests.accounts.conftest import assert_error, register, verified_tokens
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -128,3 +129,37 @@ def test_unverified_user_may_sign_in_but_not_trade(api):
     assert api.post("/api/test/trade-probe", {}).status_code == 200
     api.bearer(None)
     assert_error(api.post("/api/test/trade-probe", {}), 401, "not_authenticated")
+
+
+def test_a_changed_password_revokes_every_refresh_token(api):
+    first = verified_tokens(api, EMAIL)
+    second = api.post("/api/auth/token", {"email": EMAIL, "password": DEFAULT_PASSWORD}).json()
+    other = UserFactory()
+    other_refresh = str(RefreshToken.for_user(other))
+
+    # As a password reset or the admin's "change password" does.
+    user = User.objects.get(email=EMAIL)
+    user.set_password("Brand-new-pass-2026")
+    user.save()
+
+    for tokens in (first, second):
+        assert_error(
+            api.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}),
+            401,
+            "invalid_token",
+        )
+    # Other people's sessions are untouched; the new password signs in.
+    assert api.post("/api/auth/token/refresh", {"refresh": other_refresh}).status_code == 200
+    fresh = api.post("/api/auth/token", {"email": EMAIL, "password": "Brand-new-pass-2026"})
+    assert fresh.status_code == 200
+    assert (
+        api.post("/api/auth/token/refresh", {"refresh": fresh.json()["refresh"]}).status_code == 200
+    )
+
+
+def test_saving_a_user_without_a_new_password_keeps_sessions(api):
+    tokens = verified_tokens(api, EMAIL)
+    user = User.objects.get(email=EMAIL)
+    user.full_name = "Renamed"
+    user.save()
+    assert api.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}).status_code == 200
