@@ -31,3 +31,18 @@ def test_login_page_and_a_friendly_404(page, shoot):
     assert response.status == 404
     assert page.get_by_role("heading", name="We couldn't find that page").is_visible()
     shoot(page, "not-found")
+
+
+def test_landing_prices_tick_without_reloading(page):
+    from playwright.sync_api import expect
+
+    from tests.factories import set_prices
+
+    set_prices()
+    page.goto("/")
+    cell = page.locator('[data-price="BTC-USD"]')
+    expect(cell).to_have_text("$100,000.00")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    set_prices({("BTC", "USD"): "100250.5"})  # a new price snapshot on the server
+    expect(cell).to_have_text("$100,250.50", timeout=20_000)
+    assert page.evaluate("() => window.__sameDocument") is True
