@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsVerified
@@ -30,6 +29,7 @@ from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_li
 from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_buy, trade_cancel, trade_sell
+from trading.throttles import TradingThrottle
 
 # Trading and reading one's trades need a verified email (403
 # email_not_verified; 401 when not signed in).
@@ -153,8 +153,7 @@ class PricesApi(APIView):
 
 class CalculateApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "trading"
+    throttle_classes = [TradingThrottle]
 
     class Input(serializers.Serializer):
         crypto_currency = _code_field()
@@ -215,8 +214,7 @@ _IDEMPOTENCY_HEADER = OpenApiParameter(
 
 class _OpenTradeApi(APIView):
     permission_classes = TRADING_PERMISSIONS
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "trading"
+    throttle_classes = [TradingThrottle]
     service = None
 
     def post(self, request):
@@ -298,8 +296,7 @@ class TradeDetailApi(APIView):
 
 class TradeCancelApi(APIView):
     permission_classes = TRADING_PERMISSIONS
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "trading"
+    throttle_classes = [TradingThrottle]
 
     @extend_schema(
         summary="Cancel a pending trade",
