@@ -311,6 +311,31 @@ RELWORX_WEBHOOK_URL = env.str(
     "RELWORX_WEBHOOK_URL", default=f"{SITE_URL}/api/payments/relworx/webhook"
 )
 RELWORX_TIMEOUT_SECONDS = env.float("RELWORX_TIMEOUT_SECONDS", default=15.0)
+# --- Payments app: Relworx retries, webhook age, polling (owner: payments) --
+# Bounded retries of one Relworx call (timeouts/5xx only), backoff doubling.
+RELWORX_MAX_ATTEMPTS = env.int("RELWORX_MAX_ATTEMPTS", default=3)
+RELWORX_RETRY_BACKOFF_SECONDS = env.float("RELWORX_RETRY_BACKOFF_SECONDS", default=0.5)
+# Webhook signatures older (or further in the future) than this are refused.
+RELWORX_WEBHOOK_MAX_AGE_SECONDS = env.int("RELWORX_WEBHOOK_MAX_AGE_SECONDS", default=300)
+# Pending requests are polled once older than this, then with doubling gaps up
+# to the maximum; polling stops (and reconciliation flags them) after GIVE_UP.
+RELWORX_POLL_AFTER = timedelta(seconds=env.int("RELWORX_POLL_AFTER_SECONDS", default=60))
+RELWORX_POLL_MAX_INTERVAL = timedelta(
+    seconds=env.int("RELWORX_POLL_MAX_INTERVAL_SECONDS", default=1800)
+)
+RELWORX_POLL_GIVE_UP = timedelta(hours=env.int("RELWORX_POLL_GIVE_UP_HOURS", default=72))
+CELERY_BEAT_SCHEDULE["payments-poll-pending"] = {
+    "task": "payments.tasks.mobile_money_poll_due",
+    "schedule": env.float("RELWORX_POLL_EVERY_SECONDS", default=30.0),
+}
+CELERY_BEAT_SCHEDULE["payments-expire-trades"] = {
+    "task": "payments.tasks.payment_trades_expire_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.mobile_money_reconcile_task",
+    "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
+}
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
     "account_name": env.str("BANK_ACCOUNT_NAME", default="DT Exchange Ltd"),

@@ -1,0 +1,211 @@
+"""Payments: Relworx mobile-money requests and their webhooks, bank deposits
+and the audit of every staff decision on them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from payments.crypto import EncryptedTextField
+from payments.phone import PROVIDER_CHOICES
+from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
+
+
+def _money(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+class MobileMoneyPayment(models.Model):
+    """One Relworx request: a collection (the customer pays us, for a buy) or a
+    payout (we pay the customer, for a sell).
+
+    ``reference`` is ours, sent to Relworx, unique, and reused on every retry
+    so Relworx deduplicates. ``internal_reference`` is Relworx's, known once it
+    accepted the request (a webhook can name either). Status moves only from
+    ``pending`` to ``succeeded`` or ``failed``, by compare-and-set.
+    """
+
+    class Direction(models.TextChoices):
+        COLLECTION = "collection", "Collection"
+        PAYOUT = "payout", "Payout"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    trade = models.ForeignKey(
+        "trading.Trade",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mobile_money_payments",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mobile_money_payments"
+    )
+    reference = models.CharField(max_length=36, unique=True)
+    internal_reference = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    msisdn = EncryptedTextField()  # E.164, Fernet-encrypted at rest
+    msisdn_hash = models.CharField(max_length=64, db_index=True)  # keyed hash, for lookups
+    provider = models.CharField(max_length=16, choices=PROVIDER_CHOICES)
+    amount = _money()
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    # Relworx accepted the request (we hold its internal_reference) at:
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submit_attempts = models.PositiveIntegerField(default=0)
+    # Status polls made, and when the next one is due (backing off).
+    attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    amount_received = _money(null=True, blank=True)  # as Relworx reported it
+    failure_reason = models.TextField(blank=True)
+    # Something a person must look at (amount mismatch, conflicting outcomes, ...).
+    flagged = models.BooleanField(default=False, db_index=True)
+    flag_reason = models.TextField(blank=True)
+    last_status_raw = models.JSONField(default=dict, blank=True)
+    # What our side did with the outcome: settled the trade, credited the
+    # wallet (late payment), completed/refunded the payout, ...
+    outcome = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_poll_at"],
+                name="momo_pending_poll_idx",
+                condition=models.Q(status="pending"),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="momo_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.reference} ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """Each verified Relworx webhook, stored once: a repeat of the same event
+    (same references and status) hits the unique ``event_key`` and is not
+    processed again. Invalid webhooks are only logged, never stored."""
+
+    event_key = models.CharField(max_length=64, unique=True)  # sha256 of refs + status
+    customer_reference = models.CharField(max_length=64, db_index=True)
+    internal_reference = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16)
+    payload = models.JSONField(default=dict)
+    signed_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    payment = models.ForeignKey(
+        MobileMoneyPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="webhook_events",
+    )
+    result = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.internal_reference} {self.status}"
+
+
+class BankDeposit(models.Model):
+    """A buy paid by bank transfer, waiting for a reviewer to find it on the
+    bank statement by its ``reference_code``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    trade = models.OneToOneField(
+        "trading.Trade",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_deposit",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bank_deposits"
+    )
+    reference_code = models.CharField(max_length=16, unique=True)
+    expected_amount = _money()
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    amount_received = _money(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]  # the review queue: oldest first
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expected_amount__gt=0), name="deposit_expected_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="approved") | models.Q(amount_received__gt=0),
+                name="deposit_approved_has_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference_code
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class DepositDecision(models.Model):
+    """Audit trail of review decisions: who decided what, when, why, on which
+    amounts. Append-only: rows are never updated or deleted (the model refuses,
+    and the admin offers no change or delete)."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    deposit = models.ForeignKey(BankDeposit, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_email = models.EmailField()  # as it was at the time
+    decided_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+    expected_amount = _money()
+    amount_received = _money(null=True, blank=True)
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    ledger_reference = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.deposit} {self.decision} by {self.actor_email}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Deposit decisions are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Deposit decisions are append-only.")

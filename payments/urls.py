@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from payments.apis import RelworxWebhookApi
 
 app_name = "payments"
-urlpatterns: list = []
+urlpatterns = [
+    path("relworx/webhook", RelworxWebhookApi.as_view(), name="relworx-webhook"),
+]

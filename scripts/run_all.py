@@ -29,6 +29,17 @@ PROCESSES: dict[str, list[str]] = {
         "2",
     ],
     "beat": [PY, "-m", "celery", "-A", "dtexchange", "beat", "-l", "warning"],
+    # The local Relworx stand-in on settings.RELWORX_BASE_URL's default port;
+    # it signs webhooks for, and posts them to, the web process above.
+    "relworx-sandbox": [
+        PY,
+        "-m",
+        "payments.sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        os.environ.get("RELWORX_SANDBOX_PORT", "8010"),
+    ],
 }
 
 

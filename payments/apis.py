@@ -1,0 +1,64 @@
+"""payments' HTTP endpoints: the Relworx webhook."""
+
+from __future__ import annotations
+
+import structlog
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dtexchange.errors import error_body
+from payments.services import webhook_receive
+from payments.signature import SIGNED_FIELDS, SignatureError, signature_verify
+
+log = structlog.get_logger(__name__)
+
+
+class RelworxWebhookApi(APIView):
+    """Relworx calls this when a request's status changes (DESIGN 7).
+
+    Authenticated by the ``Relworx-Signature`` HMAC only (no user), so no
+    session/JWT authentication (and no CSRF) applies.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    class Input(serializers.Serializer):
+        status = serializers.CharField()
+        customer_reference = serializers.CharField(allow_blank=True, required=False)
+        internal_reference = serializers.CharField()
+        message = serializers.CharField(allow_blank=True, required=False)
+        amount = serializers.DecimalField(max_digits=38, decimal_places=18, required=False)
+        currency = serializers.CharField(allow_blank=True, required=False)
+
+    @extend_schema(request=Input, responses={200: dict, 401: dict}, auth=[])
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        fields = {name: data.get(name) for name in SIGNED_FIELDS}
+        try:
+            signed_at = signature_verify(
+                header=request.headers.get("Relworx-Signature"),
+                key=settings.RELWORX_WEBHOOK_SECRET,
+                url=settings.RELWORX_WEBHOOK_URL,
+                fields=fields,
+                max_age=settings.RELWORX_WEBHOOK_MAX_AGE_SECONDS,
+            )
+        except SignatureError as exc:
+            log.warning(
+                "relworx.webhook.rejected",
+                reason=exc.reason,
+                internal_reference=str(fields.get("internal_reference"))[:64],
+                remote_addr=request.META.get("REMOTE_ADDR"),
+            )
+            return Response(
+                error_body("invalid_signature", "The webhook signature is missing or invalid."),
+                status=401,
+            )
+        self.Input(data=data).is_valid(raise_exception=True)
+        result = webhook_receive(payload=dict(data), signed_at=signed_at)
+        return Response({"received": True, "result": result})

@@ -1,0 +1,121 @@
+"""The payment methods payments provides to trading (registered in
+``PaymentsConfig.ready``): ``mobile_money`` (Relworx; buy and sell) and
+``bank_deposit`` (buy, reviewed by staff)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from dtexchange.errors import InvalidInput
+from payments import crypto
+from payments.models import MobileMoneyPayment
+from payments.phone import PROVIDER_NAMES, Msisdn, msisdn_parse
+from trading.money import fmt, quantize
+from trading.payment_methods import PaymentMethod
+
+PHONE_FIELD = "payment_details.phone_number"
+
+
+class MobileMoneyMethod(PaymentMethod):
+    code = "mobile_money"
+    name = "Mobile money (MTN, Airtel)"
+    processing_time = "1-3 minutes"
+    providers = ("MTN", "Airtel")
+    supports_buy = True
+    supports_sell = True
+    payout_clearing_kind = "mobile_money_clearing"
+
+    def clean_details(
+        self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        if fiat != "UGX":
+            raise InvalidInput(
+                "Mobile money takes UGX only.",
+                code="currency_not_supported",
+                details={"fiat_currency": ["Mobile money takes UGX only."]},
+            )
+        raw = details.get("phone_number") or details.get("msisdn") or details.get("phone")
+        number = msisdn_parse(value=raw, field=PHONE_FIELD)
+        # Stored on the trade: the number only encrypted, plus what screens show.
+        return {
+            "provider": number.provider,
+            "phone_masked": number.masked,
+            "phone_encrypted": crypto.encrypt(number.e164),
+        }
+
+    @staticmethod
+    def _msisdn(details: dict[str, Any]) -> Msisdn:
+        return Msisdn(e164=crypto.decrypt(details["phone_encrypted"]), provider=details["provider"])
+
+    def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
+        from payments.services import mobile_money_payment_create
+
+        payment = mobile_money_payment_create(
+            direction=MobileMoneyPayment.Direction.COLLECTION,
+            user=trade.user,
+            trade_id=trade.pk,
+            msisdn=self._msisdn(details),
+            amount=quantize(trade.fiat_amount, trade.fiat_currency),
+            currency=trade.fiat_currency,
+        )
+        return {
+            "message": "Approve the prompt on your phone",
+            "detail": f"We asked {PROVIDER_NAMES[payment.provider]} "
+            f"{details['phone_masked']} for {fmt(payment.amount, payment.currency)}. "
+            "Enter your PIN on your phone to pay.",
+            "phone": details["phone_masked"],
+            "provider": PROVIDER_NAMES[payment.provider],
+            "payment_reference": payment.reference,
+        }
+
+    def start_sell(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
+        from payments.services import mobile_money_payment_create
+
+        net = quantize(trade.fiat_amount - trade.fee_amount, trade.fiat_currency)
+        payment = mobile_money_payment_create(
+            direction=MobileMoneyPayment.Direction.PAYOUT,
+            user=trade.user,
+            trade_id=trade.pk,
+            msisdn=self._msisdn(details),
+            amount=net,
+            currency=trade.fiat_currency,
+        )
+        return {
+            "message": "Your payout is on its way",
+            "detail": f"{fmt(net, trade.fiat_currency)} to {details['phone_masked']}. "
+            "If it fails, the money goes to your wallet.",
+            "phone": details["phone_masked"],
+            "provider": PROVIDER_NAMES[payment.provider],
+            "payment_reference": payment.reference,
+        }
+
+
+class BankDepositMethod(PaymentMethod):
+    code = "bank_deposit"
+    name = "Bank deposit"
+    processing_time = "Same business day, after review"
+    supports_buy = True
+    supports_sell = False
+
+    def clean_details(
+        self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {}
+
+    def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
+        from payments.services import bank_deposit_create
+
+        deposit = bank_deposit_create(trade=trade)
+        return {
+            "message": "Waiting for your payment",
+            "detail": f"Transfer exactly {fmt(deposit.expected_amount, deposit.currency)} and "
+            f"quote the reference {deposit.reference_code}. Our team checks the bank "
+            "statement and completes your purchase.",
+            "reference_code": deposit.reference_code,
+            "amount": str(deposit.expected_amount),
+            "currency": deposit.currency,
+            "bank": dict(settings.BANK_INSTRUCTIONS),
+        }

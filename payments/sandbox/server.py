@@ -1,0 +1,381 @@
+"""The sandbox HTTP server (stdlib ``ThreadingHTTPServer``).
+
+Relworx v2 endpoints under ``/api``:
+  POST /api/mobile-money/request-payment   (collection)
+  POST /api/mobile-money/send-payment      (payout)
+  GET  /api/mobile-money/check-request-status?internal_reference=…&account_no=…
+with the real auth checks (``Authorization: Bearer <key>``,
+``Accept: application/vnd.relworx.v2``, the account number). A request is
+``pending`` for ``webhook_delay`` seconds, then takes the final status its test
+number scripts, and the signed webhook goes to ``webhook_url``.
+
+A repeated reference with the same payload gets the original answer (that is
+how a retried request is deduplicated); with a different payload, 409.
+
+Helpers for people and tests (not part of Relworx):
+  GET  /sandbox                 the test numbers
+  GET  /sandbox/requests        every request seen, newest last
+  POST /sandbox/requests/<internal_reference>/webhook   send its webhook again now
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from payments.sandbox.scenarios import SCENARIOS, Scenario, scenario_for
+from payments.signature import signature_header
+
+ACCEPT = "application/vnd.relworx.v2"
+MSISDN_RE = re.compile(r"^\+256\d{9}$")
+MIN_UGX, MAX_UGX = Decimal(500), Decimal(5_000_000)
+_AIRTEL = ("70", "74", "75", "730", "731")
+
+
+@dataclass
+class SandboxRequest:
+    kind: str  # collection | payout
+    reference: str
+    internal_reference: str
+    msisdn: str
+    amount: Decimal
+    currency: str
+    description: str
+    created_at: float
+    scenario: Scenario
+    final_status: str
+    webhooks_sent: int = 0
+    answered_error: bool = False
+    payload: dict = field(default_factory=dict)
+
+    def status(self, delay: float, now: float) -> str:
+        if self.final_status == "pending" or now - self.created_at < delay:
+            return "pending"
+        return self.final_status
+
+    def reported_amount(self) -> Decimal:
+        return self.amount + self.scenario.amount_delta
+
+    def provider(self) -> str:
+        national = self.msisdn[4:]
+        return "AIRTEL_UGANDA" if national.startswith(_AIRTEL) else "MTN_UGANDA"
+
+
+def _json_amount(amount: Decimal):
+    return int(amount) if amount == amount.to_integral_value() else str(amount)
+
+
+class SandboxServer:
+    """Start with ``start()`` (a background thread) or ``serve_forever()``."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str,
+        account_no: str,
+        webhook_url: str,
+        webhook_secret: str,
+        webhook_delay: float = 2.0,
+        webhook_gap: float = 0.2,
+    ):
+        self.api_key = api_key
+        self.account_no = account_no
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.webhook_delay = webhook_delay
+        self.webhook_gap = webhook_gap  # between repeated deliveries of one event
+        self.requests: dict[str, SandboxRequest] = {}
+        self.by_reference: dict[str, str] = {}
+        self.deliveries: list[dict] = []  # what each webhook POST got back
+        self.hits: list[tuple[str, str, int]] = []  # (method, path, status) of API calls
+        self.lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        host = self._httpd.server_address[0]
+        return f"http://{host}:{self.port}/api"
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop a server started with ``start()``."""
+        self._httpd.shutdown()
+        self.close()
+
+    def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._httpd.server_close()
+
+    # --- behaviour ------------------------------------------------------------
+    def create(self, kind: str, body: dict) -> tuple[int, dict]:
+        error = self._validate(body)
+        if error:
+            return error
+        reference = body["reference"]
+        msisdn = body["msisdn"]
+        amount = Decimal(str(body["amount"]))
+        scenario = scenario_for(msisdn)
+        payload = {k: body.get(k) for k in ("reference", "msisdn", "currency", "amount")}
+        with self.lock:
+            existing_ir = self.by_reference.get(reference)
+            if existing_ir:
+                existing = self.requests[existing_ir]
+                if existing.payload != payload or existing.kind != kind:
+                    return 409, {"success": False, "message": "Duplicate reference."}
+                return 200, self._accepted(existing)
+            if scenario.reject:
+                return scenario.reject, {"success": False, "message": scenario.message}
+            final = scenario.collection if kind == "collection" else scenario.payout
+            req = SandboxRequest(
+                kind=kind,
+                reference=reference,
+                internal_reference=secrets.token_hex(16),
+                msisdn=msisdn,
+                amount=amount,
+                currency=body["currency"],
+                description=str(body.get("description") or ""),
+                created_at=time.time(),
+                scenario=scenario,
+                final_status=final,
+                payload=payload,
+            )
+            self.requests[req.internal_reference] = req
+            self.by_reference[reference] = req.internal_reference
+            first_error = scenario.http_error_first and not req.answered_error
+            req.answered_error = True
+        if final != "pending":
+            for n in range(scenario.webhooks):
+                self._schedule(req, self.webhook_delay + n * self.webhook_gap)
+        if first_error:
+            return scenario.http_error_first, {"success": False, "message": "Service unavailable."}
+        return 200, self._accepted(req)
+
+    def status_of(self, internal_reference: str, account_no: str) -> tuple[int, dict]:
+        if account_no != self.account_no:
+            return 403, {"success": False, "message": "Invalid account number."}
+        with self.lock:
+            req = self.requests.get(internal_reference)
+        if req is None:
+            return 404, {"success": False, "message": "Transaction not found."}
+        return 200, {"success": True, **self._event(req)}
+
+    def _accepted(self, req: SandboxRequest) -> dict:
+        verb = "Request payment" if req.kind == "collection" else "Send payment"
+        return {
+            "success": True,
+            "message": f"{verb} in progress.",
+            "internal_reference": req.internal_reference,
+        }
+
+    def _event(self, req: SandboxRequest) -> dict:
+        status = req.status(self.webhook_delay, time.time())
+        message = {
+            "pending": "Transaction is pending.",
+            "success": "Transaction completed successfully.",
+        }.get(status, req.scenario.message or "Transaction failed.")
+        return {
+            "status": status,
+            "message": message,
+            "customer_reference": req.reference,
+            "internal_reference": req.internal_reference,
+            "msisdn": req.msisdn,
+            "amount": _json_amount(req.reported_amount()),
+            "currency": req.currency,
+            "provider": req.provider(),
+            "charge": 0,
+            "completed_at": (
+                datetime.now(UTC).isoformat(timespec="seconds") if status != "pending" else None
+            ),
+        }
+
+    def _validate(self, body: dict) -> tuple[int, dict] | None:
+        if not isinstance(body, dict):
+            return 400, {"success": False, "message": "Send a JSON object."}
+        if body.get("account_no") != self.account_no:
+            return 403, {"success": False, "message": "Invalid account number."}
+        reference = body.get("reference")
+        if not isinstance(reference, str) or not 8 <= len(reference) <= 36:
+            return 422, {"success": False, "message": "reference must be 8 to 36 characters."}
+        if not isinstance(body.get("msisdn"), str) or not MSISDN_RE.match(body["msisdn"]):
+            return 422, {"success": False, "message": "msisdn must look like +256XXXXXXXXX."}
+        if body.get("currency") != "UGX":
+            return 422, {"success": False, "message": "currency must be UGX for +256 numbers."}
+        try:
+            amount = Decimal(str(body.get("amount")))
+        except InvalidOperation:
+            amount = None
+        if (
+            amount is None
+            or isinstance(body.get("amount"), bool)
+            or not amount.is_finite()
+            or amount != amount.to_integral_value()
+            or not MIN_UGX <= amount <= MAX_UGX
+        ):
+            return 422, {"success": False, "message": "amount must be 500 to 5,000,000 UGX."}
+        return None
+
+    def _schedule(self, req: SandboxRequest, delay: float) -> None:
+        timer = threading.Timer(delay, self.send_webhook, args=(req.internal_reference,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def send_webhook(self, internal_reference: str) -> int | None:
+        """POST the signed webhook now; return the HTTP status our side answered."""
+        with self.lock:
+            req = self.requests.get(internal_reference)
+        if req is None:
+            return None
+        event = self._event(req)
+        fields = {k: event[k] for k in ("customer_reference", "internal_reference", "status")}
+        header = signature_header(key=self.webhook_secret, url=self.webhook_url, fields=fields)
+        request = urllib.request.Request(  # noqa: S310 - URL is our own configuration
+            self.webhook_url,
+            data=json.dumps(event).encode(),
+            headers={"Content-Type": "application/json", "Relworx-Signature": header},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError):
+            status = None
+        with self.lock:
+            req.webhooks_sent += 1
+            self.deliveries.append(
+                {
+                    "internal_reference": internal_reference,
+                    "status": event["status"],
+                    "http_status": status,
+                }
+            )
+        return status
+
+    def describe(self) -> dict:
+        return {
+            "test_numbers": {n: asdict(s) for n, s in SCENARIOS.items()},
+            "default": "any other valid number succeeds with one webhook",
+            "webhook_url": self.webhook_url,
+            "webhook_delay_seconds": self.webhook_delay,
+        }
+
+    def listing(self) -> list[dict]:
+        with self.lock:
+            reqs = list(self.requests.values())
+        now = time.time()
+        return [
+            {
+                "kind": r.kind,
+                "reference": r.reference,
+                "internal_reference": r.internal_reference,
+                "msisdn": r.msisdn,
+                "amount": str(r.amount),
+                "currency": r.currency,
+                "status": r.status(self.webhook_delay, now),
+                "webhooks_sent": r.webhooks_sent,
+            }
+            for r in reqs
+        ]
+
+
+def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "RelworxSandbox/1.0"
+
+        def log_message(self, format, *args):
+            pass  # quiet: tests and `make run` would drown in access lines
+
+        def _send(self, status: int, body) -> None:
+            if self.path.startswith("/api/"):
+                with sandbox.lock:
+                    sandbox.hits.append((self.command, urlsplit(self.path).path, status))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _authorised(self) -> bool:
+            if self.headers.get("Authorization") != f"Bearer {sandbox.api_key}":
+                self._send(401, {"success": False, "message": "Invalid API key."})
+                return False
+            if self.headers.get("Accept") != ACCEPT:
+                self._send(406, {"success": False, "message": f"Send Accept: {ACCEPT}."})
+                return False
+            return True
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            if url.path == "/api/mobile-money/check-request-status":
+                if not self._authorised():
+                    return
+                query = parse_qs(url.query)
+                status, body = sandbox.status_of(
+                    query.get("internal_reference", [""])[0], query.get("account_no", [""])[0]
+                )
+                self._send(status, body)
+            elif url.path.rstrip("/") == "/sandbox":
+                self._send(200, sandbox.describe())
+            elif url.path == "/sandbox/requests":
+                self._send(200, sandbox.listing())
+            else:
+                self._send(404, {"success": False, "message": "Not found."})
+
+        def do_POST(self):
+            url = urlsplit(self.path)
+            kinds = {
+                "/api/mobile-money/request-payment": "collection",
+                "/api/mobile-money/send-payment": "payout",
+            }
+            if url.path in kinds:
+                if not self._authorised():
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"null")
+                except ValueError:
+                    self._send(400, {"success": False, "message": "Malformed JSON."})
+                    return
+                status, answer = sandbox.create(kinds[url.path], body)
+                self._send(status, answer)
+                return
+            match = re.fullmatch(r"/sandbox/requests/([0-9a-f]+)/webhook", url.path)
+            if match:
+                result = sandbox.send_webhook(match.group(1))
+                self._send(200 if result is not None else 404, {"delivered_status": result})
+                return
+            self._send(404, {"success": False, "message": "Not found."})
+
+    return Handler

@@ -1,0 +1,24 @@
+"""payments' write services, one module per area, re-exported here."""
+
+from payments.services.deposits import bank_deposit_create, deposit_approve, deposit_reject
+from payments.services.maintenance import mobile_money_reconcile, payment_trades_expire
+from payments.services.mobile_money import (
+    mobile_money_apply_status,
+    mobile_money_payment_create,
+    mobile_money_poll,
+    mobile_money_submit,
+)
+from payments.services.webhooks import webhook_receive
+
+__all__ = [
+    "bank_deposit_create",
+    "deposit_approve",
+    "deposit_reject",
+    "mobile_money_apply_status",
+    "mobile_money_payment_create",
+    "mobile_money_poll",
+    "mobile_money_reconcile",
+    "mobile_money_submit",
+    "payment_trades_expire",
+    "webhook_receive",
+]

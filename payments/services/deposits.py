@@ -1,0 +1,194 @@
+"""Bank deposits: a reference code per buy, then a reviewer's decision.
+
+Each decision is one service call: under the deposit's row lock, a
+compare-and-set out of ``pending`` (so two reviewers clicking at once give
+exactly one decision), at most one ledger posting (through
+``trade_settle_buy`` from the bank clearing account), and one audit row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from decimal import Decimal
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.roles import DEPOSIT_REVIEWER, user_has_role
+from dtexchange.errors import Conflict, DomainError, InvalidInput
+from payments.models import BankDeposit, DepositDecision
+from trading.money import has_valid_precision, quantize
+from trading.services import fiat_wallet_credit, house_account, trade_fail, trade_settle_buy
+from trading.services.trades import TradeNotSettleable
+
+log = structlog.get_logger(__name__)
+
+# Human-typable: no 0/O, 1/I/L; grouped for reading out over the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CLEARING = "bank_clearing"
+
+
+class DepositAlreadyDecided(Conflict):
+    code = "deposit_already_decided"
+    message = "This deposit has already been decided."
+
+
+class NotAReviewer(DomainError):
+    code = "permission_denied"
+    message = "Only deposit reviewers can decide deposits."
+    status = 403
+
+
+def new_reference_code() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"DTX-{chars[:4]}-{chars[4:]}"
+
+
+def bank_deposit_create(*, trade) -> BankDeposit:
+    """The deposit a bank-transfer buy waits on (caller's transaction)."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return BankDeposit.objects.create(
+                    trade_id=trade.pk,
+                    user=trade.user,
+                    reference_code=new_reference_code(),
+                    expected_amount=quantize(trade.fiat_amount, trade.fiat_currency),
+                    currency=trade.fiat_currency,
+                )
+        except IntegrityError:
+            continue  # a reference code collision (31^8 codes): draw again
+    raise RuntimeError("Could not draw a unique deposit reference code.")
+
+
+def _lock_pending(deposit_id: int, reviewer) -> BankDeposit:
+    if not user_has_role(reviewer, DEPOSIT_REVIEWER):
+        raise NotAReviewer()
+    deposit = (
+        BankDeposit.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=deposit_id)
+        .first()
+    )
+    if deposit is None:
+        raise InvalidInput("No such deposit.", code="deposit_not_found")
+    if deposit.status != BankDeposit.Status.PENDING:
+        raise DepositAlreadyDecided(details={"status": deposit.status})
+    return deposit
+
+
+def _decide(deposit: BankDeposit, *, status: str, reviewer, **fields) -> None:
+    now = timezone.now()
+    changed = BankDeposit.objects.filter(pk=deposit.pk, status=BankDeposit.Status.PENDING).update(
+        status=status, reviewed_by=reviewer, reviewed_at=now, **fields
+    )
+    if changed != 1:  # the lock makes this unreachable; the CAS is the backstop
+        raise DepositAlreadyDecided()
+    deposit.status, deposit.reviewed_by, deposit.reviewed_at = status, reviewer, now
+    for name, value in fields.items():
+        setattr(deposit, name, value)
+
+
+@transaction.atomic
+def deposit_approve(
+    *, deposit_id: int, reviewer, amount_received: Decimal, reason: str = ""
+) -> BankDeposit:
+    """Approve a pending deposit with the amount the bank statement shows.
+
+    Settles the trade on ``amount_received`` (re-priced at the trade's rate
+    and fee when it differs from the expected amount). If the trade can no
+    longer be settled (expired or cancelled meanwhile) the money is credited
+    to the user's fiat wallet instead. Raises DepositAlreadyDecided (409)
+    when it was approved or rejected already, NotAReviewer (403)."""
+    deposit = _lock_pending(deposit_id, reviewer)
+    if (
+        not isinstance(amount_received, Decimal)
+        or not amount_received.is_finite()
+        or amount_received <= 0
+        or not has_valid_precision(amount_received, deposit.currency)
+    ):
+        raise InvalidInput(
+            "Enter the amount received, in whole units of the currency.",
+            code="invalid_amount",
+            details={"amount_received": [f"A positive {deposit.currency} amount."]},
+        )
+    _decide(
+        deposit,
+        status=BankDeposit.Status.APPROVED,
+        reviewer=reviewer,
+        amount_received=amount_received,
+        reason=reason.strip(),
+    )
+    actor = f"staff:{reviewer.pk}"
+    clearing = house_account(kind=CLEARING, currency=deposit.currency)
+    try:
+        trade = trade_settle_buy(
+            trade_id=deposit.trade_id,
+            funding_account=clearing,
+            amount_received=amount_received,
+            actor=actor,
+            reason=f"bank deposit {deposit.reference_code} approved",
+        )
+        ledger_reference = f"trade:{trade.public_id}:settle"
+    except TradeNotSettleable:
+        ledger_reference = f"deposit:{deposit.reference_code}:wallet"
+        fiat_wallet_credit(
+            user=deposit.user,
+            currency=deposit.currency,
+            amount=amount_received,
+            funding_account=clearing,
+            idempotency_key=ledger_reference,
+            reason=f"Your bank transfer {deposit.reference_code} arrived after your order closed.",
+        )
+    DepositDecision.objects.create(
+        deposit=deposit,
+        decision=DepositDecision.Decision.APPROVED,
+        actor=reviewer,
+        actor_email=reviewer.email,
+        reason=reason.strip(),
+        expected_amount=deposit.expected_amount,
+        amount_received=amount_received,
+        currency=deposit.currency,
+        ledger_reference=ledger_reference,
+    )
+    log.info(
+        "deposit.approved",
+        deposit=deposit.reference_code,
+        reviewer=reviewer.pk,
+        amount=str(amount_received),
+    )
+    return deposit
+
+
+@transaction.atomic
+def deposit_reject(*, deposit_id: int, reviewer, reason: str) -> BankDeposit:
+    """Reject a pending deposit (no money found, or not matching). ``reason``
+    is required; the trade fails ("nothing was charged"). No ledger posting."""
+    if not (reason or "").strip():
+        raise InvalidInput(
+            "Give the reason for rejecting.",
+            code="reason_required",
+            details={"reason": ["A reason is required."]},
+        )
+    deposit = _lock_pending(deposit_id, reviewer)
+    _decide(deposit, status=BankDeposit.Status.REJECTED, reviewer=reviewer, reason=reason.strip())
+    # An expired or cancelled trade has nothing left to close.
+    with contextlib.suppress(TradeNotSettleable):
+        trade_fail(
+            trade_id=deposit.trade_id,
+            reason=f"bank deposit rejected: {reason.strip()}"[:255],
+            actor=f"staff:{reviewer.pk}",
+        )
+    DepositDecision.objects.create(
+        deposit=deposit,
+        decision=DepositDecision.Decision.REJECTED,
+        actor=reviewer,
+        actor_email=reviewer.email,
+        reason=reason.strip(),
+        expected_amount=deposit.expected_amount,
+        currency=deposit.currency,
+    )
+    log.info("deposit.rejected", deposit=deposit.reference_code, reviewer=reviewer.pk)
+    return deposit

@@ -1,0 +1,92 @@
+"""What a final mobile-money outcome does to its trade, through the trading
+services only (TEAM.md contracts). Called under the payment's row lock, in the
+same transaction as the payment's status change, so the two never disagree.
+
+* collection succeeded → ``trade_settle_buy`` from the mobile-money clearing
+  account; if the trade can no longer be settled (expired, cancelled, failed)
+  or the reserve cannot cover it any more, the money is not lost: it is
+  credited to the user's UGX wallet and the user is notified.
+* collection failed → ``trade_fail`` ("nothing was charged").
+* payout succeeded → ``trade_complete_payout``.
+* payout failed → ``trade_refund_failed_payout``: the net goes to the user's
+  fiat wallet (documented choice: fiat to the wallet rather than crypto back,
+  so the user is not exposed to a price move they did not choose).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import structlog
+
+from payments.models import MobileMoneyPayment
+from trading.services import (
+    fiat_wallet_credit,
+    house_account,
+    trade_complete_payout,
+    trade_fail,
+    trade_refund_failed_payout,
+    trade_settle_buy,
+)
+from trading.services.trades import InsufficientLiquidity, TradeNotSettleable
+
+log = structlog.get_logger(__name__)
+ACTOR = "system:relworx"
+CLEARING = "mobile_money_clearing"
+
+
+def _credit_wallet(payment: MobileMoneyPayment, why: str) -> str:
+    # fiat_wallet_credit also tells the user (a ``notification`` outbox event).
+    fiat_wallet_credit(
+        user=payment.user,
+        currency=payment.currency,
+        amount=payment.amount_received or payment.amount,
+        funding_account=house_account(kind=CLEARING, currency=payment.currency),
+        idempotency_key=f"momo:{payment.reference}:wallet",
+        reason=f"Your mobile money payment arrived after your order {why}.",
+    )
+    log.warning("momo.late_payment_credited", reference=payment.reference, why=why)
+    return "wallet_credited"
+
+
+def apply_outcome(payment: MobileMoneyPayment) -> str:
+    if payment.trade_id is None:
+        return "no_trade"
+    collection = payment.direction == MobileMoneyPayment.Direction.COLLECTION
+    succeeded = payment.status == MobileMoneyPayment.Status.SUCCEEDED
+    if collection and succeeded:
+        try:
+            trade_settle_buy(
+                trade_id=payment.trade_id,
+                funding_account=house_account(kind=CLEARING, currency=payment.currency),
+                amount_received=payment.amount_received or payment.amount,
+                actor=ACTOR,
+                reason=f"mobile money {payment.reference}",
+            )
+            return "trade_settled"
+        except TradeNotSettleable:
+            return _credit_wallet(payment, "had expired")
+        except InsufficientLiquidity:
+            result = _credit_wallet(payment, "could not be filled")
+            with contextlib.suppress(TradeNotSettleable):
+                trade_fail(trade_id=payment.trade_id, reason="reserve could not cover", actor=ACTOR)
+            return result
+    if collection:
+        try:
+            trade_fail(
+                trade_id=payment.trade_id,
+                reason=f"mobile money payment failed: {payment.failure_reason}"[:255],
+                actor=ACTOR,
+            )
+            return "trade_failed"
+        except TradeNotSettleable:
+            return "trade_already_closed"
+    if succeeded:
+        trade_complete_payout(trade_id=payment.trade_id, actor=ACTOR)
+        return "payout_completed"
+    trade_refund_failed_payout(
+        trade_id=payment.trade_id,
+        reason=f"mobile money payout failed: {payment.failure_reason}"[:255],
+        actor=ACTOR,
+    )
+    return "payout_refunded"

@@ -1,0 +1,319 @@
+"""Mobile-money payments through Relworx: create, submit, poll, apply outcomes.
+
+Rules kept here:
+* Relworx is called only outside database transactions (never while holding
+  row locks): creation schedules submission with ``transaction.on_commit``.
+* Our ``reference`` is fixed at creation and reused by every (re)submission, so
+  a retried request is deduplicated by Relworx instead of charging twice.
+* An outcome (webhook, poll or submission refusal) is applied under the
+  payment's row lock and moves the status only out of ``pending``; repeats are
+  no-ops and contradictions are flagged for a person, never applied.
+* A payout whose outcome is unknown (timeouts, 5xx) stays pending: it is
+  polled or resubmitted with the same reference, never assumed failed (that
+  would refund money that may have left).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from payments.crypto import lookup_hash
+from payments.models import MobileMoneyPayment
+from payments.phone import Msisdn
+from payments.relworx import (
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_SUCCESS,
+    RelworxClient,
+    RelworxRejected,
+    RelworxUnavailable,
+)
+
+log = structlog.get_logger(__name__)
+Status = MobileMoneyPayment.Status
+Direction = MobileMoneyPayment.Direction
+
+
+def _new_reference(direction: str) -> str:
+    # 28 characters, inside Relworx's 8 to 36; the prefix tells people which way it went.
+    prefix = "DTXC" if direction == Direction.COLLECTION else "DTXP"
+    return prefix + secrets.token_hex(12).upper()
+
+
+def mobile_money_payment_create(
+    *,
+    direction: str,
+    user,
+    msisdn: Msisdn,
+    amount: Decimal,
+    currency: str,
+    trade_id: int | None = None,
+    submit: bool = True,
+) -> MobileMoneyPayment:
+    """Record the request in the caller's transaction; submit it after commit."""
+    payment = MobileMoneyPayment.objects.create(
+        direction=direction,
+        trade_id=trade_id,
+        user=user,
+        reference=_new_reference(direction),
+        msisdn=msisdn.e164,
+        msisdn_hash=lookup_hash(msisdn.e164),
+        provider=msisdn.provider,
+        amount=amount,
+        currency=currency,
+        next_poll_at=timezone.now() + settings.RELWORX_POLL_AFTER,
+    )
+    if submit:
+        from payments.tasks import mobile_money_submit_task
+
+        payment_id = payment.pk
+        transaction.on_commit(lambda: mobile_money_submit_task.delay(payment_id))
+    return payment
+
+
+def _description(payment: MobileMoneyPayment) -> str:
+    what = "purchase" if payment.direction == Direction.COLLECTION else "payout"
+    trade = f" trade {payment.trade_id}" if payment.trade_id else ""
+    return f"DT Exchange {what}{trade}"
+
+
+def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None) -> str:
+    """Send the request to Relworx (again, with the same reference, if needed).
+
+    Must run outside a transaction. Returns "submitted", "already_submitted",
+    "not_pending" or "rejected"; raises RelworxUnavailable when Relworx could
+    not be reached or gave no clear answer (the caller retries later).
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("mobile_money_submit calls Relworx: never inside a transaction.")
+    payment = MobileMoneyPayment.objects.get(pk=payment_id)
+    if payment.status != Status.PENDING:
+        return "not_pending"
+    if payment.internal_reference:
+        return "already_submitted"
+    MobileMoneyPayment.objects.filter(pk=payment.pk).update(
+        submit_attempts=payment.submit_attempts + 1
+    )
+    own_client = client is None
+    client = client or RelworxClient.from_settings()
+    call = (
+        client.request_payment if payment.direction == Direction.COLLECTION else client.send_payment
+    )
+    try:
+        accepted = call(
+            reference=payment.reference,
+            msisdn=payment.msisdn,
+            amount=payment.amount,
+            currency=payment.currency,
+            description=_description(payment),
+        )
+    except RelworxRejected as exc:
+        log.warning("momo.submit.rejected", reference=payment.reference, message=exc.message)
+        return mobile_money_apply_status(
+            payment_id=payment.pk,
+            status=STATUS_FAILED,
+            message=exc.message,
+            raw={"submit_error": exc.message, "http_status": exc.status_code},
+            source="submit",
+        )
+    except RelworxUnavailable as exc:
+        log.warning("momo.submit.unavailable", reference=payment.reference, error=exc.message)
+        raise
+    finally:
+        if own_client:
+            client.close()
+    with transaction.atomic():
+        locked = MobileMoneyPayment.objects.select_for_update().get(pk=payment.pk)
+        if not locked.internal_reference:
+            # A webhook may have brought the internal reference first; keep it.
+            locked.internal_reference = accepted.internal_reference
+        locked.submitted_at = locked.submitted_at or timezone.now()
+        locked.save(update_fields=["internal_reference", "submitted_at", "updated_at"])
+    log.info("momo.submitted", reference=payment.reference, direction=payment.direction)
+    if payment.direction == Direction.COLLECTION and payment.trade_id:
+        _mark_processing(payment.trade_id)
+    return "submitted"
+
+
+def _mark_processing(trade_id: int) -> None:
+    """Relworx accepted the collection: the customer is being prompted."""
+    from dtexchange.errors import NotFound
+    from trading.services import trade_mark_processing
+    from trading.services.trades import TradeNotSettleable
+
+    # Already settled by a fast webhook, expired, ...: nothing to mark.
+    with contextlib.suppress(TradeNotSettleable, NotFound):
+        trade_mark_processing(trade_id=trade_id, actor="system:relworx")
+
+
+def _next_poll_delay(attempts: int) -> timedelta:
+    delay = settings.RELWORX_POLL_AFTER * (2 ** min(attempts, 16))
+    return min(delay, settings.RELWORX_POLL_MAX_INTERVAL)
+
+
+def mobile_money_poll(*, payment_id: int, client: RelworxClient | None = None) -> str:
+    """Ask Relworx for the status of a pending request and apply it.
+
+    A request Relworx never acknowledged is resubmitted with the same reference
+    (deduplicated there). Returns the applied result; safe to run twice.
+    """
+    payment = MobileMoneyPayment.objects.get(pk=payment_id)
+    if payment.status != Status.PENDING or payment.flagged:
+        return "not_pending"
+    own_client = client is None
+    client = client or RelworxClient.from_settings()
+    try:
+        if not payment.internal_reference:
+            try:
+                result = mobile_money_submit(payment_id=payment.pk, client=client)
+            except RelworxUnavailable:
+                result = "unavailable"
+            _schedule_next_poll(payment.pk)
+            return result
+        try:
+            status = client.check_request_status(internal_reference=payment.internal_reference)
+        except (RelworxUnavailable, RelworxRejected) as exc:
+            log.warning("momo.poll.error", reference=payment.reference, error=exc.message)
+            _schedule_next_poll(payment.pk)
+            return "unavailable"
+    finally:
+        if own_client:
+            client.close()
+    result = mobile_money_apply_status(
+        payment_id=payment.pk,
+        status=status.status,
+        amount=status.amount,
+        currency=status.currency,
+        internal_reference=status.internal_reference,
+        message=status.message,
+        raw=status.raw,
+        source="poll",
+    )
+    if status.status == STATUS_PENDING:
+        _schedule_next_poll(payment.pk)
+    return result
+
+
+def _schedule_next_poll(payment_id: int) -> None:
+    with transaction.atomic():
+        payment = MobileMoneyPayment.objects.select_for_update().get(pk=payment_id)
+        payment.attempts += 1
+        payment.next_poll_at = timezone.now() + _next_poll_delay(payment.attempts)
+        payment.save(update_fields=["attempts", "next_poll_at", "updated_at"])
+
+
+def redact(raw: dict | None) -> dict:
+    """Relworx payloads name the phone number: keep only its masked form at rest."""
+    clean = dict(raw or {})
+    if isinstance(clean.get("msisdn"), str):
+        number = clean["msisdn"]
+        clean["msisdn"] = f"{number[:6]}***{number[-3:]}" if len(number) > 9 else "***"
+    return clean
+
+
+def _flag(payment: MobileMoneyPayment, reason: str) -> None:
+    log.error("momo.flagged", reference=payment.reference, reason=reason)
+    payment.flagged = True
+    payment.flag_reason = (payment.flag_reason + "\n" + reason).strip()
+
+
+@transaction.atomic
+def mobile_money_apply_status(
+    *,
+    payment_id: int,
+    status: str,
+    source: str,
+    amount: Decimal | None = None,
+    currency: str = "",
+    internal_reference: str = "",
+    message: str = "",
+    raw: dict | None = None,
+) -> str:
+    """Apply one Relworx outcome to a payment, under its row lock.
+
+    ``status`` is Relworx's (pending/success/failed). Returns what happened:
+    "pending", "succeeded", "failed", "duplicate", "flagged". Moving out of
+    pending happens once (compare-and-set); a success whose amount or currency
+    differs from the request is not applied but flagged.
+    """
+    payment = MobileMoneyPayment.objects.select_for_update().get(pk=payment_id)
+    payment.last_status_raw = redact(raw)
+    fields = ["last_status_raw", "updated_at", "flagged", "flag_reason"]
+
+    if internal_reference:
+        if not payment.internal_reference:
+            payment.internal_reference = internal_reference
+            fields.append("internal_reference")
+        elif payment.internal_reference != internal_reference:
+            _flag(payment, f"{source}: internal_reference {internal_reference} does not match")
+            payment.save(update_fields=fields)
+            return "flagged"
+
+    if status == STATUS_PENDING:
+        payment.save(update_fields=fields)
+        return "pending"
+
+    target = {STATUS_SUCCESS: Status.SUCCEEDED, STATUS_FAILED: Status.FAILED}.get(status)
+    if target is None:
+        _flag(payment, f"{source}: unknown status {status!r}")
+        payment.save(update_fields=fields)
+        return "flagged"
+    if payment.status != Status.PENDING:
+        if payment.status != target:
+            _flag(payment, f"{source}: {status} arrived after the payment was {payment.status}")
+            payment.save(update_fields=fields)
+            return "flagged"
+        return "duplicate"
+
+    if target == Status.SUCCEEDED:
+        if amount is not None:
+            payment.amount_received = amount
+            fields.append("amount_received")
+        if amount != payment.amount or (currency or payment.currency) != payment.currency:
+            _flag(
+                payment,
+                f"{source}: Relworx reports {amount} {currency or '?'}, "
+                f"we asked for {payment.amount} {payment.currency}; not settled",
+            )
+            payment.save(update_fields=fields)
+            return "flagged"
+
+    now = timezone.now()
+    updated = MobileMoneyPayment.objects.filter(pk=payment.pk, status=Status.PENDING).update(
+        status=target, completed_at=now
+    )
+    if updated != 1:  # unreachable while we hold the lock; kept as the backstop
+        return "duplicate"
+    payment.status = target
+    payment.completed_at = now
+    if target == Status.FAILED:
+        payment.failure_reason = message or "The mobile money payment failed."
+        fields.append("failure_reason")
+    payment.save(update_fields=fields)
+    log.info("momo.outcome", reference=payment.reference, status=target, source=source)
+    _apply_effect(payment, source)
+    return str(target)
+
+
+def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:
+    """The trade side of a final outcome, in this same transaction (see effects)."""
+    from payments.services.effects import apply_outcome
+    from trading.services.trades import TradeNotSettleable
+
+    try:
+        with transaction.atomic():
+            payment.outcome = apply_outcome(payment)
+    except TradeNotSettleable as exc:
+        # e.g. a payout reported for a trade that is not in payout any more:
+        # keep the payment's status, leave the trade alone, ask a person.
+        payment.outcome = "needs_review"
+        _flag(payment, f"{source}: the trade could not take this outcome ({exc.message})")
+    payment.save(update_fields=["outcome", "flagged", "flag_reason", "updated_at"])
