@@ -46,7 +46,7 @@ const PENDING_BY_METHOD = {
 };
 const PROCESSING_BY_METHOD = {
   bank_deposit: "Under review by our team",
-  mobile_money: "Confirming your payment",
+  mobile_money: "Approve the prompt on your phone",
 };
 
 export function statusText({ status, trade_type = "buy", payment_method = "" }) {

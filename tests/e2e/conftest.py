@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 800}
+RELWORX_WEBHOOK_PATH = "/api/payments/relworx/webhook"
 
 
 def pytest_collection_modifyitems(items):
@@ -71,6 +72,7 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.extra_env: dict[str, str] = {}
 
     def start(self, timeout: float = 30) -> None:
         env = {
@@ -79,6 +81,7 @@ class LiveServer:
             "DATABASE_URL": self.database_url,
             "E2E_MAIL_DIR": str(self.mail_dir),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         log = self.log_path.open("ab")
@@ -147,9 +150,30 @@ def e2e_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
     server = LiveServer(
         database_url=database_url, mail_dir=mail_dir, log_path=workdir / "daphne.log"
     )
+    # The Relworx sandbox (payments.sandbox) as a real local HTTP server in this
+    # process; its signed webhooks go to the Daphne server.
+    from payments.sandbox import SandboxServer
+
+    sandbox = SandboxServer(
+        api_key="e2e-relworx-key",
+        account_no="RELE2E0001",
+        webhook_url=f"{server.url}{RELWORX_WEBHOOK_PATH}",
+        webhook_secret="e2e-relworx-webhook-secret",
+        webhook_delay=0.5,
+        webhook_gap=0.1,
+    ).start()
+    server.extra_env = {
+        "RELWORX_BASE_URL": sandbox.base_url,
+        "RELWORX_API_KEY": sandbox.api_key,
+        "RELWORX_ACCOUNT_NO": sandbox.account_no,
+        "RELWORX_WEBHOOK_URL": sandbox.webhook_url,
+        "RELWORX_WEBHOOK_SECRET": sandbox.webhook_secret,
+        "RELWORX_TIMEOUT_SECONDS": "5",
+    }
     server.start()
     yield server
     server.stop()
+    sandbox.stop()
 
 
 @pytest.fixture(scope="module")

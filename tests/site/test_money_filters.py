@@ -46,6 +46,7 @@ def test_filters_in_a_template():
         ("pending", "buy", "mobile_money", "Approve the prompt on your phone"),
         ("pending", "buy", "voucher", "Waiting for your payment"),
         ("processing", "buy", "bank_deposit", "Under review by our team"),
+        ("processing", "buy", "mobile_money", "Approve the prompt on your phone"),
         ("completed", "buy", "voucher", "Completed"),
         ("failed", "buy", "mobile_money", "Failed — nothing was charged"),
         ("failed", "sell", "mobile_money", "Failed — refunded to your wallet"),

@@ -60,7 +60,7 @@ _PENDING_BY_METHOD = {
 }
 _PROCESSING_BY_METHOD = {
     "bank_deposit": "Under review by our team",
-    "mobile_money": "Confirming your payment",
+    "mobile_money": "Approve the prompt on your phone",
 }
 
 
