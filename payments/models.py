@@ -8,11 +8,12 @@ from django.db import models
 
 from payments.crypto import EncryptedTextField
 from payments.phone import PROVIDER_CHOICES
+from trading.fields import MoneyField
 from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 
 
-def _money(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+def _money(**kwargs) -> MoneyField:
+    return MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
 
 
 class MobileMoneyPayment(models.Model):

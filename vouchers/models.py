@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from trading.fields import MoneyField
 from trading.money import DECIMAL_PLACES, MAX_DIGITS, fmt
 
 VOUCHER_CURRENCIES = ("UGX", "USD")
@@ -36,7 +37,7 @@ class VoucherBatch(models.Model):
     actor = models.CharField(max_length=150)
     count = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, choices=[(c, c) for c in VOUCHER_CURRENCIES])
-    amount = models.DecimalField(
+    amount = MoneyField(
         max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, help_text="Face value of each."
     )
     expires_at = models.DateTimeField()
@@ -61,7 +62,7 @@ class VoucherBatch(models.Model):
 class Voucher(models.Model):
     batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="vouchers")
     currency = models.CharField(max_length=3, choices=[(c, c) for c in VOUCHER_CURRENCIES])
-    amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    amount = MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     expires_at = models.DateTimeField()
     status = models.CharField(
         max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.ACTIVE

@@ -92,12 +92,16 @@ def test_a_buy_completes_when_the_signed_webhook_arrives(sandbox, market, user, 
     assert_reconciles()
 
 
-def test_a_failed_payment_fails_the_trade_and_moves_no_money(sandbox, market, user):
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [("+256770000002", "Insufficient funds"), ("+256700000002", "declined by the customer")],
+)
+def test_a_failed_payment_fails_the_trade_and_moves_no_money(sandbox, market, user, number, why):
     before = ledger_rows()
-    trade = buy(user, "+256770000002")
+    trade = buy(user, number)
     done = wait_for(lambda: status_of(trade))
     assert done.status == TradeStatus.FAILED
-    assert "Insufficient funds" in done.status_changes.last().reason
+    assert why in done.status_changes.last().reason
     assert ledger_rows() == before
 
 

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from trading.fields import MoneyField
 from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 
 
@@ -52,8 +53,8 @@ class TransactionKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Adjustment"
 
 
-def _amount_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+def _amount_field(**kwargs) -> MoneyField:
+    return MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
 
 
 class LedgerAccount(models.Model):

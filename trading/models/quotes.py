@@ -6,11 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from trading.fields import MoneyField
 from trading.money import DECIMAL_PLACES, MAX_DIGITS
 
 
-def _money(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+def _money(**kwargs) -> MoneyField:
+    return MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
 
 
 class Quote(models.Model):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
+from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from dtexchange.errors import InvalidInput
 from trading import money
+from trading.fields import EXACT
 from trading.models.ledger import (
     NON_NEGATIVE_KINDS,
     AccountKind,
@@ -73,6 +75,94 @@ class LedgerReconciliation:
         return not self.problems
 
 
+def _sums_in_sql() -> bool:
+    # SQLite's SUM() over money adds REALs (15 significant digits): there the
+    # sums are done in Python with Decimal. PostgreSQL sums NUMERIC exactly,
+    # in the database, so a big ledger is not streamed to the app.
+    return SUMS_IN_SQL and connection.vendor == "postgresql"
+
+
+# The tests switch this off to run the Python sums on PostgreSQL too.
+SUMS_IN_SQL = True
+
+
+@dataclass
+class _Sums:
+    by_account: dict[int, Decimal]  # account -> sum of its entries
+    unbalanced: list[tuple[int, str, Decimal]]  # (transaction, currency, non-zero sum)
+    # currency -> (all cached balances, reserve, user wallets)
+    by_currency: dict[str, tuple[Decimal, Decimal, Decimal]]
+    entry_totals: dict[str, Decimal]  # currency -> non-zero sum of all its entries
+
+
+def _sums_sql() -> _Sums:
+    by_account = dict(
+        LedgerAccount.objects.annotate(
+            entry_sum=Coalesce(Sum("entries__amount"), _ZERO)
+        ).values_list("pk", "entry_sum")
+    )
+    unbalanced = [
+        (row["transaction_id"], row["currency"], row["total"])
+        for row in LedgerEntry.objects.values("transaction_id", "currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by("transaction_id", "currency")
+    ]
+    by_currency = {
+        row["currency"]: (row["cached"], row["reserve"], row["wallets"])
+        for row in LedgerAccount.objects.values("currency")
+        .annotate(
+            cached=Sum("balance"),
+            reserve=Coalesce(Sum("balance", filter=Q(kind=AccountKind.RESERVE)), _ZERO),
+            wallets=Coalesce(Sum("balance", filter=Q(kind=AccountKind.USER_WALLET)), _ZERO),
+        )
+        .order_by("currency")
+    }
+    entry_totals = {
+        row["currency"]: row["total"]
+        for row in LedgerEntry.objects.values("currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by("currency")
+    }
+    return _Sums(by_account, unbalanced, by_currency, entry_totals)
+
+
+def _sums_python() -> _Sums:
+    with localcontext(EXACT):
+        return _sums_python_exact()
+
+
+def _sums_python_exact() -> _Sums:
+    zero = Decimal(0)
+    by_account: dict[int, Decimal] = {}
+    per_txn: dict[tuple[int, str], Decimal] = {}
+    entry_totals: dict[str, Decimal] = {}
+    by_currency: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+    for pk, kind, code, balance in LedgerAccount.objects.values_list(
+        "pk", "kind", "currency", "balance"
+    ).order_by("currency", "pk"):
+        by_account[pk] = zero
+        cached, reserve, wallets = by_currency.get(code, (zero, zero, zero))
+        by_currency[code] = (
+            cached + balance,
+            reserve + (balance if kind == AccountKind.RESERVE else zero),
+            wallets + (balance if kind == AccountKind.USER_WALLET else zero),
+        )
+    rows = LedgerEntry.objects.values_list("transaction_id", "account_id", "currency", "amount")
+    for txn_id, account_id, code, amount in rows.order_by("pk").iterator(chunk_size=2000):
+        by_account[account_id] = by_account.get(account_id, zero) + amount
+        per_txn[(txn_id, code)] = per_txn.get((txn_id, code), zero) + amount
+        entry_totals[code] = entry_totals.get(code, zero) + amount
+    unbalanced = [(t, c, total) for (t, c), total in sorted(per_txn.items()) if total != 0]
+    return _Sums(
+        by_account,
+        unbalanced,
+        by_currency,
+        {code: total for code, total in sorted(entry_totals.items()) if total != 0},
+    )
+
+
 def ledger_reconcile() -> LedgerReconciliation:
     """Check every ledger invariant; read-only. Problems name the account or
     transaction, the currency, and the expected versus the found figure."""
@@ -82,11 +172,11 @@ def ledger_reconcile() -> LedgerReconciliation:
         entries=LedgerEntry.objects.count(),
     )
     add = report.problems.append
+    sums = _sums_sql() if _sums_in_sql() else _sums_python()
 
-    accounts = LedgerAccount.objects.annotate(
-        entry_sum=Coalesce(Sum("entries__amount"), _ZERO)
-    ).values_list("pk", "kind", "currency", "owner_id", "balance", "entry_sum")
-    for pk, kind, code, owner_id, cached, summed in accounts:
+    accounts = LedgerAccount.objects.values_list("pk", "kind", "currency", "owner_id", "balance")
+    for pk, kind, code, owner_id, cached in accounts:
+        summed = sums.by_account.get(pk, Decimal(0))
         label = f"account {pk} ({kind} {code}" + (f", user {owner_id})" if owner_id else ")")
         if cached != summed:
             add(
@@ -115,18 +205,11 @@ def ledger_reconcile() -> LedgerReconciliation:
             )
         )
 
-    unbalanced = (
-        LedgerEntry.objects.values("transaction_id", "currency")
-        .annotate(total=Sum("amount"))
-        .exclude(total=0)
-        .order_by("transaction_id", "currency")
-    )
-    for row in unbalanced:
+    for txn_id, code, total in sums.unbalanced:
         add(
             LedgerProblem(
                 "unbalanced_transaction",
-                f"transaction {row['transaction_id']} {row['currency']}: "
-                f"entries should sum to 0, found {row['total']}",
+                f"transaction {txn_id} {code}: entries should sum to 0, found {total}",
             )
         )
 
@@ -142,38 +225,20 @@ def ledger_reconcile() -> LedgerReconciliation:
             )
         )
 
-    by_currency = (
-        LedgerAccount.objects.values("currency")
-        .annotate(
-            cached=Sum("balance"),
-            reserve=Coalesce(Sum("balance", filter=Q(kind=AccountKind.RESERVE)), _ZERO),
-            wallets=Coalesce(Sum("balance", filter=Q(kind=AccountKind.USER_WALLET)), _ZERO),
-        )
-        .order_by("currency")
-    )
-    for row in by_currency:
-        code = row["currency"]
-        report.totals[code] = (row["reserve"], row["wallets"])
-        if row["cached"] != 0:
+    for code, (cached, reserve, wallets) in sums.by_currency.items():
+        report.totals[code] = (reserve, wallets)
+        if cached != 0:
             add(
                 LedgerProblem(
                     "currency_total",
-                    f"{code}: cached balances over all accounts should sum to 0, "
-                    f"found {row['cached']}",
+                    f"{code}: cached balances over all accounts should sum to 0, found {cached}",
                 )
             )
-    entry_totals = (
-        LedgerEntry.objects.values("currency")
-        .annotate(total=Sum("amount"))
-        .exclude(total=0)
-        .order_by("currency")
-    )
-    for row in entry_totals:
+    for code, total in sums.entry_totals.items():
         add(
             LedgerProblem(
                 "currency_total",
-                f"{row['currency']}: entries over all accounts should sum to 0, "
-                f"found {row['total']}",
+                f"{code}: entries over all accounts should sum to 0, found {total}",
             )
         )
     return report

@@ -14,12 +14,13 @@ from decimal import Decimal
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Case, DecimalField, F, Subquery, Value, When
+from django.db.models import Subquery
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput, NotFound
 from trading import money
 from trading.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
+from trading.fields import EXACT
 from trading.models.ledger import (
     HOUSE_KINDS,
     NON_NEGATIVE_KINDS,
@@ -35,7 +36,6 @@ log = structlog.get_logger(__name__)
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # NUMERIC(38, 18) holds at most 20 integer digits.
 _AMOUNT_LIMIT = Decimal(10) ** (money.MAX_DIGITS - money.DECIMAL_PLACES)
-_BALANCE_FIELD = DecimalField(max_digits=money.MAX_DIGITS, decimal_places=money.DECIMAL_PLACES)
 
 # What `make run`'s demo data puts in each reserve, so a newcomer can trade at once.
 DEMO_RESERVE_AMOUNTS: dict[str, Decimal] = {
@@ -255,10 +255,20 @@ def _write(
     header: list,
     entries: Sequence[tuple[LedgerAccount, Decimal]],
     deltas: dict[int, Decimal],
+    locked: dict[int, tuple],
 ) -> int | None:
     """Portable path: insert the transaction unless the key exists (then
     None: a concurrent post with the same key committed first), its entries,
-    and move the cached balances with one UPDATE."""
+    and set the cached balances.
+
+    The new balances are computed here in Python from the ``locked`` rows,
+    not with ``F("balance") + delta`` in SQL: SQLite does arithmetic on REALs
+    (15 significant digits), which would create or lose the 18th decimal of
+    an ETH balance. Reading then writing is safe because nobody can change
+    those rows in between: on PostgreSQL they are locked FOR UPDATE, and on
+    SQLite the transaction holds the database's write lock from its BEGIN
+    (``transaction_mode: IMMEDIATE``, see settings), so writers queue.
+    """
     qn = connection.ops.quote_name
     sql = (
         f"INSERT INTO {qn(_TXN)} "  # noqa: S608 (our table name)
@@ -282,15 +292,10 @@ def _write(
             for acc, amount in entries
         ]
     )
-    changed = [(pk, d) for pk, d in deltas.items() if d != 0]
-    if changed:
-        LedgerAccount.objects.filter(pk__in=[pk for pk, _ in changed]).update(
-            balance=F("balance")
-            + Case(
-                *[When(pk=pk, then=Value(d, output_field=_BALANCE_FIELD)) for pk, d in changed],
-                output_field=_BALANCE_FIELD,
-            )
-        )
+    for pk in sorted(deltas):
+        if deltas[pk] != 0:
+            new_balance = EXACT.add(locked[pk][2], deltas[pk])
+            LedgerAccount.objects.filter(pk=pk).update(balance=new_balance)
     return txn_id
 
 
@@ -372,7 +377,7 @@ def _post(
                 txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
             )
         _refuse(entries=entries, deltas=deltas, locked=locked)
-        txn_id = _write(header=header, entries=entries, deltas=deltas)
+        txn_id = _write(header=header, entries=entries, deltas=deltas, locked=locked)
         if txn_id is None:  # a concurrent post with the same key committed first
             return _replay(txn_id=None, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
 
