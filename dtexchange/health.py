@@ -1,5 +1,6 @@
 """Liveness and readiness probes."""
 
+import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -34,7 +35,9 @@ def _check_channel_layer() -> None:
     async def roundtrip():
         channel = await layer.new_channel("readyz.")
         await layer.send(channel, {"type": "readyz.ping"})
-        message = await layer.receive(channel)
+        # Bounded: on the Redis pub/sub layer a message published before the
+        # subscription reached Redis is dropped, and a probe must never hang.
+        message = await asyncio.wait_for(layer.receive(channel), timeout=5)
         if message.get("type") != "readyz.ping":
             raise RuntimeError("channel layer returned the wrong message")
 

@@ -125,15 +125,32 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
-            },
+    # Redis pub/sub layer (owner: notify): one subscription per Daphne process
+    # per group, fanned out to that process's sockets in memory. The core
+    # layer (CHANNEL_LAYER=core) does a Redis round trip per socket per group
+    # message: 1,000 sockets measured p99 385 ms and MaxConnectionsError on mass
+    # disconnect (benchmarks/README.md). Live updates are best-effort by design:
+    # the outbox is the durable record, pages re-read state on reconnect.
+    if env.str("CHANNEL_LAYER", default="pubsub") == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [REDIS_URL],
+                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
+                },
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {
+                    "hosts": [REDIS_URL],
+                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
+                },
+            }
+        }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 else:
     CACHES = {
@@ -364,6 +381,33 @@ else:
             "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
         }
     }
+
+# --- Notifications: outbox dispatch, live updates, email (owner: notify) ---
+# Where live (channel-layer) deliveries are published: by the Celery worker
+# when the layer crosses processes (Redis), else inside the Daphne process
+# that holds the sockets (in-memory layer of the embedded default, DESIGN 6).
+OUTBOX_LIVE_DRAIN = env.str(
+    "OUTBOX_LIVE_DRAIN",
+    default="web"
+    if CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    else "worker",
+)
+# Off only where something else drives delivery (the sweep alone, tests).
+OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
+OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
+OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=10)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_KEEP_DELIVERED = timedelta(hours=env.int("OUTBOX_KEEP_DELIVERED_HOURS", default=24))
+WS_RATE_LIMIT_PER_SECOND = env.float("WS_RATE_LIMIT_PER_SECOND", default=5.0)
+WS_RATE_LIMIT_BURST = env.int("WS_RATE_LIMIT_BURST", default=20)
+WS_AUTH_GRACE_SECONDS = env.float("WS_AUTH_GRACE_SECONDS", default=1.0)
+CELERY_BEAT_SCHEDULE["notifications.outbox_sweep"] = {
+    "task": "notifications.outbox_sweep",
+    "schedule": float(OUTBOX_SWEEP_SECONDS),
+}
 
 # --- Static, i18n -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

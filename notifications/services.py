@@ -2,34 +2,105 @@
 transaction. notifications imports no other app; it knows event kinds and
 payloads only."""
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from notifications.models import OutboxEvent
+from notifications import routing
+from notifications.models import Announcement, OutboxDelivery, OutboxEvent
+
+logger = logging.getLogger(__name__)
 
 
 def outbox_emit(*, kind: str, payload: dict[str, Any], user_id: int | None = None) -> OutboxEvent:
     """Record an event in the caller's transaction; it is delivered after commit.
 
     ``payload`` must be JSON-safe (decimals as strings). ``user_id`` None means
-    a public event (prices, announcements, activity).
+    a public event (prices, announcements, activity). One delivery row per
+    destination is written with the event, so a rolled-back change leaves
+    neither, and a committed one is found by the sweep even if the on-commit
+    trigger is lost (worker or broker down).
     """
-    event = OutboxEvent.objects.create(kind=kind, payload=payload, user_id=user_id)
-    transaction.on_commit(_dispatch_soon)
-    return event
+    return outbox_emit_many(events=[{"kind": kind, "payload": payload, "user_id": user_id}])[0]
 
 
 def outbox_emit_many(*, events: list[dict[str, Any]]) -> list[OutboxEvent]:
-    """Record several events (each ``{kind, payload, user_id?}``, as for
-    ``outbox_emit``) with one INSERT, in the given order; for a state change
-    that emits more than one event on a busy path (a completed trade)."""
-    rows = OutboxEvent.objects.bulk_create(
-        OutboxEvent(kind=e["kind"], payload=e["payload"], user_id=e.get("user_id")) for e in events
-    )
-    transaction.on_commit(_dispatch_soon)
-    return rows
+    """``outbox_emit`` for several events (each ``{kind, payload, user_id?}``),
+    in the given order, with one INSERT for the events and one for their
+    deliveries: a completed trade emits two events on the API's busiest path."""
+    now = timezone.now()
+    routed = []
+    for args in events:
+        kind, payload, user_id = args["kind"], args["payload"], args.get("user_id")
+        destinations = routing.destinations_for(kind=kind, user_id=user_id, payload=payload)
+        event = OutboxEvent(
+            kind=kind,
+            payload=payload,
+            user_id=user_id,
+            # An event nobody listens to is settled at once, so the sweep skips it.
+            delivered_at=None if destinations else now,
+        )
+        routed.append((event, destinations))
+    OutboxEvent.objects.bulk_create(event for event, _ in routed)
+    deliveries = []
+    for event, destinations in routed:
+        if not destinations:
+            logger.warning("outbox event %s of kind %r has no destination", event.pk, event.kind)
+        deliveries += (
+            OutboxDelivery(event=event, destination=d, next_attempt_at=now) for d in destinations
+        )
+    if deliveries:
+        OutboxDelivery.objects.bulk_create(deliveries)
+        if settings.OUTBOX_DISPATCH_ON_COMMIT:
+            _dispatch_on_commit()
+    return [event for event, _ in routed]
+
+
+def _dispatch_on_commit() -> None:
+    # One trigger per transaction is enough: the dispatcher drains everything due.
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is _dispatch_soon for _sids, func, _robust in connection.run_on_commit
+    ):
+        return
+    # robust: a failing trigger (broker down) must never break the caller's
+    # commit path; the periodic sweep delivers what the trigger missed.
+    transaction.on_commit(_dispatch_soon, robust=True)
 
 
 def _dispatch_soon() -> None:
-    """Hook for the dispatcher (delivery is built on top of this module)."""
+    from notifications import live, tasks  # tasks imports this module
+
+    live.wake()  # an in-process live drainer (embedded default) looks now
+    try:
+        tasks.outbox_dispatch.delay()
+    except Exception:  # broker down: only a delay, the sweep picks the events up
+        logger.warning("could not queue outbox dispatch; the sweep will deliver", exc_info=True)
+
+
+def announcement_post(
+    *, body: str, title: str = "", level: str = Announcement.Level.INFO, created_by=None
+) -> Announcement:
+    """Save an announcement and publish it to every connected socket."""
+    with transaction.atomic():
+        announcement = Announcement.objects.create(
+            title=title.strip(), body=body.strip(), level=level, created_by=created_by
+        )
+        announcement_publish(announcement=announcement)
+    return announcement
+
+
+def announcement_publish(*, announcement: Announcement) -> OutboxEvent:
+    return outbox_emit(
+        kind="announcement",
+        payload={
+            "id": announcement.pk,
+            "title": announcement.title,
+            "body": announcement.body,
+            "level": announcement.level,
+            "at": announcement.created_at.isoformat(),
+        },
+    )

@@ -141,6 +141,8 @@ def deposit_approve(
             funding_account=clearing,
             idempotency_key=ledger_reference,
             reason=f"Your bank transfer {deposit.reference_code} arrived after your order closed.",
+            payment_method="bank_deposit",
+            payment_reference=deposit.reference_code,
         )
     DepositDecision.objects.create(
         deposit=deposit,

@@ -44,6 +44,8 @@ def _credit_wallet(payment: MobileMoneyPayment, why: str) -> str:
         funding_account=house_account(kind=CLEARING, currency=payment.currency),
         idempotency_key=f"momo:{payment.reference}:wallet",
         reason=f"Your mobile money payment arrived after your order {why}.",
+        payment_method="mobile_money",
+        payment_reference=payment.reference,
     )
     log.warning("momo.late_payment_credited", reference=payment.reference, why=why)
     return "wallet_credited"

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.core import mail
 from django.core.management import call_command
 
 from dtexchange.errors import InvalidInput
@@ -142,6 +143,12 @@ def test_a_payment_after_the_trade_expired_goes_to_the_wallet(sandbox, market, u
     assert payment.outcome == "wallet_credited"
     note = OutboxEvent.objects.get(kind="notification", user_id=user.pk)
     assert "UGX 250,000" in note.payload["body"]
+    # ... and by the late-payment email, once.
+    late = [m for m in mail.outbox if "late payment" in m.subject.lower()]
+    assert len(late) == 1, [m.subject for m in mail.outbox]
+    assert late[0].to == [user.email]
+    assert "UGX 250,000" in late[0].body
+    assert payment.reference in late[0].body
     assert_reconciles()
 
 

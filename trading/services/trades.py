@@ -139,7 +139,7 @@ def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
                 },
             }
         )
-    # One INSERT for both events of a completion (every trade of the API).
+    # Both events of a completion (every trade of the API) in one INSERT.
     outbox_emit_many(events=events)
 
 
@@ -844,10 +844,13 @@ def fiat_wallet_credit(
     funding_account: LedgerAccount,
     idempotency_key: str,
     reason: str,
+    payment_method: str = "",
+    payment_reference: str = "",
 ) -> LedgerTransaction:
     """Credit money that arrived (e.g. a mobile-money payment whose trade had
     expired) to the user's fiat wallet: funding -amount, wallet +amount.
-    Idempotent on ``idempotency_key`` (the ledger's)."""
+    Idempotent on ``idempotency_key`` (the ledger's). The user is told once,
+    live and by the late-payment email."""
     amount = quantize(amount, currency)
     if amount <= 0:
         raise InvalidInput("The amount must be positive.", code="invalid_amount")
@@ -870,6 +873,12 @@ def fiat_wallet_credit(
                 "title": "Money added to your wallet",
                 "body": f"{fmt(amount, currency)} was added to your wallet. {reason}".strip(),
                 "level": "success",
+                "late_payment": True,
+                "amount": str(amount),
+                "currency": currency,
+                "payment_method": payment_method,
+                "reference": payment_reference,
+                "at": txn.created_at.isoformat(),
             },
         )
     return txn
