@@ -8,6 +8,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("LOG_JSON", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Redis pub/sub channels are global to the server, not per database number:
+# give each test run its own channel prefix so two runs on one machine (or a
+# benchmark beside the suite) never hear each other's broadcasts. Servers the
+# tests start inherit it through the environment.
+os.environ.setdefault("CHANNEL_PREFIX", f"dtx-test-{os.getpid()}")
 
 from dtexchange.settings import *  # noqa: F403
 
