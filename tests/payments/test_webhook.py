@@ -48,7 +48,10 @@ def test_a_successful_payment_is_settled_by_its_signed_webhook(sandbox, customer
     assert "msisdn" not in payment.last_status_raw or "***" in payment.last_status_raw["msisdn"]
     event = WebhookEvent.objects.get()
     assert (event.status, event.result, event.payment_id) == ("success", "succeeded", pk)
-    assert sandbox.deliveries[0]["http_status"] == 200
+    # The sandbox records the delivery when our answer reaches it, which can be
+    # just after the database shows the payment settled.
+    delivery = wait_for(lambda: sandbox.deliveries and sandbox.deliveries[0])
+    assert delivery["http_status"] == 200
 
 
 def test_a_failed_payment_is_failed_with_the_reason(sandbox, customer):
