@@ -2,85 +2,21 @@
 variables: SQLite, filesystem Celery broker, in-memory channel layer, mail as
 files), started by scripts/run_all.py on a free port in a fresh var/ folder."""
 
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
-import time
 from email import message_from_bytes
 from email import policy as email_policy
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.embedded import ROOT, embedded_run, wait_for
 
 
 @pytest.fixture
 def embedded(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "CELERY_BROKER_URL"}
-        and not k.startswith(("DJANGO_", "PYTEST_"))
-    }
-    port = _free_port()
-    env.update(
-        DTX_VAR_DIR=str(tmp_path / "var"),
-        HOST="127.0.0.1",
-        PORT=str(port),
-        # Any local sandbox run_all starts (Relworx) takes its port from its
-        # base URL: a free one, so parallel suites do not collide.
-        RELWORX_BASE_URL=f"http://127.0.0.1:{_free_port()}/api",
-    )
-    for command in (["migrate", "--noinput"], ["load_demo_data"]):
-        subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
-    log = (tmp_path / "run_all.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/run_all.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield proc, f"http://127.0.0.1:{port}", tmp_path / "var"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+    with embedded_run(tmp_path, demo_data=True) as run:
+        yield run.proc, run.base_url, run.var
 
 
 def test_make_run_serves_the_api_and_delivers_mail_through_the_worker(embedded):
@@ -95,7 +31,7 @@ def test_make_run_serves_the_api_and_delivers_mail_through_the_worker(embedded):
             except httpx.TransportError:
                 return False
 
-        _wait_for(up, 90, "the web server")
+        wait_for(up, 90, "the web server")
         ready = http.get("/readyz")
         assert ready.status_code == 200, ready.text
         docs = http.get("/api/docs/")
@@ -116,7 +52,7 @@ def test_make_run_serves_the_api_and_delivers_mail_through_the_worker(embedded):
             "/api/auth/register", json={"email": email, "password": "Run-pass-2026"}
         )
         assert response.status_code == 202, response.text
-        eml = _wait_for(lambda: sorted((var / "mail").glob("*.eml")), 60, "the email file")[0]
+        eml = wait_for(lambda: sorted((var / "mail").glob("*.eml")), 60, "the email file")[0]
         message = message_from_bytes(eml.read_bytes(), policy=email_policy.default)
         assert message["To"] == email
         code = re.search(r"\b(\d{6})\b", message.get_body(("plain",)).get_content()).group(1)
