@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsVerified
 from dtexchange.errors import InvalidInput
+from dtexchange.schema import error_responses
 from trading import payment_methods
 from trading.models.trades import TradeStatus
 from trading.money import (
@@ -35,20 +36,8 @@ from trading.throttles import TradingThrottle
 # email_not_verified; 401 when not signed in).
 TRADING_PERMISSIONS = [IsVerified]
 
-ERROR_ENVELOPE = inline_serializer(
-    "ErrorEnvelope",
-    fields={
-        "error": inline_serializer(
-            "ErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
-_ERRORS = {400: ERROR_ENVELOPE, 401: ERROR_ENVELOPE, 403: ERROR_ENVELOPE, 409: ERROR_ENVELOPE}
+# Trading writes are throttled too (429).
+_ERRORS = error_responses(400, 401, 403, 409, 429)
 
 
 def _amount_field(**kwargs) -> serializers.DecimalField:
@@ -127,7 +116,7 @@ class PricesApi(APIView):
             OpenApiParameter("crypto", str, description="BTC, ETH, SOL or TRX"),
             OpenApiParameter("fiat", str, description="USD or UGX"),
         ],
-        responses={200: PriceOutput, 400: ERROR_ENVELOPE},
+        responses={200: PriceOutput, **error_responses(400)},
     )
     def get(self, request):
         params = self.Input(data=request.query_params)
@@ -288,7 +277,7 @@ class TradeDetailApi(APIView):
     @extend_schema(
         operation_id="trading_trade_detail",
         summary="One of your trades",
-        responses={200: TradeOutput, 404: ERROR_ENVELOPE},
+        responses={200: TradeOutput, **error_responses(401, 403, 404)},
     )
     def get(self, request, trade_id: str):
         return Response(trade_as_dict(trade_get_for_user(user=request.user, trade_id=trade_id)))
@@ -301,7 +290,7 @@ class TradeCancelApi(APIView):
     @extend_schema(
         summary="Cancel a pending trade",
         request=None,
-        responses={200: TradeOutput, 404: ERROR_ENVELOPE, 409: ERROR_ENVELOPE},
+        responses={200: TradeOutput, **error_responses(401, 403, 404, 409, 429)},
     )
     def post(self, request, trade_id: str):
         trade = trade_get_for_user(user=request.user, trade_id=trade_id)
