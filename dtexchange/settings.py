@@ -394,6 +394,9 @@ OUTBOX_LIVE_DRAIN = env.str(
 )
 # Off only where something else drives delivery (the sweep alone, tests).
 OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
+# One queued dispatcher per web process per this many seconds; it polls the
+# outbox for that long (notifications.tasks.outbox_dispatch). 0: one per commit.
+OUTBOX_KICK_COALESCE_SECONDS = env.float("OUTBOX_KICK_COALESCE_SECONDS", default=0.1)
 OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
 OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
