@@ -2,6 +2,7 @@
 transaction. notifications imports no other app; it knows event kinds and
 payloads only."""
 
+import json
 import logging
 import time
 from typing import Any
@@ -31,33 +32,95 @@ def outbox_emit(*, kind: str, payload: dict[str, Any], user_id: int | None = Non
 def outbox_emit_many(*, events: list[dict[str, Any]]) -> list[OutboxEvent]:
     """``outbox_emit`` for several events (each ``{kind, payload, user_id?}``),
     in the given order, with one INSERT for the events and one for their
-    deliveries: a completed trade emits two events on the API's busiest path."""
+    deliveries."""
     now = timezone.now()
-    routed = []
-    for args in events:
-        kind, payload, user_id = args["kind"], args["payload"], args.get("user_id")
-        destinations = routing.destinations_for(kind=kind, user_id=user_id, payload=payload)
-        event = OutboxEvent(
+    routed = _route(events)
+    rows = [
+        OutboxEvent(
             kind=kind,
             payload=payload,
             user_id=user_id,
             # An event nobody listens to is settled at once, so the sweep skips it.
             delivered_at=None if destinations else now,
         )
-        routed.append((event, destinations))
-    OutboxEvent.objects.bulk_create(event for event, _ in routed)
-    deliveries = []
-    for event, destinations in routed:
-        if not destinations:
-            logger.warning("outbox event %s of kind %r has no destination", event.pk, event.kind)
-        deliveries += (
-            OutboxDelivery(event=event, destination=d, next_attempt_at=now) for d in destinations
-        )
+        for kind, payload, user_id, destinations in routed
+    ]
+    OutboxEvent.objects.bulk_create(rows)
+    deliveries = [
+        OutboxDelivery(event=event, destination=d, next_attempt_at=now)
+        for event, (*_, destinations) in zip(rows, routed, strict=True)
+        for d in destinations
+    ]
     if deliveries:
         OutboxDelivery.objects.bulk_create(deliveries)
-        if settings.OUTBOX_DISPATCH_ON_COMMIT:
-            _dispatch_on_commit()
-    return [event for event, _ in routed]
+    outbox_emitted(has_deliveries=bool(deliveries))
+    return rows
+
+
+def _route(events: list[dict[str, Any]]) -> list[tuple[str, dict, int | None, list[str]]]:
+    routed = []
+    for args in events:
+        kind, payload, user_id = args["kind"], args["payload"], args.get("user_id")
+        destinations = routing.destinations_for(kind=kind, user_id=user_id, payload=payload)
+        if not destinations:
+            logger.warning("outbox event of kind %r has no destination", kind)
+        routed.append((kind, payload, user_id, destinations))
+    return routed
+
+
+def outbox_emitted(*, has_deliveries: bool) -> None:
+    """After writing outbox rows: trigger the dispatcher when the caller's
+    transaction commits."""
+    if has_deliveries and settings.OUTBOX_DISPATCH_ON_COMMIT:
+        _dispatch_on_commit()
+
+
+_EVENT = OutboxEvent._meta.db_table
+_DELIVERY = OutboxDelivery._meta.db_table
+
+
+def outbox_insert_ctes(
+    *, events: list[dict[str, Any]], prefix: str = "outbox"
+) -> tuple[str, list, bool]:
+    """PostgreSQL: the rows ``outbox_emit_many(events=...)`` writes, as
+    common table expressions (``"a AS (…), b AS (…)"`` and their parameters)
+    for the caller to put in its own ``WITH`` statement, so a service can write
+    its change and its events in one round trip. Call ``outbox_emitted`` after
+    the statement ran.
+
+    Event ids come from the table's sequence in a materialised CTE, so each
+    delivery row names its event without relying on RETURNING's order."""
+    now = timezone.now()
+    routed = _route(events)
+    event_rows, event_params, delivery_rows, delivery_params = [], [], [], []
+    for ordinal, (kind, payload, user_id, destinations) in enumerate(routed):
+        event_rows.append("(%s::int, %s::varchar, %s::bigint, %s::jsonb, %s::timestamptz)")
+        event_params += [ordinal, kind, user_id, json.dumps(payload), None if destinations else now]
+        for destination in destinations:
+            delivery_rows.append("(%s::int, %s::varchar)")
+            delivery_params += [ordinal, destination]
+    if not prefix.isidentifier():
+        raise ValueError("prefix must be an SQL identifier")
+    ids = f"{prefix}_ids"
+    # Table names and identifiers are ours; every value is a parameter.
+    sql = (
+        f"{ids} AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{_EVENT}', 'id')) AS id, "  # noqa: S608
+        f"v.* FROM (VALUES {', '.join(event_rows)}) AS v(ord, kind, user_id, payload, settled)), "
+        f"{prefix}_events AS (INSERT INTO {_EVENT} "
+        "(id, kind, user_id, payload, created_at, delivered_at, attempts, last_error) "
+        f"SELECT id, kind, user_id, payload, %s, settled, 0, '' FROM {ids})"
+    )
+    params = [*event_params, now]
+    if delivery_rows:
+        sql += (
+            f", {prefix}_deliveries AS (INSERT INTO {_DELIVERY} "  # noqa: S608
+            "(event_id, destination, status, attempts, next_attempt_at, delivered_at, last_error) "
+            f"SELECT {ids}.id, d.destination, 'pending', 0, %s, NULL, '' FROM {ids} "
+            f"JOIN (VALUES {', '.join(delivery_rows)}) AS d(ord, destination) "
+            f"ON d.ord = {ids}.ord)"
+        )
+        params += [now, *delivery_params]
+    return sql, params, bool(delivery_rows)
 
 
 def _dispatch_on_commit() -> None:

@@ -33,6 +33,7 @@ from trading.selectors.trades import trade_as_dict
 from trading.services.ledger import house_account, ledger_post, wallet_account
 from trading.services.pricing import buy_amounts
 from trading.services.quotes import PricedTrade, quote_use, trade_price
+from trading.services.trade_writes import trade_insert_settled
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"
 
@@ -92,7 +93,11 @@ def _anonymised(amount: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
+def _history_and_events(
+    trade: Trade, *, previous: str, actor: str, reason: str
+) -> tuple[list[TradeStatusChange], list[dict]]:
+    """The history rows and outbox events of ``trade``'s move from
+    ``previous`` to its current status (not written)."""
     changes = []
     created_by = trade.__dict__.pop("_unrecorded_creation", None)
     if created_by is not None and previous:
@@ -100,7 +105,7 @@ def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
         # history rows, and one event (the pending state was never visible).
         changes.append(
             TradeStatusChange(
-                trade=trade,
+                trade=trade if trade.pk else None,
                 from_status="",
                 to_status=TradeStatus.PENDING,
                 actor=created_by[:128],
@@ -110,7 +115,7 @@ def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
         )
     changes.append(
         TradeStatusChange(
-            trade=trade,
+            trade=trade if trade.pk else None,
             from_status=previous,
             to_status=trade.status,
             actor=actor[:128],
@@ -118,7 +123,6 @@ def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
             at=trade.updated_at,
         )
     )
-    TradeStatusChange.objects.bulk_create(changes)
     events = [
         {
             "kind": "trade.updated",
@@ -139,7 +143,13 @@ def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
                 },
             }
         )
-    # Both events of a completion (every trade of the API) in one INSERT.
+    return changes, events
+
+
+def _record(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
+    changes, events = _history_and_events(trade, previous=previous, actor=actor, reason=reason)
+    TradeStatusChange.objects.bulk_create(changes)
+    # Both events of a completion in one INSERT.
     outbox_emit_many(events=events)
 
 
@@ -226,12 +236,22 @@ def _complete_with_posting(
         completed_at=now,
         ledger_transaction_id=posting["key"],
     )
-    if Trade.objects.filter(pk=trade.pk, status=previous).update(**fields) != 1:
-        # Unreachable while the caller holds the row; never complete twice.
-        raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
-    for name, value in fields.items():
-        setattr(trade, name, value)
-    _record(trade, previous=previous, actor=actor, reason=reason)
+    if trade.pk is None:
+        # Opened in this request by a method that settles at once: written
+        # now, already completed, in one round trip (trade_writes).
+        for name, value in fields.items():
+            setattr(trade, name, value)
+        history, events = _history_and_events(trade, previous=previous, actor=actor, reason=reason)
+        if trade.idempotency_key:
+            trade.response_body = trade_as_dict(trade)  # what a replay answers
+        trade_insert_settled(trade, history=history, events=events)
+    else:
+        if Trade.objects.filter(pk=trade.pk, status=previous).update(**fields) != 1:
+            # Unreachable while the caller holds the row; never complete twice.
+            raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
+        for name, value in fields.items():
+            setattr(trade, name, value)
+        _record(trade, previous=previous, actor=actor, reason=reason)
     txn = _post(**posting)
     trade.ledger_transaction = txn
     return trade
@@ -291,11 +311,15 @@ def _check_key(key: str | None) -> str | None:
 
 
 def _create(
-    *, user, priced: PricedTrade, details: dict, quote, idempotency_key, fingerprint
+    *, user, priced: PricedTrade, details: dict, quote, idempotency_key, fingerprint, defer: bool
 ) -> Trade:
     """Insert the pending trade. A concurrent request with the same
     Idempotency-Key waits on the unique index and fails here (IntegrityError);
-    the savepoint keeps the caller's transaction usable for the replay."""
+    the savepoint keeps the caller's transaction usable for the replay.
+
+    ``defer``: the method settles at once without needing the row; it is
+    written completed, with its posting (_complete_with_posting), and a
+    concurrent same-key request fails on the index at that point instead."""
     now = timezone.now()
     trade = Trade(
         user=user,
@@ -316,7 +340,9 @@ def _create(
         created_at=now,
         updated_at=now,
     )
-    if idempotency_key:
+    if defer:
+        pass
+    elif idempotency_key:
         with transaction.atomic():
             trade.save(force_insert=True)
     else:
@@ -349,8 +375,18 @@ def _record_creation(trade: Trade) -> None:
 
 def _store_response(trade: Trade) -> None:
     if trade.idempotency_key:
-        trade.response_body = trade_as_dict(trade)
-        Trade.objects.filter(pk=trade.pk).update(response_body=trade.response_body)
+        body = trade_as_dict(trade)
+        if body != trade.response_body:  # not already written with the trade
+            trade.response_body = body
+            Trade.objects.filter(pk=trade.pk).update(response_body=body)
+
+
+def _settles_unsaved(trade_type: str, method) -> bool:
+    """Whether the trade is completed by its posting within the request
+    without anything needing its row first (see _create)."""
+    if trade_type == TradeType.SELL:
+        return getattr(method, "payout_clearing_kind", None) is None
+    return getattr(method, "settles_unsaved_trade", False)
 
 
 def _open_trade(
@@ -423,8 +459,12 @@ def _open_trade(
                 quote=quote,
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
+                defer=_settles_unsaved(trade_type, method),
             )
             start(trade, method, details, priced)
+            if trade.pk is None:
+                # The method did not complete it after all: write it pending.
+                trade.save(force_insert=True)
             if "_unrecorded_creation" in trade.__dict__:
                 _record_creation(trade)
             _store_response(trade)
