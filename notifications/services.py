@@ -88,39 +88,39 @@ def outbox_insert_ctes(
     its change and its events in one round trip. Call ``outbox_emitted`` after
     the statement ran.
 
-    Event ids come from the table's sequence in a materialised CTE, so each
-    delivery row names its event without relying on RETURNING's order."""
-    now = timezone.now()
-    routed = _route(events)
-    event_rows, event_params, delivery_rows, delivery_params = [], [], [], []
-    for ordinal, (kind, payload, user_id, destinations) in enumerate(routed):
-        event_rows.append("(%s::int, %s::varchar, %s::bigint, %s::jsonb, %s::timestamptz)")
-        event_params += [ordinal, kind, user_id, json.dumps(payload), None if destinations else now]
-        for destination in destinations:
-            delivery_rows.append("(%s::int, %s::varchar)")
-            delivery_params += [ordinal, destination]
+    The events travel as one JSON parameter, so the statement's text is the
+    same for any number of events (the driver caches its parsing). Event ids
+    come from the table's sequence in a materialised CTE, so each delivery
+    row names its event without relying on RETURNING's order."""
     if not prefix.isidentifier():
         raise ValueError("prefix must be an SQL identifier")
+    now = timezone.now()
+    rows = [
+        {
+            "kind": kind,
+            "user_id": user_id,
+            "payload": payload,
+            "settled": None if destinations else now.isoformat(),
+            "destinations": destinations,
+        }
+        for kind, payload, user_id, destinations in _route(events)
+    ]
     ids = f"{prefix}_ids"
     # Table names and identifiers are ours; every value is a parameter.
     sql = (
         f"{ids} AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{_EVENT}', 'id')) AS id, "  # noqa: S608
-        f"v.* FROM (VALUES {', '.join(event_rows)}) AS v(ord, kind, user_id, payload, settled)), "
+        "e.* FROM jsonb_to_recordset(%s::jsonb) AS e(kind varchar, user_id bigint, "
+        "payload jsonb, settled timestamptz, destinations jsonb)), "
         f"{prefix}_events AS (INSERT INTO {_EVENT} "
         "(id, kind, user_id, payload, created_at, delivered_at, attempts, last_error) "
-        f"SELECT id, kind, user_id, payload, %s, settled, 0, '' FROM {ids})"
+        f"SELECT id, kind, user_id, payload, %s, settled, 0, '' FROM {ids}), "
+        f"{prefix}_deliveries AS (INSERT INTO {_DELIVERY} "
+        "(event_id, destination, status, attempts, next_attempt_at, delivered_at, last_error) "
+        f"SELECT {ids}.id, d.destination, 'pending', 0, %s, NULL, '' FROM {ids}, "
+        f"jsonb_array_elements_text({ids}.destinations) AS d(destination))"
     )
-    params = [*event_params, now]
-    if delivery_rows:
-        sql += (
-            f", {prefix}_deliveries AS (INSERT INTO {_DELIVERY} "  # noqa: S608
-            "(event_id, destination, status, attempts, next_attempt_at, delivered_at, last_error) "
-            f"SELECT {ids}.id, d.destination, 'pending', 0, %s, NULL, '' FROM {ids} "
-            f"JOIN (VALUES {', '.join(delivery_rows)}) AS d(ord, destination) "
-            f"ON d.ord = {ids}.ord)"
-        )
-        params += [now, *delivery_params]
-    return sql, params, bool(delivery_rows)
+    has_deliveries = any(row["destinations"] for row in rows)
+    return sql, [json.dumps(rows), now, now], has_deliveries
 
 
 def _dispatch_on_commit() -> None:
