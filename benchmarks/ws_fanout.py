@@ -316,9 +316,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
-        default=5,
-        help="Daphne's --websocket_connect_timeout (its default: 5 s)",
+        type=int,
+        default=30,
+        help="Daphne's --websocket_connect_timeout: 30 as in production (README); its default 5",
     )
     parser.add_argument("--db", default="dtx_bench_ws")
     parser.add_argument("--profile", default="", help="write Daphne's cProfile stats here")
