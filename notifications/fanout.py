@@ -41,11 +41,11 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sys
 import time
 from typing import Any
 
 from channels.layers import get_channel_layer
-from twisted.internet.tcp import Server as _TCP_SERVER
 
 from notifications.routing import PUBLIC_GROUP
 
@@ -74,23 +74,32 @@ class ServerSendMiddleware:
         return await self.app({**scope, SERVER_SEND: send}, receive, send)
 
 
+_TCP_SERVER: type | None = None  # twisted.internet.tcp.Server, once Daphne is seen
+
+
 def _daphne_target(send) -> tuple[Any, Any] | None:
     """(Daphne server, WebSocket protocol) behind a server send callable, or
     None when it is not Daphne's (then the hub uses the ASGI send)."""
+    global _TCP_SERVER
     if not isinstance(send, functools.partial) or len(send.args) != 1 or send.keywords:
         return None
-    try:
-        from daphne.server import Server
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # pragma: no cover - daphne is a dependency
+    # Only look where Daphne is running: importing daphne.server installs
+    # Twisted's asyncio reactor, a side effect no other process should get.
+    server_module = sys.modules.get("daphne.server")
+    protocol_module = sys.modules.get("daphne.ws_protocol")
+    if server_module is None or protocol_module is None:
         return None
     server = getattr(send.func, "__self__", None)
     protocol = send.args[0]
     if (
-        isinstance(server, Server)
-        and getattr(send.func, "__func__", None) is Server.handle_reply
-        and isinstance(protocol, WebSocketProtocol)
+        isinstance(server, server_module.Server)
+        and getattr(send.func, "__func__", None) is server_module.Server.handle_reply
+        and isinstance(protocol, protocol_module.WebSocketProtocol)
     ):
+        if _TCP_SERVER is None:
+            from twisted.internet.tcp import Server as TCPServer
+
+            _TCP_SERVER = TCPServer
         return server, protocol
     return None
 
@@ -103,13 +112,6 @@ class _DaphneSink:
         self.protocol = protocol
 
 
-class _AsgiSink:
-    __slots__ = ("consumer", "send")
-
-    def __init__(self, consumer, send) -> None:
-        self.consumer, self.send = consumer, send
-
-
 class Hub:
     """The public-group subscription and socket registry of one event loop."""
 
@@ -118,8 +120,7 @@ class Hub:
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.direct: dict[Any, _DaphneSink] = {}
-        self.asgi: dict[Any, _AsgiSink] = {}
-        self.delivered = 0  # events fanned out (for tests and debugging)
+        self.asgi: dict[Any, Any] = {}  # consumer -> its server's ASGI send
         self._starting: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -180,7 +181,7 @@ class Hub:
         if target is not None:
             self.direct[consumer] = _DaphneSink(*target)
         else:
-            self.asgi[consumer] = _AsgiSink(consumer, server_send or consumer.base_send)
+            self.asgi[consumer] = server_send or consumer.base_send
 
     def remove(self, consumer) -> None:
         self.direct.pop(consumer, None)
@@ -198,7 +199,6 @@ class Hub:
         sent = self._write_direct(text) if self.direct else 0
         if self.asgi:
             sent += await self._write_asgi(text)
-        self.delivered += 1
         logger.debug(
             "public fan-out: %s to %d sockets in %.1f ms",
             message["type"],
@@ -245,10 +245,10 @@ class Hub:
         message = {"type": "websocket.send", "text": text}
         sent = 0
         # A snapshot: the awaits below let sockets come and go.
-        for consumer, sink in list(self.asgi.items()):
+        for consumer, send in list(self.asgi.items()):
             try:
                 async with asyncio.timeout(ASGI_SEND_TIMEOUT_SECONDS):
-                    await sink.send(message)
+                    await send(message)
                 sent += 1
             except asyncio.CancelledError:
                 raise
