@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 
@@ -35,5 +36,14 @@ def verification_code_email_send(*, user_id: int, code: str) -> bool:
     message.attach_alternative(
         render_to_string("email/verification_code.html", context), "text/html"
     )
+    # The task retries on errors, including a lost answer after Resend took
+    # the email: the same code for the same user is one Resend request
+    # (Idempotency-Key, dtexchange.mail), named without revealing the code.
+    message.esp_extra = {"idempotency_key": verification_email_idempotency_key(user.pk, code)}
     message.send()
     return True
+
+
+def verification_email_idempotency_key(user_id: int, code: str) -> str:
+    digest = salted_hmac("accounts.verification_email", f"{user_id}:{code}", algorithm="sha256")
+    return f"dtx-otp/{user_id}/{digest.hexdigest()[:32]}"

@@ -14,5 +14,5 @@ from accounts.emails import verification_code_email_send
 def verification_code_send(*, user_id: int, code: str) -> None:
     """Email a verification code. The code travels in the task message (as it
     does in the email itself); the database holds only its HMAC. Running twice
-    sends the same code twice, which is harmless."""
+    is one email through Resend (an idempotency key per user and code)."""
     verification_code_email_send(user_id=user_id, code=code)

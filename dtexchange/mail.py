@@ -1,9 +1,12 @@
-"""Email for the embedded default: one ``.eml`` file per message in a folder."""
+"""Email backends: the embedded default's ``.eml`` files, and Resend with
+idempotency keys (production)."""
 
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from anymail.backends.resend import EmailBackend as AnymailResendBackend
+from anymail.backends.resend import ResendPayload
 from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -33,3 +36,30 @@ class EmlFileBackend(BaseEmailBackend):
             path.write_bytes(message.message().as_bytes())
             sent += 1
         return sent
+
+
+# --- Resend (production) ----------------------------------------------------------
+# anymail's Resend backend puts ``esp_extra`` into the JSON body and
+# ``extra_headers`` into the email's own headers; Resend reads an idempotency
+# key only from the ``Idempotency-Key`` HTTP header of POST /emails. This
+# backend moves ``esp_extra["idempotency_key"]`` there.
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+class _ResendPayload(ResendPayload):
+    def set_esp_extra(self, extra):
+        extra = dict(extra)
+        key = extra.pop(IDEMPOTENCY_KEY, None)
+        if key:
+            self.headers["Idempotency-Key"] = str(key)
+        if extra:
+            super().set_esp_extra(extra)
+
+
+class ResendEmailBackend(AnymailResendBackend):
+    """anymail's Resend backend, plus the ``Idempotency-Key`` HTTP header:
+    Resend answers a repeated key (for 24 hours) with the first request's
+    result and does not send the email again."""
+
+    def build_message_payload(self, message, defaults):
+        return _ResendPayload(message, defaults, self)

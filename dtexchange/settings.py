@@ -370,7 +370,8 @@ SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
 if env.str("RESEND_API_KEY", default=""):
     MAILERS = {
         "default": {
-            "BACKEND": "anymail.backends.resend.EmailBackend",
+            # anymail's Resend backend + the Idempotency-Key header (dtexchange/mail.py)
+            "BACKEND": "dtexchange.mail.ResendEmailBackend",
             "OPTIONS": {"api_key": env.str("RESEND_API_KEY")},
         }
     }

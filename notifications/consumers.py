@@ -24,8 +24,8 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import live
-from notifications.routing import PUBLIC_GROUP, user_group
+from notifications import fanout, live
+from notifications.routing import user_group
 
 CLOSE_AUTH_FAILED = 4001
 CLOSE_RATE_LIMITED = 4008
@@ -64,6 +64,14 @@ class TokenBucket:
 
 
 class TradingConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:
+            # Whatever ended this socket's application (a disconnect, an
+            # exception, Daphne cancelling it): the public fan-out forgets it.
+            fanout.unregister(self)
+
     async def connect(self) -> None:
         self.user_id: int | None = None
         self.groups_joined: set[str] = set()
@@ -75,12 +83,15 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         self.throttled = 0
         live.ensure_drainer()
         await self.accept()
-        await self._join(PUBLIC_GROUP)
+        # Public events come from the process's fan-out hub (one subscription
+        # per process, one write loop), not through this consumer's channel.
+        await fanout.register(self)
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and user.is_active:
             await self._become(user.pk, via="session")
 
     async def disconnect(self, code) -> None:
+        fanout.unregister(self)
         for timer in getattr(self, "timers", []):
             timer.cancel()
         for group in list(getattr(self, "groups_joined", ())):
@@ -153,6 +164,8 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             return
         await super().dispatch(message)
 
+    # Public events normally reach the socket through notifications.fanout; a
+    # message sent to this consumer's own channel is still delivered.
     async def price_update(self, event) -> None:
         await self.send(text_data=event["text"])
 

@@ -230,12 +230,21 @@ def outbox_due_email_ids(*, limit: int = 100) -> list[int]:
     )
 
 
+def email_idempotency_key(delivery: OutboxDelivery) -> str:
+    """The same for every attempt of one delivery, different for any other:
+    the id, plus the event's creation time so a database restored or reset
+    within Resend's 24-hour window cannot reuse a key for another email."""
+    return f"dtx-email/{delivery.pk}/{delivery.event.created_at:%Y%m%dT%H%M%S%f}"
+
+
 def outbox_deliver_email(*, delivery_id: int) -> str:
     """Send the email of one delivery, at most once.
 
     The row is locked (skip-locked: a concurrent run returns at once), checked
     to be pending and due, sent, and marked delivered in the same transaction,
-    so a task that runs twice, or two workers, send it once. Returns
+    so a task that runs twice, or two workers, send it once; between the
+    provider's acceptance and the commit, the Resend idempotency key keeps a
+    retry from sending it again. Returns
     ``sent``, ``skipped``, ``retry`` or ``failed``."""
     now = timezone.now()
     with transaction.atomic():
@@ -252,6 +261,10 @@ def outbox_deliver_email(*, delivery_id: int) -> str:
         except emails.PermanentEmailError as exc:
             _record_failure(delivery, str(exc), now=now, permanent=True)
             return "failed"
+        # The row is marked delivered only after the provider accepted the
+        # email; a crash or a lost response in between leaves it pending and it
+        # is sent again. The key makes that second request a no-op at Resend.
+        message.esp_extra = {"idempotency_key": email_idempotency_key(delivery)}
         try:
             message.send(fail_silently=False)
         except Exception as exc:  # SMTP/API error: transient until attempts run out

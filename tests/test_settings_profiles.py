@@ -79,7 +79,7 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
     assert probe["redirect_exempt"] == [r"^healthz$", r"^readyz$"]
     assert probe["db"].endswith("postgresql")
     assert probe["broker"] == "redis://redis.internal:6379/0"
-    assert probe["mailers"]["default"]["BACKEND"] == "anymail.backends.resend.EmailBackend"
+    assert probe["mailers"]["default"]["BACKEND"] == "dtexchange.mail.ResendEmailBackend"
 
 
 def test_embedded_default_needs_no_variable(tmp_path):
