@@ -99,6 +99,19 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements: psycopg binds parameters server-side and prepares
+    # a statement the 5th time a connection runs it, so PostgreSQL stops
+    # parsing and planning the trading API's statements on every request
+    # (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
+    # direct connection or PgBouncer >= 1.21 with max_prepared_statements;
+    # DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
+    # transaction-mode pooler). Restart the app after migrations, as for any
+    # deploy: a prepared statement over an altered table is refused.
+    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=_prepare_threshold > 0,
+        prepare_threshold=_prepare_threshold or None,
+    )
 else:
     # A fresh clone has no var/ yet: SQLite cannot create its file's folder.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
