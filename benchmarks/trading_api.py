@@ -39,6 +39,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -151,6 +152,9 @@ def prepare(clients: int) -> None:
             )
         tokens.append(str(AccessToken.for_user(user)))
     with connection.cursor() as cur:
+        # Earlier runs without a worker left their events undelivered: start
+        # each run with an empty outbox, so --worker measures this run's.
+        cur.execute("TRUNCATE notifications_outboxdelivery, notifications_outboxevent")
         cur.execute(
             "CREATE TABLE IF NOT EXISTS bench_transfer_account "
             "(id integer PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))"
@@ -206,6 +210,32 @@ def start_gunicorn(env: dict, port: int, workers: int, log_path: Path) -> subpro
             pass
         time.sleep(0.3)
     raise SystemExit("gunicorn did not come up in 60 s")
+
+
+def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+    """A Celery worker as in production (prefork, 2 processes), so the
+    outbox's events are delivered while the API is under load."""
+    log = log_path.open("w")
+    return subprocess.Popen(  # noqa: S603
+        [PY, "-m", "celery", "-A", "dtexchange", "worker", "-l", "warning", "-c", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def outbox_backlog(db: str) -> tuple[int, int]:
+    """(pending deliveries, delivered deliveries) in the benchmark database."""
+    out = subprocess.run(  # noqa: S603
+        [PSQL, "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", db, "-tAc",
+         "SELECT count(*) FILTER (WHERE status = 'pending'), "
+         "count(*) FILTER (WHERE status = 'delivered') FROM notifications_outboxdelivery"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    pending, delivered = out.split("|")
+    return int(pending), int(delivered)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -306,6 +336,19 @@ def summarize(name: str, load: Load, seconds: float) -> dict:
     }
 
 
+def wait_for_outbox(db: str, limit: float = 120.0) -> tuple[int, float | None, int]:
+    """After the load: how many deliveries were still pending, and how long
+    the worker took to deliver them all."""
+    pending_at_end, _ = outbox_backlog(db)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        pending, delivered = outbox_backlog(db)
+        if pending == 0:
+            return pending_at_end, time.monotonic() - t0, delivered
+        time.sleep(0.5)
+    return pending_at_end, None, outbox_backlog(db)[1]
+
+
 # --- step 5: pgbench ---------------------------------------------------------------------
 
 
@@ -343,6 +386,12 @@ def main() -> int:
     parser.add_argument("--pgbench-scale", type=int, default=8)
     parser.add_argument("--db", default="dtx_bench_trading")
     parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="also run a Celery worker (2 processes) that delivers the outbox's events "
+        "(live + email, written as .eml files to a scratch folder) during the load",
+    )
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -377,6 +426,11 @@ def main() -> int:
     log_path = ROOT / "var" / "bench-gunicorn.log"
     log_path.parent.mkdir(exist_ok=True)
     server = start_gunicorn(env, port, args.workers, log_path)
+    worker = None
+    if args.worker:
+        env["DTX_VAR_DIR"] = tempfile.mkdtemp(prefix="dtx-bench-var-")  # its .eml files
+        worker = start_worker(env, log_path.with_name("bench-worker.log"))
+    drain = None
     try:
         print(f"gunicorn sync x{args.workers} on :{port}; {args.clients} clients", flush=True)
 
@@ -392,6 +446,8 @@ def main() -> int:
 
         trading, secs = run_load(port, args.clients, args.duration, trade_request)
         trades = summarize("trading API (buy/sell/swap)", trading, secs)
+        if worker is not None:
+            drain = wait_for_outbox(args.db)
 
         def transfer_request(i, k):
             a, b = 2 * i, 2 * i + 1
@@ -407,6 +463,8 @@ def main() -> int:
         transfer = summarize("minimal locked transfer", transfer_load, secs)
     finally:
         stop(server)
+        if worker is not None:
+            stop(worker)
 
     print(f"pgbench tpcb-like ({args.pgbench_clients} clients, {args.pgbench_seconds} s) ...",
           flush=True)  # fmt: skip
@@ -425,6 +483,14 @@ def main() -> int:
         )
         for what, n in list(r["error_kinds"].items())[:5]:
             print(f"    {n} x {what}")
+    if drain is not None:
+        pending_at_end, seconds, delivered = drain
+        print(
+            f"outbox (worker on): {pending_at_end} deliveries pending when the load stopped, "
+            f"all delivered {seconds:.1f} s later ({delivered} delivered in all)"
+            if seconds is not None
+            else f"outbox (worker on): {pending_at_end} pending at the end, NOT drained in 120 s"
+        )
     print(f"{'pgbench tpcb-like':<30} {tps:8.1f} TPS")
     print(
         f"ratios: trades/s / transfer req/s = {trades['per_second'] / transfer['per_second']:.2f};"
