@@ -99,6 +99,19 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements: psycopg binds parameters server-side and prepares
+    # a statement the 5th time a connection runs it, so PostgreSQL stops
+    # parsing and planning the trading API's statements on every request
+    # (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
+    # direct connection or PgBouncer >= 1.21 with max_prepared_statements;
+    # DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
+    # transaction-mode pooler). Restart the app after migrations, as for any
+    # deploy: a prepared statement over an altered table is refused.
+    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=_prepare_threshold > 0,
+        prepare_threshold=_prepare_threshold or None,
+    )
 else:
     # A fresh clone has no var/ yet: SQLite cannot create its file's folder.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -210,7 +223,7 @@ OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -401,6 +414,9 @@ OUTBOX_LIVE_DRAIN = env.str(
 )
 # Off only where something else drives delivery (the sweep alone, tests).
 OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
+# One queued dispatcher per web process per this many seconds; it polls the
+# outbox for that long (notifications.tasks.outbox_dispatch). 0: one per commit.
+OUTBOX_KICK_COALESCE_SECONDS = env.float("OUTBOX_KICK_COALESCE_SECONDS", default=0.1)
 OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
 OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)

@@ -54,8 +54,7 @@ class RateThrottle(BaseThrottle):
         slot = int(now // window)
         base = f"throttle:{self.scope}:{type(self).__name__}:{ident}"
         current_key = f"{base}:{slot}"
-        current = self._count(current_key, timeout=2 * window + 1)
-        previous = cache.get(f"{base}:{slot - 1}", 0)
+        current, previous = self._count(current_key, f"{base}:{slot - 1}", timeout=2 * window + 1)
         elapsed = now - slot * window
         overlap = (window - elapsed) / window
         if previous * overlap + current <= limit:
@@ -68,11 +67,17 @@ class RateThrottle(BaseThrottle):
         return False
 
     @staticmethod
-    def _count(key: str, *, timeout: int) -> int:
-        """Atomically add one to the window's counter and return the count.
-        Incrementing first and creating the key (with its expiry) only when it
-        is missing costs the common case one Redis round trip less than
-        add-then-incr."""
+    def _count(key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
+        """Atomically add one to the window's counter; return it and the
+        previous window's count. Redis (dtexchange.cache) does both in one
+        round trip; other caches: increment first and create the key (with
+        its expiry) only when it is missing."""
+        if hasattr(cache, "count_in_window"):
+            return cache.count_in_window(key, previous_key, timeout=timeout)
+        return RateThrottle._incr(key, timeout=timeout), cache.get(previous_key, 0)
+
+    @staticmethod
+    def _incr(key: str, *, timeout: int) -> int:
         with contextlib.suppress(ValueError):  # no counter yet
             return cache.incr(key)
         if cache.add(key, 1, timeout=timeout):

@@ -2,8 +2,10 @@
 the same time as another: the delivery rows are the source of truth."""
 
 import logging
+import time
 
 from celery import shared_task
+from django.conf import settings
 
 from notifications import dispatch
 
@@ -14,9 +16,39 @@ logger = logging.getLogger(__name__)
 MAX_LIVE_BATCHES = 50
 
 
-@shared_task(name="notifications.outbox_dispatch", ignore_result=True)
-def outbox_dispatch() -> dict:
-    """Queued on commit of every transaction that emitted events."""
+# How often a coalesced dispatcher looks at the outbox again during its window.
+COALESCE_POLL_SECONDS = 0.02
+# Hosts' clocks may differ a little: poll this much past the sender's window.
+COALESCE_MARGIN_SECONDS = 0.05
+
+
+@shared_task(name="notifications.outbox_dispatch", ignore_result=True, bind=True)
+def outbox_dispatch(self, kicked_at: float | None = None) -> dict:
+    """Queued on commit of transactions that emitted events (at most one per
+    web process per OUTBOX_KICK_COALESCE_SECONDS, see services._dispatch_soon).
+
+    ``kicked_at`` (the sender's time.time()): the sender queues no other
+    dispatcher until that long after it, so this one drains until then (plus
+    a margin for clock skew between hosts), polling. Eager runs (tests) and
+    the sweep drain once."""
+    window = settings.OUTBOX_KICK_COALESCE_SECONDS
+    deadline = None
+    if kicked_at is not None and window > 0 and not self.request.is_eager:
+        deadline = kicked_at + window + COALESCE_MARGIN_SECONDS
+    queued_emails: set[int] = set()
+    result = _drain_once(queued_emails)
+    while deadline is not None and time.time() < deadline:
+        time.sleep(COALESCE_POLL_SECONDS)
+        more = _drain_once(queued_emails)
+        result = {k: result[k] + more[k] for k in result}
+    return result
+
+
+def _drain_once(queued_emails: set[int] | None = None) -> dict:
+    """Publish the due live deliveries and queue one task per due email
+    (``queued_emails``: ids this run already queued, not queued again while
+    their task is waiting for a worker)."""
+    queued_emails = set() if queued_emails is None else queued_emails
     live = 0
     if not dispatch.live_drain_in_web():
         for _ in range(MAX_LIVE_BATCHES):
@@ -26,7 +58,10 @@ def outbox_dispatch() -> dict:
                 break
     queued = 0
     for delivery_id in dispatch.outbox_due_email_ids():
+        if delivery_id in queued_emails:
+            continue
         email_deliver.delay(delivery_id)
+        queued_emails.add(delivery_id)
         queued += 1
     return {"live": live, "emails_queued": queued}
 
@@ -35,7 +70,7 @@ def outbox_dispatch() -> dict:
 def outbox_sweep() -> dict:
     """Periodic (beat): retries due deliveries whose trigger was lost or that
     are backing off, expires stale live prices and prunes old events."""
-    result = outbox_dispatch()
+    result = _drain_once()
     result["expired"] = dispatch.outbox_expire_stale_live()
     result["pruned"] = dispatch.outbox_prune()
     return result

@@ -21,6 +21,7 @@ class BalanceMethod(PaymentMethod):
     supports_buy = True
     supports_sell = True
     settles_at_once = True
+    settles_unsaved_trade = True
 
     def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
         # The trade was created in this transaction: nobody else can see it,
@@ -42,6 +43,7 @@ class CryptoMethod(PaymentMethod):
     supports_sell = False
     is_crypto_swap = True
     settles_at_once = True
+    settles_unsaved_trade = True
 
     def clean_details(
         self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]

@@ -39,6 +39,12 @@ class PaymentMethod:
     # True when start_buy settles the trade inside the request (balance,
     # crypto, voucher): the ledger posting itself then checks the reserve.
     settles_at_once: ClassVar[bool] = False
+    # True when start_buy completes the trade through trading's own
+    # trade_settle_*_held services and never needs its row (balance, crypto):
+    # the trade is then written once, already completed, with its posting
+    # (trading.services.trade_writes). A method that reads or references the
+    # trade's row (e.g. settles by trade id, like voucher) leaves it False.
+    settles_unsaved_trade: ClassVar[bool] = False
 
     def fee_rate(self) -> Decimal:
         return settings.FEE_RATES[self.code]

@@ -163,3 +163,38 @@ def test_saving_a_user_without_a_new_password_keeps_sessions(api):
     user.full_name = "Renamed"
     user.save()
     assert api.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}).status_code == 200
+
+
+def test_a_token_stops_working_when_its_user_is_deactivated_or_deleted(api):
+    user = UserFactory(email=EMAIL)
+    access = str(AccessToken.for_user(user))
+    api.bearer(access)
+    assert api.get("/api/auth/me").status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert_error(api.get("/api/auth/me"), 401, "authentication_failed")
+    User.objects.filter(pk=user.pk).delete()
+    assert_error(api.get("/api/auth/me"), 401, "authentication_failed")
+
+
+def test_a_token_naming_no_number_as_its_user_is_refused(api):
+    user = UserFactory(email=EMAIL)
+    token = AccessToken.for_user(user)
+    token["user_id"] = "not-a-number"
+    api.bearer(str(token))
+    assert_error(api.get("/api/auth/me"), 401, "authentication_failed")
+
+
+def test_the_authenticated_user_is_the_whole_row(api):
+    """The API reads the token's user with one plain statement
+    (accounts.authentication); it must hold what the ORM would."""
+    from accounts.authentication import _user_by_pk
+
+    user = UserFactory(email=EMAIL, full_name="Nakato Aisha")
+    fast, orm = _user_by_pk(user.pk), User.objects.get(pk=user.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(fast, field.attname) == getattr(orm, field.attname), field.name
+    assert fast._state.adding is False
+    fast.full_name = "Nakato A."
+    fast.save(update_fields=["full_name"])
+    assert User.objects.get(pk=user.pk).full_name == "Nakato A."
+    assert _user_by_pk(user.pk + 1000) is None

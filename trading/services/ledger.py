@@ -169,7 +169,7 @@ _ENTRY = LedgerEntry._meta.db_table
 _NON_NEGATIVE_SQL = ", ".join(f"'{kind}'" for kind in NON_NEGATIVE_KINDS)
 
 
-def _fast_sql() -> bool:
+def fast_sql_enabled() -> bool:
     return FAST_SQL and connection.vendor == "postgresql"
 
 
@@ -352,7 +352,7 @@ def _post(
     header = [kind, idempotency_key, now, actor, description, reference]
     # Nothing is written unless the posting goes through whole, so a refusal
     # leaves the caller's transaction usable (no savepoint needed).
-    if _fast_sql():
+    if fast_sql_enabled():
         txn_id, locked = _post_statement(header=header, entries=entries, deltas=deltas)
         if txn_id is None:
             # Either the key exists (a replay, or a concurrent post that

@@ -1,0 +1,92 @@
+"""The on-commit dispatcher trigger is coalesced per web process (one broker
+publish per OUTBOX_KICK_COALESCE_SECONDS), and the dispatcher it queues keeps
+draining for that window, so no commit's events wait for the sweep."""
+
+import threading
+import time
+
+import pytest
+from celery.signals import before_task_publish
+from django.db import connection, transaction
+from django.test import override_settings
+
+from dtexchange.celery import app
+from notifications import services, tasks
+from notifications.models import OutboxDelivery
+from notifications.services import outbox_emit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _emit_committed(user_id: int):
+    with transaction.atomic():
+        return outbox_emit(kind="notification", user_id=user_id, payload={"title": "hi"})
+
+
+@pytest.fixture
+def published():
+    """Names of the tasks really published to the broker (Redis) meanwhile."""
+    names: list[str] = []
+
+    def record(sender=None, **_kwargs):
+        names.append(sender)
+
+    before_task_publish.connect(record, weak=False)
+    services._last_kick = float("-inf")
+    try:
+        yield names
+    finally:
+        before_task_publish.disconnect(record)
+        services._last_kick = float("-inf")
+        app.control.purge()  # nobody consumes them in this test
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, OUTBOX_KICK_COALESCE_SECONDS=30)
+def test_commits_inside_the_window_queue_one_dispatcher(make_user, published):
+    user = make_user()
+    for _ in range(5):
+        _emit_committed(user.pk)
+    assert published == ["notifications.outbox_dispatch"]
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, OUTBOX_KICK_COALESCE_SECONDS=0)
+def test_window_zero_queues_one_dispatcher_per_commit(make_user, published):
+    user = make_user()
+    for _ in range(3):
+        _emit_committed(user.pk)
+    assert published == ["notifications.outbox_dispatch"] * 3
+
+
+@override_settings(OUTBOX_DISPATCH_ON_COMMIT=False, OUTBOX_KICK_COALESCE_SECONDS=0.6)
+def test_dispatcher_delivers_what_commits_during_its_window(make_user):
+    """The commit 0.3 s after the kick queued no dispatcher of its own: the
+    one already running must deliver it before it stops."""
+    user = make_user()
+    first = _emit_committed(user.pk)
+    kicked_at = time.time()
+    results = []
+
+    def dispatcher():
+        try:
+            results.append(tasks.outbox_dispatch.run(kicked_at=kicked_at))
+        finally:
+            connection.close()  # this thread's own connection
+
+    worker = threading.Thread(target=dispatcher)
+    worker.start()
+    time.sleep(0.3)
+    second = _emit_committed(user.pk)
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert time.time() - kicked_at >= 0.6  # it polled through the window
+    assert results[0]["live"] == 2
+    live = OutboxDelivery.objects.filter(event__in=[first, second], destination="live")
+    assert sorted(live.values_list("status", flat=True)) == ["delivered", "delivered"]
+
+
+def test_eager_dispatch_runs_once_without_polling(make_user):
+    user = make_user()
+    started = time.monotonic()
+    _emit_committed(user.pk)  # eager (tests' settings): dispatched inline on commit
+    assert time.monotonic() - started < 0.5
+    assert not OutboxDelivery.objects.filter(status="pending", destination="live").exists()
