@@ -239,6 +239,12 @@ REST_FRAMEWORK = {
         "otp": env.str("THROTTLE_OTP", default="10/min"),
         "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
         "trading": env.str("THROTTLE_TRADING", default="120/min"),
+        # Per client address, and Relworx posts every webhook from a few
+        # addresses: 600/min (10/s sustained) is ~10x the peak we expect (one
+        # or two webhooks per payment, plus Relworx's retries, at a few
+        # payments a second). A throttled real webhook is not lost: Relworx
+        # retries and our poller asks for the status anyway.
+        "relworx_webhook": env.str("THROTTLE_RELWORX_WEBHOOK", default="600/min"),
     },
 }
 SIMPLE_JWT = {

@@ -1,8 +1,10 @@
 """Staff back office for payments: the deposit review queue (deposit_reviewer
-role) and read-only views of mobile-money payments and decisions.
+role), flagged mobile-money payments to resolve (deposit_reviewer or admin
+role), and read-only views of payments, decisions and resolutions.
 
-Admin actions are adapters: every decision is one call to ``deposit_approve``
-or ``deposit_reject``. Nothing here can add, change or delete a row directly.
+Admin views are adapters: every decision is one call to ``deposit_approve``,
+``deposit_reject`` or ``mobile_money_flag_resolve``. Nothing here can add,
+change or delete a row directly.
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
-from dtexchange.errors import DomainError
-from payments.models import BankDeposit, DepositDecision, MobileMoneyPayment
-from payments.selectors import deposit_preview
-from payments.services import deposit_approve, deposit_reject
+from dtexchange.errors import DomainError, InvalidInput
+from payments.models import BankDeposit, DepositDecision, MobileMoneyPayment, PaymentResolution
+from payments.selectors import (
+    deposit_preview,
+    flagged_payment_credit_refusal,
+    flagged_payment_reported_amount,
+)
+from payments.services import deposit_approve, deposit_reject, mobile_money_flag_resolve
+from payments.services.resolutions import can_resolve
 from trading.money import fmt
 
 
@@ -212,8 +219,50 @@ class DepositDecisionAdmin(_ReviewersOnly, admin.ModelAdmin):
     readonly_fields = [f.name for f in DepositDecision._meta.fields]
 
 
+class _ResolversOnly(_ReadOnly):
+    def has_module_permission(self, request):
+        return can_resolve(request.user) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return can_resolve(request.user) or super().has_view_permission(request, obj)
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    """Flags nobody has resolved yet: what a person opens the page for."""
+
+    title = "flag"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Flagged, to resolve"), ("resolved", "Flagged, resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(flagged=True, resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(flagged=True, resolved_at__isnull=False)
+        return queryset
+
+
+class PaymentResolutionInline(admin.TabularInline):
+    model = PaymentResolution
+    extra = 0
+    can_delete = False
+    fields = ("resolved_at", "outcome", "actor_email", "amount_credited", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return can_resolve(request.user) or super().has_view_permission(request, obj)
+
+
 @admin.register(MobileMoneyPayment)
-class MobileMoneyPaymentAdmin(_ReadOnly, admin.ModelAdmin):
+class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
     list_display = (
         "reference",
         "direction",
@@ -225,10 +274,133 @@ class MobileMoneyPaymentAdmin(_ReadOnly, admin.ModelAdmin):
         "flagged",
         "outcome",
         "created_at",
+        "resolve",
     )
-    list_filter = ("status", "direction", "provider", "flagged")
+    list_filter = (AttentionFilter, "status", "direction", "provider", "flagged")
     search_fields = ("reference", "internal_reference", "user__email")
+    list_select_related = ("user",)
     exclude = ("msisdn", "msisdn_hash")  # personal data stays out of screens
+    inlines = (PaymentResolutionInline,)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
+
+    @admin.display(description="Flag")
+    def resolve(self, obj):
+        if not obj.flagged:
+            return ""
+        if obj.resolved_at is not None:
+            return "Resolved"
+        return format_html(
+            '<a class="button" href="{}">Resolve</a>',
+            reverse("admin:payments_mobilemoneypayment_resolve", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/resolve/",
+                view(self.resolve_view),
+                name="payments_mobilemoneypayment_resolve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _done(self, request, message, level=messages.SUCCESS):
+        self.message_user(request, message, level)
+        changelist = reverse("admin:payments_mobilemoneypayment_changelist")
+        return redirect(f"{changelist}?attention=open")
+
+    def _render(self, request, payment, **context):
+        reported = flagged_payment_reported_amount(payment)
+        return TemplateResponse(
+            request,
+            "admin/payments/mobilemoneypayment/resolve.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "payment": payment,
+                "requested": fmt(payment.amount, payment.currency),
+                "reported": fmt(reported, payment.currency) if reported is not None else "",
+                "credit_refusal": flagged_payment_credit_refusal(payment),
+                "outcomes": PaymentResolution.Outcome.choices,
+                "title": f"Flagged payment {payment.reference}",
+                "outcome": "",
+                "amount": str(reported.normalize()) if reported is not None else "",
+                **context,
+            },
+        )
+
+    def resolve_view(self, request, pk):
+        # Only resolvers: a staff user who may merely view payments gets 403.
+        if not can_resolve(request.user):
+            raise PermissionDenied
+        payment = get_object_or_404(
+            MobileMoneyPayment.objects.select_related("user", "trade"), pk=pk
+        )
+        if request.method != "POST":
+            return self._render(request, payment, mode="form")
+        outcome = request.POST.get("outcome", "")
+        note = request.POST.get("note", "")
+        raw = request.POST.get("amount", "").replace(",", "").strip()
+        form = {"outcome": outcome, "note": note, "amount": raw}
+        if not note.strip():
+            return self._render(
+                request, payment, mode="form", error="A note is required to resolve.", **form
+            )
+        if outcome not in PaymentResolution.Outcome.values:
+            return self._render(request, payment, mode="form", error="Choose an outcome.", **form)
+        amount = None
+        if outcome == PaymentResolution.Outcome.CREDITED:
+            try:
+                amount = Decimal(raw)
+                if not amount.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                return self._render(
+                    request,
+                    payment,
+                    mode="form",
+                    error="Enter the amount received as a number, e.g. 4900.",
+                    **form,
+                )
+            reported = flagged_payment_reported_amount(payment)
+            # A positive figure other than Relworx's is asked again (a typo
+            # credits real money); anything else the service refuses.
+            if amount > 0 and amount != reported and request.POST.get("confirmed") != "yes":
+                return self._render(
+                    request, payment, mode="confirm", credit=fmt(amount, payment.currency), **form
+                )
+        try:
+            resolution = mobile_money_flag_resolve(
+                payment_id=payment.pk, actor=request.user, outcome=outcome, note=note, amount=amount
+            )
+        except InvalidInput as exc:
+            return self._render(request, payment, mode="form", error=exc.message, **form)
+        except DomainError as exc:
+            return self._done(request, f"{payment.reference}: {exc.message}", messages.ERROR)
+        if resolution.outcome == PaymentResolution.Outcome.CREDITED:
+            return self._done(
+                request,
+                f"{payment.reference} resolved: {fmt(resolution.amount_credited, payment.currency)}"
+                f" credited to {payment.user.email}'s wallet.",
+            )
+        return self._done(request, f"{payment.reference} resolved: dismissed.")
+
+
+@admin.register(PaymentResolution)
+class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
+    list_display = (
+        "payment",
+        "outcome",
+        "actor_email",
+        "resolved_at",
+        "amount_credited",
+        "currency",
+        "note",
+    )
+    list_filter = ("outcome",)
+    search_fields = ("payment__reference", "actor_email")
+    list_select_related = ("payment",)
+    readonly_fields = [f.name for f in PaymentResolution._meta.fields]

@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dtexchange.errors import error_body
+from dtexchange.schema import error_responses
 from payments.services import webhook_receive
 from payments.signature import SIGNED_FIELDS, SignatureError, signature_verify
+from payments.throttles import RelworxWebhookThrottle
 
 log = structlog.get_logger(__name__)
 
@@ -21,12 +23,14 @@ class RelworxWebhookApi(APIView):
     """Relworx calls this when a request's status changes (DESIGN 7).
 
     Authenticated by the ``Relworx-Signature`` HMAC only (no user), so no
-    session/JWT authentication (and no CSRF) applies.
+    session/JWT authentication (and no CSRF) applies. Rate-limited per client
+    address (THROTTLE_RELWORX_WEBHOOK): DRF checks the throttle in
+    ``initial()``, before ``post`` reads the body or checks the signature.
     """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []
+    throttle_classes = [RelworxWebhookThrottle]
 
     class Input(serializers.Serializer):
         status = serializers.CharField()
@@ -36,7 +40,7 @@ class RelworxWebhookApi(APIView):
         amount = serializers.DecimalField(max_digits=38, decimal_places=18, required=False)
         currency = serializers.CharField(allow_blank=True, required=False)
 
-    @extend_schema(request=Input, responses={200: dict, 401: dict}, auth=[])
+    @extend_schema(request=Input, responses={200: dict, **error_responses(400, 401, 429)}, auth=[])
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         fields = {name: data.get(name) for name in SIGNED_FIELDS}

@@ -67,6 +67,8 @@ class MobileMoneyPayment(models.Model):
     # Something a person must look at (amount mismatch, conflicting outcomes, ...).
     flagged = models.BooleanField(default=False, db_index=True)
     flag_reason = models.TextField(blank=True)
+    # A person resolved the flag (see PaymentResolution); a new flag reopens it.
+    resolved_at = models.DateTimeField(null=True, blank=True)
     last_status_raw = models.JSONField(default=dict, blank=True)
     # What our side did with the outcome: settled the trade, credited the
     # wallet (late payment), completed/refunded the payout, ...
@@ -210,3 +212,55 @@ class DepositDecision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Deposit decisions are append-only.")
+
+
+class PaymentResolution(models.Model):
+    """Audit trail of staff resolutions of flagged mobile-money payments: who
+    resolved which flag, when, how, why, and what money moved. Append-only (the
+    model refuses, a database trigger refuses too, the admin offers no change
+    or delete). At most one resolution per payment credits money."""
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited", "Credited to the user's wallet"
+        DISMISSED = "dismissed", "Dismissed (handled outside)"
+
+    payment = models.ForeignKey(
+        MobileMoneyPayment, on_delete=models.PROTECT, related_name="resolutions"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_email = models.EmailField()  # as it was at the time
+    resolved_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField()
+    # The payment as the person saw it.
+    flag_reason = models.TextField(blank=True)
+    payment_status = models.CharField(max_length=16)
+    amount_credited = _money(null=True, blank=True)
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    ledger_reference = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-resolved_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(note=""), name="resolution_note_required"),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="credited") | models.Q(amount_credited__gt=0),
+                name="resolution_credit_has_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(outcome="credited"),
+                name="resolution_one_credit_per_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment.reference} {self.outcome} by {self.actor_email}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Payment resolutions are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Payment resolutions are append-only.")

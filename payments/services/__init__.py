@@ -8,6 +8,7 @@ from payments.services.mobile_money import (
     mobile_money_poll,
     mobile_money_submit,
 )
+from payments.services.resolutions import mobile_money_flag_resolve
 from payments.services.webhooks import webhook_receive
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "deposit_approve",
     "deposit_reject",
     "mobile_money_apply_status",
+    "mobile_money_flag_resolve",
     "mobile_money_payment_create",
     "mobile_money_poll",
     "mobile_money_reconcile",

@@ -20,6 +20,7 @@ import contextlib
 import structlog
 
 from payments.models import MobileMoneyPayment
+from payments.selectors import momo_wallet_credit_key
 from trading.services import (
     fiat_wallet_credit,
     house_account,
@@ -42,7 +43,7 @@ def _credit_wallet(payment: MobileMoneyPayment, why: str) -> str:
         currency=payment.currency,
         amount=payment.amount_received or payment.amount,
         funding_account=house_account(kind=CLEARING, currency=payment.currency),
-        idempotency_key=f"momo:{payment.reference}:wallet",
+        idempotency_key=momo_wallet_credit_key(payment),
         reason=f"Your mobile money payment arrived after your order {why}.",
         payment_method="mobile_money",
         payment_reference=payment.reference,

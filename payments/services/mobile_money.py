@@ -223,6 +223,7 @@ def _flag(payment: MobileMoneyPayment, reason: str) -> None:
     log.error("momo.flagged", reference=payment.reference, reason=reason)
     payment.flagged = True
     payment.flag_reason = (payment.flag_reason + "\n" + reason).strip()
+    payment.resolved_at = None  # something new to look at, even if resolved before
 
 
 @transaction.atomic
@@ -246,7 +247,7 @@ def mobile_money_apply_status(
     """
     payment = MobileMoneyPayment.objects.select_for_update().get(pk=payment_id)
     payment.last_status_raw = redact(raw)
-    fields = ["last_status_raw", "updated_at", "flagged", "flag_reason"]
+    fields = ["last_status_raw", "updated_at", "flagged", "flag_reason", "resolved_at"]
 
     if internal_reference:
         if not payment.internal_reference:
@@ -316,4 +317,4 @@ def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:
         # keep the payment's status, leave the trade alone, ask a person.
         payment.outcome = "needs_review"
         _flag(payment, f"{source}: the trade could not take this outcome ({exc.message})")
-    payment.save(update_fields=["outcome", "flagged", "flag_reason", "updated_at"])
+    payment.save(update_fields=["outcome", "flagged", "flag_reason", "resolved_at", "updated_at"])
