@@ -417,6 +417,9 @@ OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
 # One queued dispatcher per web process per this many seconds; it polls the
 # outbox for that long (notifications.tasks.outbox_dispatch). 0: one per commit.
 OUTBOX_KICK_COALESCE_SECONDS = env.float("OUTBOX_KICK_COALESCE_SECONDS", default=0.1)
+# A queued email send task owns its delivery this long; if the task is lost,
+# the sweep queues it again afterwards (it is still sent at most once).
+OUTBOX_EMAIL_CLAIM_SECONDS = env.int("OUTBOX_EMAIL_CLAIM_SECONDS", default=300)
 OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
 OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)

@@ -25,7 +25,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from notifications import emails, routing
@@ -82,6 +82,7 @@ def _record_failure(delivery: OutboxDelivery, error: str, *, now, permanent: boo
         logger.error("outbox delivery %s given up: %s", delivery.pk, error)
     else:
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        delivery.claimed_until = None  # the retry is queued when it is due
         logger.warning(
             "outbox delivery %s failed (attempt %s), retry at %s: %s",
             delivery.pk,
@@ -89,7 +90,9 @@ def _record_failure(delivery: OutboxDelivery, error: str, *, now, permanent: boo
             delivery.next_attempt_at.isoformat(),
             error,
         )
-    delivery.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+    delivery.save(
+        update_fields=["attempts", "last_error", "status", "next_attempt_at", "claimed_until"]
+    )
     OutboxEvent.objects.filter(pk=delivery.event_id).update(
         attempts=delivery.attempts, last_error=delivery.last_error
     )
@@ -220,14 +223,28 @@ def _is_stale_price(event: OutboxEvent, *, now) -> bool:
     return event.kind == "price.updated" and event.created_at < now - settings.PRICE_MAX_AGE
 
 
-def outbox_due_email_ids(*, limit: int = 100) -> list[int]:
-    return list(
-        OutboxDelivery.objects.filter(
-            destination=EMAIL, status=PENDING, next_attempt_at__lte=timezone.now()
+def outbox_claim_due_email_ids(*, limit: int = 100) -> list[int]:
+    """Claim up to ``limit`` due email deliveries for this dispatcher to
+    queue a send task each: they are not claimed again for
+    OUTBOX_EMAIL_CLAIM_SECONDS. Listing without claiming let every
+    dispatcher run queue the same first hundred again — under load that
+    filled the Celery queue with tens of thousands of duplicate tasks
+    (benchmarks/README.md). Sending stays at most once either way
+    (outbox_deliver_email locks the row); the claim only stops the waste."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboxDelivery.objects.select_for_update(skip_locked=True)
+            .filter(destination=EMAIL, status=PENDING, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
         )
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
+        if ids:
+            OutboxDelivery.objects.filter(pk__in=ids).update(
+                claimed_until=now + timedelta(seconds=settings.OUTBOX_EMAIL_CLAIM_SECONDS)
+            )
+    return ids
 
 
 def email_idempotency_key(delivery: OutboxDelivery) -> str:

@@ -52,6 +52,9 @@ class OutboxDelivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # Email: a dispatcher queued a send task for it; no other dispatcher
+    # queues it again before then (if the task is lost, it is re-queued after).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

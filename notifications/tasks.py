@@ -35,20 +35,17 @@ def outbox_dispatch(self, kicked_at: float | None = None) -> dict:
     deadline = None
     if kicked_at is not None and window > 0 and not self.request.is_eager:
         deadline = kicked_at + window + COALESCE_MARGIN_SECONDS
-    queued_emails: set[int] = set()
-    result = _drain_once(queued_emails)
+    result = _drain_once()
     while deadline is not None and time.time() < deadline:
         time.sleep(COALESCE_POLL_SECONDS)
-        more = _drain_once(queued_emails)
+        more = _drain_once()
         result = {k: result[k] + more[k] for k in result}
     return result
 
 
-def _drain_once(queued_emails: set[int] | None = None) -> dict:
-    """Publish the due live deliveries and queue one task per due email
-    (``queued_emails``: ids this run already queued, not queued again while
-    their task is waiting for a worker)."""
-    queued_emails = set() if queued_emails is None else queued_emails
+def _drain_once() -> dict:
+    """Publish the due live deliveries and queue one send task per due email
+    no other dispatcher has claimed."""
     live = 0
     if not dispatch.live_drain_in_web():
         for _ in range(MAX_LIVE_BATCHES):
@@ -57,11 +54,8 @@ def _drain_once(queued_emails: set[int] | None = None) -> dict:
             if sent == 0:
                 break
     queued = 0
-    for delivery_id in dispatch.outbox_due_email_ids():
-        if delivery_id in queued_emails:
-            continue
+    for delivery_id in dispatch.outbox_claim_due_email_ids():
         email_deliver.delay(delivery_id)
-        queued_emails.add(delivery_id)
         queued += 1
     return {"live": live, "emails_queued": queued}
 

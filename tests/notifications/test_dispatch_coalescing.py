@@ -90,3 +90,58 @@ def test_eager_dispatch_runs_once_without_polling(make_user):
     _emit_committed(user.pk)  # eager (tests' settings): dispatched inline on commit
     assert time.monotonic() - started < 0.5
     assert not OutboxDelivery.objects.filter(status="pending", destination="live").exists()
+
+
+@override_settings(OUTBOX_DISPATCH_ON_COMMIT=False, OUTBOX_EMAIL_CLAIM_SECONDS=300)
+def test_each_due_email_is_queued_by_one_dispatcher_until_its_claim_expires(make_user):
+    """Listing due emails without claiming them let every dispatcher run
+    queue the same ones again (tens of thousands of duplicate tasks under
+    load); a claimed delivery is queued once, and again only when its
+    claim has run out (its task was lost)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications import dispatch
+
+    user = make_user()
+    with transaction.atomic():
+        event = outbox_emit(
+            kind="notification", user_id=user.pk, payload={"late_payment": True, "title": "x"}
+        )
+    email = event.deliveries.get(destination="email")
+    assert dispatch.outbox_claim_due_email_ids() == [email.pk]
+    assert dispatch.outbox_claim_due_email_ids() == []  # another dispatcher: nothing
+    OutboxDelivery.objects.filter(pk=email.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert dispatch.outbox_claim_due_email_ids() == [email.pk]  # the task was lost
+
+
+@override_settings(OUTBOX_DISPATCH_ON_COMMIT=False)
+def test_concurrent_dispatchers_claim_disjoint_emails(make_user):
+    from notifications import dispatch
+
+    user = make_user()
+    with transaction.atomic():
+        for _ in range(30):
+            outbox_emit(
+                kind="notification", user_id=user.pk, payload={"late_payment": True, "title": "x"}
+            )
+    claimed: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def dispatcher():
+        try:
+            barrier.wait()
+            claimed.append(dispatch.outbox_claim_due_email_ids(limit=20))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    ids = [i for batch in claimed for i in batch]
+    assert len(ids) == len(set(ids)) == 30
