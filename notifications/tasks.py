@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 MAX_LIVE_BATCHES = 50
 
 
+# Emails sent by one task (each still in its own transaction, at most once).
+EMAIL_BATCH = 20
 # How often a coalesced dispatcher looks at the outbox again during its window.
 COALESCE_POLL_SECONDS = 0.02
 # Hosts' clocks may differ a little: poll this much past the sender's window.
@@ -53,11 +55,12 @@ def _drain_once() -> dict:
             live += sent
             if sent == 0:
                 break
-    queued = 0
-    for delivery_id in dispatch.outbox_claim_due_email_ids():
-        email_deliver.delay(delivery_id)
-        queued += 1
-    return {"live": live, "emails_queued": queued}
+    ids = dispatch.outbox_claim_due_email_ids()
+    # One task per batch: a Celery publish and task run per email cost the
+    # worker more than rendering the email (py-spy, benchmarks/README.md).
+    for start in range(0, len(ids), EMAIL_BATCH):
+        email_deliver_batch.delay(ids[start : start + EMAIL_BATCH])
+    return {"live": live, "emails_queued": len(ids)}
 
 
 @shared_task(name="notifications.outbox_sweep", ignore_result=True)
@@ -76,3 +79,19 @@ def email_deliver(delivery_id: int) -> str:
     on the row with its backoff (it survives worker restarts, unlike a Celery
     countdown) and the sweep retries it when due."""
     return dispatch.outbox_deliver_email(delivery_id=delivery_id)
+
+
+@shared_task(name="notifications.email_deliver_batch", ignore_result=True)
+def email_deliver_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """``email_deliver`` for several claimed deliveries, one after another;
+    one failing email does not stop the others (its failure is recorded on
+    its row and retried when due)."""
+    outcomes: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        try:
+            outcome = dispatch.outbox_deliver_email(delivery_id=delivery_id)
+        except Exception:  # e.g. the database went away: the claim runs out, the sweep retries
+            logger.exception("email delivery %s failed", delivery_id)
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

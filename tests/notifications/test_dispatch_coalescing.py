@@ -145,3 +145,23 @@ def test_concurrent_dispatchers_claim_disjoint_emails(make_user):
         t.join(timeout=10)
     ids = [i for batch in claimed for i in batch]
     assert len(ids) == len(set(ids)) == 30
+
+
+@override_settings(OUTBOX_DISPATCH_ON_COMMIT=False)
+def test_claimed_emails_are_sent_in_batches_once_each(make_user):
+    """The dispatcher queues one task per batch of claimed emails; each is
+    sent once, and running the batch again sends nothing more."""
+    from django.core import mail
+
+    user = make_user()
+    with transaction.atomic():
+        for _ in range(tasks.EMAIL_BATCH + 5):
+            outbox_emit(
+                kind="notification", user_id=user.pk, payload={"late_payment": True, "title": "x"}
+            )
+    result = tasks.outbox_dispatch.run()  # eager Celery: the batch tasks run inline
+    assert result["emails_queued"] == tasks.EMAIL_BATCH + 5
+    assert len(mail.outbox) == tasks.EMAIL_BATCH + 5
+    ids = list(OutboxDelivery.objects.filter(destination="email").values_list("pk", flat=True))
+    assert tasks.email_deliver_batch(ids) == {"skipped": len(ids)}
+    assert len(mail.outbox) == tasks.EMAIL_BATCH + 5
