@@ -46,3 +46,11 @@ class RedisCache(DjangoRedisCache):
         pipe.get(previous_key)
         _, current, previous = pipe.execute()
         return int(current), int(previous or 0)
+
+    def claim_for(self, key: str, seconds: float) -> bool:
+        """SET NX with a millisecond expiry: True if this caller took ``key``
+        for ``seconds`` (Django's ``add`` rounds its timeout down to whole
+        seconds, so 0.1 s would expire at once)."""
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        return bool(client.set(key, 1, px=max(1, int(seconds * 1000)), nx=True))

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -143,12 +144,14 @@ def _dispatch_soon() -> None:
     """After a commit that emitted events: wake the in-process live drainer
     (embedded default) and queue the Celery dispatcher.
 
-    Coalesced per process: a dispatcher queued less than
-    OUTBOX_KICK_COALESCE_SECONDS ago keeps polling the outbox until that long
-    after its kick (tasks.outbox_dispatch), so it will see this commit's
-    events; queueing another would cost a broker publish (≈ 1 ms of CPU, ~10 %
-    of a trade request) per commit for nothing. If that dispatcher never runs
-    (worker down), the periodic sweep delivers, as for a lost trigger."""
+    Coalesced: a dispatcher queued less than OUTBOX_KICK_COALESCE_SECONDS ago
+    keeps polling the outbox until that long after its kick
+    (tasks.outbox_dispatch), so it will see this commit's events; queueing
+    another would cost a broker publish (≈ 1 ms of CPU, ~10 % of a trade
+    request) per commit and keep the worker busy polling. First per process
+    (no I/O), then across processes through the cache (one Redis SET NX) when
+    it can. If that dispatcher never runs (worker down), the periodic sweep
+    delivers, as for a lost trigger."""
     global _last_kick
     from notifications import live, tasks  # tasks imports this module
 
@@ -156,14 +159,34 @@ def _dispatch_soon() -> None:
     now = time.monotonic()
     # Eager Celery (tests) runs the dispatcher inline and once: nothing polls.
     window = 0 if settings.CELERY_TASK_ALWAYS_EAGER else settings.OUTBOX_KICK_COALESCE_SECONDS
-    if window > 0 and now - _last_kick < window:
-        return
+    if window > 0:
+        if now - _last_kick < window:
+            return
+        if not _take_kick(window):
+            _last_kick = now  # another process's dispatcher covers this window
+            return
     try:
         tasks.outbox_dispatch.delay(kicked_at=time.time())
     except Exception:  # broker down: only a delay, the sweep picks the events up
         logger.warning("could not queue outbox dispatch; the sweep will deliver", exc_info=True)
         return
     _last_kick = now
+
+
+def _take_kick(window: float) -> bool:
+    """Whether this process queues the dispatcher of the current window (the
+    cache can say so for all processes: Redis in production)."""
+    claim = getattr(cache, "claim_for", None)
+    if claim is None:
+        return True
+    try:
+        return claim(KICK_KEY, window)
+    except Exception:  # cache down: kick anyway, a duplicate dispatcher is harmless
+        logger.warning("outbox kick: cache unavailable", exc_info=True)
+        return True
+
+
+KICK_KEY = "outbox:kick"
 
 
 def announcement_post(

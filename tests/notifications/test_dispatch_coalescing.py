@@ -165,3 +165,26 @@ def test_claimed_emails_are_sent_in_batches_once_each(make_user):
     ids = list(OutboxDelivery.objects.filter(destination="email").values_list("pk", flat=True))
     assert tasks.email_deliver_batch(ids) == {"skipped": len(ids)}
     assert len(mail.outbox) == tasks.EMAIL_BATCH + 5
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, OUTBOX_KICK_COALESCE_SECONDS=30)
+def test_a_window_another_process_took_queues_nothing_here(make_user, published):
+    """Across processes the window is a Redis SET NX with a millisecond
+    expiry: when another web process queued this window's dispatcher, this
+    one's commits queue none."""
+    from django.core.cache import cache
+
+    assert cache.claim_for(services.KICK_KEY, 30)  # "another process"
+    user = make_user()
+    _emit_committed(user.pk)
+    _emit_committed(user.pk)
+    assert published == []
+
+
+def test_the_kick_claim_expires_after_its_window():
+    from django.core.cache import cache
+
+    assert cache.claim_for("test:claim", 0.2)
+    assert not cache.claim_for("test:claim", 0.2)
+    time.sleep(0.3)
+    assert cache.claim_for("test:claim", 0.2)
