@@ -198,3 +198,29 @@ def test_the_authenticated_user_is_the_whole_row(api):
     fast.save(update_fields=["full_name"])
     assert User.objects.get(pk=user.pk).full_name == "Nakato A."
     assert _user_by_pk(user.pk + 1000) is None
+
+
+def test_a_remembered_token_still_expires(api):
+    """Verified access tokens are remembered per process
+    (accounts.authentication); expiry is still checked on every request."""
+    from freezegun import freeze_time
+
+    user = UserFactory(email=EMAIL)
+    with freeze_time("2026-11-25 10:00:00"):
+        access = str(AccessToken.for_user(user))
+        api.bearer(access)
+        assert api.get("/api/auth/me").status_code == 200
+        assert api.get("/api/auth/me").status_code == 200  # from the memo
+    with freeze_time("2026-11-25 11:00:00"):
+        _assert_refused(api, access)
+
+
+def test_a_remembered_token_is_not_a_key_for_a_tampered_one(api):
+    user = UserFactory(email=EMAIL)
+    access = str(AccessToken.for_user(user))
+    api.bearer(access)
+    assert api.get("/api/auth/me").status_code == 200
+    header, payload, signature = access.split(".")
+    claims = _unb64(payload)
+    claims["user_id"] = str(UserFactory(email="other@example.ug").pk)
+    _assert_refused(api, f"{header}.{_b64(claims)}.{signature}")
