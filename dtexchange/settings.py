@@ -300,6 +300,9 @@ PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
 PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
 PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
 PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
+# Each web process keeps its copy of the price snapshot this long
+# (trading.services.prices.prices_snapshot); 0 reads Redis every time.
+PRICE_LOCAL_CACHE_SECONDS = env.float("PRICE_LOCAL_CACHE_SECONDS", default=0.5)
 TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
 

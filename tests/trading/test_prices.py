@@ -251,3 +251,33 @@ def test_beat_schedules_the_refresh():
     entry = settings.CELERY_BEAT_SCHEDULE["trading-prices-refresh"]
     assert entry["task"] == "trading.tasks.prices_refresh_task"
     assert entry["schedule"] == settings.PRICE_REFRESH_SECONDS
+
+
+def test_each_process_keeps_its_copy_of_the_snapshot_briefly(settings):
+    """prices_snapshot keeps the decoded snapshot PRICE_LOCAL_CACHE_SECONDS;
+    a refresh made here replaces it at once, one made elsewhere is seen
+    when the copy runs out."""
+    import time as _time
+
+    from django.core.cache import cache
+
+    from tests.factories import set_prices
+    from trading.services import prices as prices_module
+
+    settings.PRICE_LOCAL_CACHE_SECONDS = 0.3
+    set_prices({("BTC", "USD"): "100000"})
+    assert prices_snapshot()[("BTC", "USD")].price == D("100000")
+    set_prices({("BTC", "USD"): "101000"})  # this process: seen at once
+    assert prices_snapshot()[("BTC", "USD")].price == D("101000")
+    # Another process (beat) writes the shared snapshot:
+    raw = cache.get(prices_module.CACHE_KEY)
+    for row in raw["pairs"]:
+        if (row["crypto"], row["fiat"]) == ("BTC", "USD"):
+            row["price"] = "102000"
+    cache.set(prices_module.CACHE_KEY, raw)
+    assert prices_snapshot()[("BTC", "USD")].price == D("101000")  # the copy, still fresh
+    _time.sleep(0.35)
+    assert prices_snapshot()[("BTC", "USD")].price == D("102000")
+    # Callers get their own dict: changing it does not change the copy.
+    prices_snapshot().clear()
+    assert prices_snapshot()[("BTC", "USD")].price == D("102000")
