@@ -10,7 +10,8 @@ What it does, in one run:
    buy BTC with its USD balance / sell BTC to its balance / buy SOL paying
    with ETH (the ``crypto`` method); prints completed trades/s, p50/p99
    latency and the error count;
-4. the same N clients against ``POST /bench/transfer`` (one locked
+4. the same N clients against ``POST /bench/transfer`` and then
+   ``/bench/transfer-orm`` (the same transfer through the ORM) (one locked
    two-account transfer in a minimal Django view, same gunicorn): the ceiling;
 5. pgbench tpcb-like on a scratch database for ~10 s: the database ceiling;
 6. the ratios, then ``manage.py reconcile_ledger`` on the benchmark database.
@@ -472,6 +473,13 @@ def main() -> int:
 
         transfer_load, secs = run_load(port, args.clients, args.transfer_duration, transfer_request)
         transfer = summarize("minimal locked transfer", transfer_load, secs)
+
+        def transfer_orm_request(i, k):
+            method, _path, body, token, check = transfer_request(i, k)
+            return method, "/bench/transfer-orm", body, token, check
+
+        orm_load, secs = run_load(port, args.clients, args.transfer_duration, transfer_orm_request)
+        transfer_orm = summarize("same transfer through the ORM", orm_load, secs)
     finally:
         stop(server)
         if worker is not None:
@@ -487,7 +495,7 @@ def main() -> int:
     )
 
     print()
-    for r in (trades, transfer):
+    for r in (trades, transfer, transfer_orm):
         print(
             f"{r['name']:<30} {r['per_second']:8.1f} /s   p50 {r['p50_ms']:6.1f} ms   "
             f"p99 {r['p99_ms']:6.1f} ms   ok {r['ok']}   errors {r['errors']}"
@@ -504,7 +512,8 @@ def main() -> int:
         )
     print(f"{'pgbench tpcb-like':<30} {tps:8.1f} TPS")
     print(
-        f"ratios: trades/s / transfer req/s = {trades['per_second'] / transfer['per_second']:.2f};"
+        f"ratios: trades/s / transfer req/s = {trades['per_second'] / transfer['per_second']:.2f}"
+        f" (ORM transfer: {trades['per_second'] / transfer_orm['per_second']:.2f});"
         f" trades/s / pgbench TPS = {trades['per_second'] / tps:.3f}"
     )
     target = trades["per_second"] >= 300 and trades["p99_ms"] <= 250 and trades["errors"] == 0
