@@ -158,3 +158,41 @@ def test_load_demo_data_command_funds_the_reserves():
     assert _balance(AccountKind.RESERVE, "USD") == D("200000")
     out, _ = _run("reconcile_ledger")
     assert out.startswith("Ledger OK")
+
+
+def test_ledger_reverse_posts_the_opposite_once_and_reconciles():
+    user = UserFactory()
+    fund_wallet(user, "USD", "100.00")
+    original = LedgerTransaction.objects.filter(entries__account__owner=user).get()
+    out, _ = _run("ledger_reverse", str(original.pk), "--reason", "funded the wrong user")
+    assert f"Reversed transaction {original.pk}" in out
+    from trading.selectors.ledger import balance_get
+
+    assert balance_get(user=user, currency="USD") == D("0")
+    again, _ = _run("ledger_reverse", str(original.pk), "--reason", "again")
+    assert "already reversed" in again
+    assert LedgerTransaction.objects.filter(kind="reversal").count() == 1
+    out, _ = _run("reconcile_ledger")
+    assert "OK" in out
+
+
+def test_ledger_reverse_refuses_what_it_cannot_do():
+    user = UserFactory()
+    fund_wallet(user, "USD", "100.00")
+    original = LedgerTransaction.objects.filter(entries__account__owner=user).get()
+    with pytest.raises(CommandError, match="reason"):
+        _run("ledger_reverse", str(original.pk), "--reason", "  ")
+    with pytest.raises(CommandError, match="No such ledger transaction"):
+        _run("ledger_reverse", "999999", "--reason", "typo")
+    # The money was spent: reversing would take the wallet below zero.
+    ledger_post(
+        kind="adjustment",
+        idempotency_key="spend",
+        entries=[
+            (house_account(kind=AccountKind.EQUITY, currency="USD"), D("60.00")),
+            (original.entries.get(amount__gt=0).account, D("-60.00")),
+        ],
+    )
+    with pytest.raises(CommandError):
+        _run("ledger_reverse", str(original.pk), "--reason", "too late")
+    assert LedgerTransaction.objects.filter(kind="reversal").count() == 0
