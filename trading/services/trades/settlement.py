@@ -1,0 +1,160 @@
+"""Settling a buy with one ledger posting: paid in fiat (a method's funding
+account or the user's wallet) or with another coin (a swap)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from dtexchange.errors import InvalidInput
+from trading.models.ledger import AccountKind, LedgerAccount
+from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus, TradeType
+from trading.money import fmt, quantize
+from trading.services.pricing import buy_amounts
+from trading.services.trades.common import (
+    TradeNotSettleable,
+    complete_with_posting,
+    trade_accounts,
+    trade_lock,
+)
+
+
+@transaction.atomic
+def trade_settle_buy(
+    *,
+    trade_id: int,
+    funding_account: LedgerAccount,
+    amount_received: Decimal | None = None,
+    actor: str,
+    reason: str = "",
+) -> Trade:
+    """Complete a pending/processing buy with ONE ledger posting: funding
+    -received; fee revenue +fee; reserve(fiat) +net; reserve(crypto) -crypto;
+    the user's crypto wallet +crypto.
+
+    Locks the trade. ``amount_received`` other than the trade's fiat amount
+    re-prices the trade at its own rate and fee rate. Idempotent: an already
+    completed trade is returned unchanged. Expired, failed or cancelled:
+    TradeNotSettleable (409). The reserve can't cover: InsufficientLiquidity."""
+    return trade_settle_buy_held(
+        trade=trade_lock(trade_id),
+        funding_account=funding_account,
+        amount_received=amount_received,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def trade_settle_buy_held(
+    *,
+    trade: Trade,
+    funding_account: LedgerAccount | None,
+    amount_received: Decimal | None = None,
+    actor: str,
+    reason: str = "",
+) -> Trade:
+    """trade_settle_buy for a caller that already holds the trade row (locked
+    it, or created it in this transaction). ``funding_account`` None: the
+    user's own fiat wallet (the ``balance`` method)."""
+    if trade.status == TradeStatus.COMPLETED:
+        return trade
+    if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
+    fiat, crypto = trade.fiat_currency, trade.crypto_currency
+    if funding_account is not None and funding_account.currency != fiat:
+        raise InvalidInput(
+            f"The funding account must be in {fiat}.", code="funding_currency_mismatch"
+        )
+    fields: dict = {}
+    if amount_received is not None and amount_received != trade.fiat_amount:
+        a = buy_amounts(
+            amount=amount_received,
+            fee_rate=trade.fee_rate,
+            price=trade.exchange_rate,
+            crypto=crypto,
+            fiat=fiat,
+        )
+        fields = {
+            "fiat_amount": a.fiat_amount,
+            "fee_amount": a.fee_amount,
+            "crypto_amount": a.crypto_amount,
+        }
+        for name, value in fields.items():
+            setattr(trade, name, value)
+    fiat_amount = quantize(trade.fiat_amount, fiat)
+    fee = quantize(trade.fee_amount, fiat)
+    crypto_amount = quantize(trade.crypto_amount, crypto)
+    user = trade.user
+    specs = [
+        (None, AccountKind.FEE_REVENUE, fiat),
+        (None, AccountKind.RESERVE, fiat),
+        (None, AccountKind.RESERVE, crypto),
+        (user, AccountKind.USER_WALLET, crypto),
+    ]
+    if funding_account is None:
+        specs.append((user, AccountKind.USER_WALLET, fiat))
+    accounts = trade_accounts(*specs)
+    fees, reserve_fiat, reserve_crypto, wallet = accounts[:4]
+    funding = funding_account or accounts[4]
+    return complete_with_posting(
+        trade,
+        actor=actor,
+        reason=reason,
+        fields=fields,
+        posting={
+            "kind": "trade",
+            "key": f"trade:{trade.public_id}:settle",
+            "entries": [
+                (funding, -fiat_amount),
+                (fees, fee),
+                (reserve_fiat, fiat_amount - fee),
+                (reserve_crypto, -crypto_amount),
+                (wallet, crypto_amount),
+            ],
+            "description": f"Buy {crypto_amount} {crypto} for {fmt(fiat_amount, fiat)}",
+            "actor": actor,
+            "reference": trade.reference,
+        },
+    )
+
+
+def trade_settle_swap(*, trade: Trade, actor: str) -> Trade:
+    """Complete a buy paid with another coin of the user's (the caller holds
+    the trade): one posting through the reserves: wallet(from) -spent; fee
+    revenue(from) +fee; reserve(from) +net; reserve(crypto) -crypto;
+    wallet(crypto) +crypto."""
+    if trade.status == TradeStatus.COMPLETED:
+        return trade
+    if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
+    d = trade.payment_details
+    src, crypto = d["from_currency"], trade.crypto_currency
+    spent, fee, net = Decimal(d["from_amount"]), Decimal(d["from_fee"]), Decimal(d["from_net"])
+    crypto_amount = quantize(trade.crypto_amount, crypto)
+    user = trade.user
+    paying, fees, reserve_src, reserve_crypto, wallet = trade_accounts(
+        (user, AccountKind.USER_WALLET, src),
+        (None, AccountKind.FEE_REVENUE, src),
+        (None, AccountKind.RESERVE, src),
+        (None, AccountKind.RESERVE, crypto),
+        (user, AccountKind.USER_WALLET, crypto),
+    )
+    return complete_with_posting(
+        trade,
+        actor=actor,
+        posting={
+            "kind": "trade",
+            "key": f"trade:{trade.public_id}:settle",
+            "entries": [
+                (paying, -spent),
+                (fees, fee),
+                (reserve_src, net),
+                (reserve_crypto, -crypto_amount),
+                (wallet, crypto_amount),
+            ],
+            "description": f"Swap {spent} {src} for {crypto_amount} {crypto}",
+            "actor": actor,
+            "reference": trade.reference,
+        },
+    )
