@@ -47,10 +47,15 @@ class RedisCache(DjangoRedisCache):
         _, current, previous = pipe.execute()
         return int(current), int(previous or 0)
 
-    def claim_for(self, key: str, seconds: float) -> bool:
-        """SET NX with a millisecond expiry: True if this caller took ``key``
-        for ``seconds`` (Django's ``add`` rounds its timeout down to whole
-        seconds, so 0.1 s would expire at once)."""
+    def claim_for(self, key: str, seconds: float) -> tuple[bool, float]:
+        """SET NX with a millisecond expiry (Django's ``add`` rounds its
+        timeout down to whole seconds, so 0.1 s would expire at once), and
+        the key's remaining time, in one round trip. Returns (whether this
+        caller took ``key`` for ``seconds``, seconds until the claim held —
+        this caller's or another's — runs out)."""
         key = self.make_and_validate_key(key)
-        client = self._cache.get_client(key, write=True)
-        return bool(client.set(key, 1, px=max(1, int(seconds * 1000)), nx=True))
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.set(key, 1, px=max(1, int(seconds * 1000)), nx=True)
+        pipe.pttl(key)
+        claimed, left_ms = pipe.execute()
+        return bool(claimed), max(0, left_ms) / 1000

@@ -162,8 +162,12 @@ def _dispatch_soon() -> None:
     if window > 0:
         if now - _last_kick < window:
             return
-        if not _take_kick(window):
-            _last_kick = now  # another process's dispatcher covers this window
+        taken, left = _take_kick(window)
+        if not taken:
+            # Another process's dispatcher covers this window: it polls until
+            # after the claim runs out, so skip exactly until then (counting
+            # from our own time would outlast its window).
+            _last_kick = now - (window - left)
             return
     try:
         tasks.outbox_dispatch.delay(kicked_at=time.time())
@@ -173,17 +177,18 @@ def _dispatch_soon() -> None:
     _last_kick = now
 
 
-def _take_kick(window: float) -> bool:
-    """Whether this process queues the dispatcher of the current window (the
-    cache can say so for all processes: Redis in production)."""
+def _take_kick(window: float) -> tuple[bool, float]:
+    """(whether this process queues the dispatcher of the current window,
+    seconds left of the window): the cache can say so for all processes
+    (Redis in production); without it each process kicks its own."""
     claim = getattr(cache, "claim_for", None)
     if claim is None:
-        return True
+        return True, window
     try:
         return claim(KICK_KEY, window)
     except Exception:  # cache down: kick anyway, a duplicate dispatcher is harmless
         logger.warning("outbox kick: cache unavailable", exc_info=True)
-        return True
+        return True, window
 
 
 KICK_KEY = "outbox:kick"

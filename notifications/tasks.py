@@ -37,9 +37,13 @@ def outbox_dispatch(self, kicked_at: float | None = None) -> dict:
     deadline = None
     if kicked_at is not None and window > 0 and not self.request.is_eager:
         deadline = kicked_at + window + COALESCE_MARGIN_SECONDS
+    started = time.time()
     result = _drain_once()
-    while deadline is not None and time.time() < deadline:
-        time.sleep(COALESCE_POLL_SECONDS)
+    # Until one drain has STARTED after the deadline: a commit made just
+    # before it must be seen, whatever a drain's own duration.
+    while deadline is not None and started < deadline:
+        time.sleep(max(0.0, min(COALESCE_POLL_SECONDS, deadline - time.time())))
+        started = time.time()
         more = _drain_once()
         result = {k: result[k] + more[k] for k in result}
     return result

@@ -177,7 +177,7 @@ def test_a_window_another_process_took_queues_nothing_here(make_user, published)
     one's commits queue none."""
     from django.core.cache import cache
 
-    assert cache.claim_for(services.KICK_KEY, 30)  # "another process"
+    assert cache.claim_for(services.KICK_KEY, 30)[0]  # "another process"
     user = make_user()
     _emit_committed(user.pk)
     _emit_committed(user.pk)
@@ -187,7 +187,24 @@ def test_a_window_another_process_took_queues_nothing_here(make_user, published)
 def test_the_kick_claim_expires_after_its_window():
     from django.core.cache import cache
 
-    assert cache.claim_for("test:claim", 1.0)
-    assert not cache.claim_for("test:claim", 1.0)
+    assert cache.claim_for("test:claim", 1.0)[0]
+    taken, left = cache.claim_for("test:claim", 1.0)
+    assert not taken and 0 < left <= 1.0
     time.sleep(1.2)
-    assert cache.claim_for("test:claim", 1.0)
+    assert cache.claim_for("test:claim", 1.0)[0]
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, OUTBOX_KICK_COALESCE_SECONDS=5)
+def test_a_process_skips_only_until_the_other_processs_claim_runs_out(make_user, published):
+    """The other process's dispatcher polls until its claim (plus a margin)
+    has run out, not until 5 s after this process first looked: once the
+    claim has expired, this process's next commit queues a dispatcher."""
+    from django.core.cache import cache
+
+    assert cache.claim_for(services.KICK_KEY, 0.5)[0]  # "another process", 0.5 s left
+    user = make_user()
+    _emit_committed(user.pk)
+    assert published == []
+    time.sleep(0.7)
+    _emit_committed(user.pk)
+    assert published == ["notifications.outbox_dispatch"]

@@ -71,6 +71,8 @@ def test_fast_and_portable_paths_write_the_same_rows(
         OutboxDelivery.objects.all().delete()
         OutboxEvent.objects.all().delete()
     assert results[True] == results[False]
+    # trade.updated (live + email) and activity (live), on both paths
+    assert len(results[True]["events"]) == 2
     assert results[True]["status"] == "completed"
     assert [h[:2] for h in results[True]["history"]] == [("", "pending"), ("pending", "completed")]
 
