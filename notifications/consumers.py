@@ -24,7 +24,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import fanout, live
+from notifications import fanout
 from notifications.routing import user_group
 
 CLOSE_AUTH_FAILED = 4001
@@ -81,7 +81,6 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             rate=settings.WS_RATE_LIMIT_PER_SECOND, burst=settings.WS_RATE_LIMIT_BURST
         )
         self.throttled = 0
-        live.ensure_drainer()
         await self.accept()
         # Public events come from the process's fan-out hub (one subscription
         # per process, one write loop), not through this consumer's channel.
