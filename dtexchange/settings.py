@@ -219,6 +219,14 @@ OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", d
 # django-otp ThrottlingMixin: after n wrong codes, wait FACTOR * 2**(n-1) seconds
 # before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
 OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
+# Every emailed code (sign-up, confirmations): at most this many wrong codes
+# per address per day, across codes (accounts.codes). 20 a day leaves a
+# guesser of 6 digits a 1-in-50,000 chance per day.
+EMAIL_CODE_MAX_FAILURES_PER_DAY = env.int("EMAIL_CODE_MAX_FAILURES_PER_DAY", default=20)
+CELERY_BEAT_SCHEDULE["accounts-email-code-failures-prune"] = {
+    "task": "accounts.tasks.email_code_failures_prune_task",
+    "schedule": 3600.0,
+}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
 from notifications.services import outbox_emit
 from trading import payment_methods
@@ -144,7 +145,9 @@ def trade_mark_processing(*, trade_id: int, actor: str) -> Trade:
 @transaction.atomic
 def trade_cancel(*, trade: Trade, user) -> Trade:
     """The owner cancels a pending trade on which no value moved yet. The
-    caller found ``trade`` through the user (another user's trade is a 404)."""
+    caller found ``trade`` through the user (another user's trade is a 404).
+    An unverified account cancels nothing (403 email_not_verified)."""
+    user_verified_require(user=user)
     trade = trade_lock(trade.pk)
     if trade.user_id != user.pk:
         raise InvalidInput("Not your trade.", code="trade_not_found")

@@ -1,0 +1,4 @@
+"""The security tests reuse the auth API client of tests/accounts."""
+
+from tests.accounts.conftest import api  # noqa: F401
+from tests.trading.conftest import external_method  # noqa: F401
