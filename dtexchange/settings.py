@@ -247,6 +247,8 @@ REST_FRAMEWORK = {
         "otp": env.str("THROTTLE_OTP", default="10/min"),
         "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
         "trading": env.str("THROTTLE_TRADING", default="120/min"),
+        # Anonymous /calculate (the public calculator), per client address.
+        "calculate_anon": env.str("THROTTLE_CALCULATE_ANON", default="30/min"),
         # Per client address, and Relworx posts every webhook from a few
         # addresses: 600/min (10/s sustained) is ~10x the peak we expect (one
         # or two webhooks per payment, plus Relworx's retries, at a few
@@ -304,6 +306,18 @@ PAYMENT_LIMITS = {
     },
 }
 QUOTE_TTL = timedelta(seconds=env.int("QUOTE_TTL_SECONDS", default=30))
+# A quote is an option the house gives away: it is built only on a price
+# whose crypto leg is at most this old (prices refresh every 5 s), and is
+# executed only while the price has not moved against the house by more than
+# QUOTE_PRICE_TOLERANCE (a fraction: 0.005 = 0.5 %) since (trading.services.quotes).
+QUOTE_PRICE_MAX_AGE = timedelta(seconds=env.int("QUOTE_PRICE_MAX_AGE_SECONDS", default=20))
+QUOTE_PRICE_TOLERANCE = Decimal(env.str("QUOTE_PRICE_TOLERANCE", default="0.005"))
+# Expired, unused quotes are deleted this long after expiry by beat.
+QUOTE_PURGE_AFTER = timedelta(minutes=env.int("QUOTE_PURGE_AFTER_MINUTES", default=10))
+CELERY_BEAT_SCHEDULE["trading-quotes-purge"] = {
+    "task": "trading.tasks.quotes_purge_expired_task",
+    "schedule": env.float("QUOTE_PURGE_EVERY_SECONDS", default=300.0),
+}
 PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
 PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
 PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
