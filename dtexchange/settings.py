@@ -368,6 +368,16 @@ RELWORX_POLL_MAX_INTERVAL = timedelta(
     seconds=env.int("RELWORX_POLL_MAX_INTERVAL_SECONDS", default=1800)
 )
 RELWORX_POLL_GIVE_UP = timedelta(hours=env.int("RELWORX_POLL_GIVE_UP_HOURS", default=72))
+# Collection prompts (the PIN request on a phone): per number, whoever asks,
+# and per user, whatever the numbers (payments.services.mobile_money).
+MOBILE_MONEY_PROMPTS_PER_NUMBER = env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER", default=3)
+MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW_MINUTES", default=10)
+)
+MOBILE_MONEY_PROMPTS_PER_USER = env.int("MOBILE_MONEY_PROMPTS_PER_USER", default=10)
+MOBILE_MONEY_PROMPTS_PER_USER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_USER_WINDOW_MINUTES", default=60)
+)
 CELERY_BEAT_SCHEDULE["payments-poll-pending"] = {
     "task": "payments.tasks.mobile_money_poll_due",
     "schedule": env.float("RELWORX_POLL_EVERY_SECONDS", default=30.0),
