@@ -327,6 +327,9 @@ PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
 PRICE_LOCAL_CACHE_SECONDS = env.float("PRICE_LOCAL_CACHE_SECONDS", default=0.5)
 TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
+# A bank deposit approved later than this after its order (or for another
+# amount) is priced at the price of the approval, not the order's.
+BANK_DEPOSIT_PRICE_HOLD = timedelta(minutes=env.int("BANK_DEPOSIT_PRICE_HOLD_MINUTES", default=30))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
 # HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -77,8 +78,8 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(BankDeposit)
 class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
-    list_display = ("reference_code", "user", "expected", "age", "status", "decide")
-    list_filter = (StatusFilter,)
+    list_display = ("reference_code", "user", "expected", "age", "status", "flagged", "decide")
+    list_filter = (StatusFilter, "flagged")
     search_fields = ("reference_code", "user__email")
     ordering = ("created_at", "id")  # oldest first
     list_select_related = ("user",)
@@ -94,6 +95,8 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         "reviewed_at",
         "reason",
         "created_at",
+        "flagged",
+        "flag_reason",
     )
 
     @admin.display(description="Expected amount")
@@ -156,25 +159,34 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         try:
             amount = Decimal(raw)
             preview = deposit_preview(deposit=deposit, amount_received=amount)
-        except (InvalidOperation, DomainError, ArithmeticError):
+        except (InvalidOperation, DomainError, ArithmeticError) as exc:
+            error = "Enter the amount received as a number, e.g. 250000."
+            if isinstance(exc, DomainError) and exc.code != "invalid_input":
+                error = exc.message  # e.g. no fresh price to re-price with
             return self._render(
-                request,
-                deposit,
-                mode="approve",
-                amount=raw,
-                reason=reason,
-                error="Enter the amount received as a number, e.g. 250000.",
+                request, deposit, mode="approve", amount=raw, reason=reason, error=error
             )
-        if preview.differs and request.POST.get("confirmed") != "yes":
+        if preview.needs_confirmation and request.POST.get("confirmed") != "yes":
+            cur = deposit.currency
             return self._render(
                 request,
                 deposit,
                 mode="confirm",
                 amount=raw,
                 reason=reason,
-                received=fmt(amount, deposit.currency),
-                fee=fmt(preview.fee_amount, deposit.currency),
+                received=fmt(amount, cur),
+                fee=fmt(preview.fee_amount, cur),
                 crypto=fmt(preview.crypto_amount, preview.crypto_currency),
+                differs=preview.differs,
+                repriced=preview.repriced,
+                late="late" in preview.reasons,
+                hold_minutes=int(settings.BANK_DEPOSIT_PRICE_HOLD.total_seconds() // 60),
+                rate=fmt(preview.rate, cur),
+                order_rate=fmt(preview.order_rate, cur),
+                settled=fmt(preview.settle_amount, cur),
+                remainder=fmt(preview.remainder, cur) if preview.remainder else "",
+                maximum=fmt(preview.maximum, cur) if preview.maximum is not None else "",
+                reserve_covers=preview.reserve_covers,
             )
         try:
             deposit_approve(
