@@ -8,10 +8,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from payments.relworx import parse_amount
 from trading import payment_methods
-from trading.models import AccountKind, LedgerAccount, LedgerTransaction
 from trading.services.prices import price_get
 from trading.services.pricing import buy_amounts
 

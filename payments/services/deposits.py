@@ -18,11 +18,12 @@ from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import fmt, has_valid_precision, quantize
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
 from payments.selectors import deposit_preview
-from trading.money import fmt, has_valid_precision, quantize
 from trading.selectors.trades import trade_is_open
-from trading.services import fiat_wallet_credit, house_account, trade_fail, trade_settle_buy
+from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
 from trading.services.trades import InsufficientLiquidity, TradeNotSettleable
 
 log = structlog.get_logger(__name__)

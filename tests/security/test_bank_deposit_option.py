@@ -10,12 +10,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER
+from ledger.models import AccountKind
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from payments.models import BankDeposit
 from payments.services import deposit_approve
 from tests.factories import UserFactory, fund_reserves, set_prices
-from trading.models import AccountKind, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy
 from trading.services.prices import StalePrice
 
 pytestmark = pytest.mark.django_db
