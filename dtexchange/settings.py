@@ -20,8 +20,27 @@ VAR_DIR = Path(environ.Env().str("DTX_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# The profile is one explicit setting, never guessed from other variables:
+# "embedded" (the default: `make run`, the tests, a developer's machine) or
+# "production" (real servers and providers; DEBUG off unless asked for).
+# Code that must behave differently in production asks for
+# ``settings.DTX_PROFILE == "production"``.
+DTX_PROFILES = ("embedded", "production")
+DTX_PROFILE = env.str("DTX_PROFILE", default="embedded")
+if DTX_PROFILE not in DTX_PROFILES:
+    raise ImproperlyConfigured(
+        f"DTX_PROFILE={DTX_PROFILE!r}: must be one of {', '.join(DTX_PROFILES)}."
+    )
+if DTX_PROFILE == "production":
+    _missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DTX_PROFILE=production needs {' and '.join(_missing)}: the production profile "
+            "never starts servers of its own."
+        )
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - marker, refused in prod
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+DEBUG = env.bool("DEBUG", default=DTX_PROFILE == "embedded")
 SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
 
 

@@ -17,7 +17,8 @@ from dtexchange.mail import EmlFileBackend
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import json, dtexchange.settings as s; print(json.dumps({"
-    "'debug': s.DEBUG, 'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
+    "'profile': s.DTX_PROFILE, 'debug': s.DEBUG, "
+    "'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
     "'csrf_secure': getattr(s, 'CSRF_COOKIE_SECURE', False), "
     "'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), 'mailers': s.MAILERS, "
     "'ssl_redirect': getattr(s, 'SECURE_SSL_REDIRECT', False), "
@@ -25,13 +26,18 @@ PROBE = (
     "'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL}))"
 )
 GOOD_SECRET = "k3y-" + "x9Qz" * 12
+PRODUCTION_URLS = {
+    "DATABASE_URL": "postgres://dtx@db.internal:5432/dtx",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+}
 
 
 def _import_settings(tmp_path, **env_vars) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "RESEND_API_KEY"}
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "RESEND_API_KEY", "DTX_PROFILE"}
         and not k.startswith("DJANGO_")
     }
     env.update(DTX_VAR_DIR=str(tmp_path / "var"), **env_vars)
@@ -52,7 +58,7 @@ def _import_settings(tmp_path, **env_vars) -> subprocess.CompletedProcess:
     ids=["missing", "empty", "default", "short"],
 )
 def test_production_refuses_a_missing_or_default_secret(tmp_path, secret):
-    env = {"DEBUG": "false"}
+    env = {"DTX_PROFILE": "production", **PRODUCTION_URLS}
     if secret is not None:
         env["SECRET_KEY"] = secret
     result = _import_settings(tmp_path, **env)
@@ -64,14 +70,14 @@ def test_production_refuses_a_missing_or_default_secret(tmp_path, secret):
 def test_production_with_a_real_secret_starts_hardened(tmp_path):
     result = _import_settings(
         tmp_path,
-        DEBUG="false",
+        DTX_PROFILE="production",
         SECRET_KEY=GOOD_SECRET,
-        DATABASE_URL="postgres://dtx@db.internal:5432/dtx",
-        REDIS_URL="redis://redis.internal:6379/0",
         RESEND_API_KEY="re_test_key",
+        **PRODUCTION_URLS,
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "production"
     assert probe["debug"] is False
     assert probe["session_secure"] and probe["csrf_secure"]
     assert probe["hsts"] >= 31536000
@@ -80,6 +86,31 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
     assert probe["db"].endswith("postgresql")
     assert probe["broker"] == "redis://redis.internal:6379/0"
     assert probe["mailers"]["default"]["BACKEND"] == "dtexchange.mail.ResendEmailBackend"
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])
+def test_production_refuses_to_start_without_its_servers(tmp_path, missing):
+    urls = {k: v for k, v in PRODUCTION_URLS.items() if k != missing}
+    result = _import_settings(tmp_path, DTX_PROFILE="production", SECRET_KEY=GOOD_SECRET, **urls)
+    assert result.returncode != 0
+    assert f"DTX_PROFILE=production needs {missing}" in result.stderr
+
+
+def test_an_unknown_profile_is_refused(tmp_path):
+    result = _import_settings(tmp_path, DTX_PROFILE="prod")
+    assert result.returncode != 0
+    assert "DTX_PROFILE='prod': must be one of embedded, production" in result.stderr
+
+
+def test_the_profile_is_not_guessed_from_the_database_url(tmp_path):
+    """Real servers in the embedded profile (CI, a developer's own PostgreSQL)
+    keep the embedded profile: DEBUG on, no production hardening."""
+    result = _import_settings(tmp_path, **PRODUCTION_URLS)
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "embedded"
+    assert probe["debug"] is True
+    assert probe["ssl_redirect"] is False
 
 
 def test_embedded_default_needs_no_variable(tmp_path):
