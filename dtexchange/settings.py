@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dtexchange.middleware.RequestIdMiddleware",
+    "dtexchange.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -230,8 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "dtexchange.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dtexchange.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # Per-IP rate limits use X-Forwarded-For only behind this many trusted
-    # proxies (production: 1); with 0 a client cannot forge its address.
+    # The same value as NUM_PROXIES below (dtexchange.client_ip decides).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
@@ -448,6 +448,29 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
 # --- Security ----------------------------------------------------------------
+# Who the client is (dtexchange/client_ip.py, the one place that decides): the
+# X-Forwarded-For header is used only behind this many proxies of ours
+# (production: 1); with 0 a client cannot forge its address. Clients in
+# TRUSTED_NETWORKS (CIDR list) see internal details (/readyz, /metrics).
+NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
+TRUSTED_NETWORKS = env.list("TRUSTED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+
+def _refuse_bad_networks(networks: list[str]) -> None:
+    import ipaddress
+
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"TRUSTED_NETWORKS: {cidr!r} is not a network.") from exc
+
+
+_refuse_bad_networks(TRUSTED_NETWORKS)
+# The API's 503 (database or Redis unreachable) tells clients to come back after:
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
+    "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5
+)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -503,4 +526,17 @@ from dtexchange.logging import configure_logging  # noqa: E402
 LOGGING_CONFIG = None
 configure_logging(
     level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
+)
+
+# --- Fail-closed production (dtexchange/production_checks.py) ---------------
+# Staging only: lets a production-profile site use the Relworx sandbox and
+# simulated prices, with a warning logged at every start.
+DTX_ALLOW_SANDBOX_SERVICES = env.bool("DTX_ALLOW_SANDBOX_SERVICES", default=False)
+from dtexchange.production_checks import production_settings_check  # noqa: E402
+
+production_settings_check(
+    # Production is DEBUG off until the explicit profile setting replaces it.
+    profile="embedded" if DEBUG else "production",
+    values={**globals(), "RESEND_API_KEY": env.str("RESEND_API_KEY", default="")},
+    allow_sandbox=DTX_ALLOW_SANDBOX_SERVICES,
 )

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +24,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from accounts.roles import ensure_roles
+
+        if not settings.DEBUG:
+            # The demo admin's password is in the source: never on a real site.
+            raise CommandError(
+                "load_demo_data refuses to run with DEBUG off: it creates staff accounts "
+                "whose passwords are public. It is for the embedded default (`make run`) only."
+            )
 
         ensure_roles()
         customer = self._user(*DEMO_CUSTOMER, full_name="Demo Customer")
