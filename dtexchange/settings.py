@@ -358,6 +358,12 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.mobile_money_reconcile_task",
     "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
 }
+# Staff decisions that move more than this (per currency) need two different
+# people: one proposes, another confirms (payments/services/four_eyes.py).
+FOUR_EYES_THRESHOLDS = {
+    "UGX": Decimal(env.str("FOUR_EYES_THRESHOLD_UGX", default="2000000")),
+    "USD": Decimal(env.str("FOUR_EYES_THRESHOLD_USD", default="500")),
+}
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
     "account_name": env.str("BANK_ACCOUNT_NAME", default="DT Exchange Ltd"),
