@@ -41,7 +41,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django's admin with the staff site (password + authenticator app).
+    "accounts.admin_config.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_otp",
+    "django_otp.plugins.otp_totp",
     "anymail",
     "notifications",
     "accounts",
@@ -220,6 +222,11 @@ OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", d
 # django-otp ThrottlingMixin: after n wrong codes, wait FACTOR * 2**(n-1) seconds
 # before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
 OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
+
+# Staff authenticator apps (TOTP, accounts/staff_otp.py): the name the app
+# shows, and how long an enrolment link works.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DT Exchange")
+STAFF_TOTP_ENROL_HOURS = env.int("STAFF_TOTP_ENROL_HOURS", default=24)
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

@@ -35,6 +35,7 @@ from payments.services.four_eyes import (
     SelfDecisionRefused,
 )
 from tests.factories import UserFactory, fund_reserves, set_prices
+from tests.staff import staff_sign_in
 from trading.models import LedgerTransaction, TradeStatus
 from trading.services import trade_buy
 
@@ -325,7 +326,7 @@ def test_the_admin_shows_both_people_and_the_second_one_confirms(market, client)
 
     first, second = reviewer(email="p@dtx.test"), reviewer(email="c@dtx.test")
     deposit = deposit_for(UserFactory())
-    client.force_login(first)
+    staff_sign_in(client, first)
     response = client.post(
         f"/admin/payments/bankdeposit/{deposit.pk}/approve/",
         {"amount_received": str(BIG), "reason": "seen", "confirmed": "yes"},
@@ -341,7 +342,7 @@ def test_the_admin_shows_both_people_and_the_second_one_confirms(market, client)
     )
     assert b"cannot also confirm" in refused.content
     other = Client()
-    other.force_login(second)
+    staff_sign_in(other, second)
     page = other.get(f"/admin/payments/bankdeposit/{deposit.pk}/confirm/{proposal.pk}/")
     assert b"Confirm approval" in page.content and b"p@dtx.test" in page.content
     done = other.post(
