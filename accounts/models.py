@@ -65,9 +65,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         if password_changed:
             # Sessions die by themselves (their hash includes the password);
             # JWT refresh tokens do not, so a changed password revokes them.
+            from accounts.security import sessions_ended
             from accounts.services import refresh_tokens_revoke
 
             refresh_tokens_revoke(user=self)
+            # Every session of the user is now invalid; its live sockets close.
+            sessions_ended(user_id=self.pk)
 
     @property
     def is_email_verified(self) -> bool:

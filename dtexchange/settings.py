@@ -446,6 +446,12 @@ OUTBOX_KEEP_DELIVERED = timedelta(hours=env.int("OUTBOX_KEEP_DELIVERED_HOURS", d
 WS_RATE_LIMIT_PER_SECOND = env.float("WS_RATE_LIMIT_PER_SECOND", default=5.0)
 WS_RATE_LIMIT_BURST = env.int("WS_RATE_LIMIT_BURST", default=20)
 WS_AUTH_GRACE_SECONDS = env.float("WS_AUTH_GRACE_SECONDS", default=1.0)
+# The largest message a client may send; Daphne refuses bigger frames before
+# buffering them (dtexchange/server_options.py passes it to Daphne).
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+# Open sockets per client address per Daphne process (dtexchange/websocket_gate.py);
+# mobile networks put many people behind one address, so not too low.
+WS_MAX_CONNECTIONS_PER_IP = env.int("WS_MAX_CONNECTIONS_PER_IP", default=50)
 CELERY_BEAT_SCHEDULE["notifications.outbox_sweep"] = {
     "task": "notifications.outbox_sweep",
     "schedule": float(OUTBOX_SWEEP_SECONDS),

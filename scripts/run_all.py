@@ -9,13 +9,26 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from dtexchange.server_options import daphne_options  # noqa: E402
+
 PY = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 
 # name -> argv. Other long-running parts (the Relworx sandbox, ...) add theirs here.
 PROCESSES: dict[str, list[str]] = {
-    "web": [PY, "-m", "daphne", "-b", HOST, "-p", PORT, "dtexchange.asgi:application"],
+    "web": [
+        PY,
+        "-m",
+        "daphne",
+        "-b",
+        HOST,
+        "-p",
+        PORT,
+        *daphne_options(),
+        "dtexchange.asgi:application",
+    ],
     "worker": [
         PY,
         "-m",

@@ -24,6 +24,8 @@ from urllib.request import urlopen
 import pytest
 from django.db import connection
 
+from dtexchange.server_options import daphne_options
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -94,6 +96,7 @@ class LiveServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *daphne_options(env),
                 "dtexchange.asgi:application",
             ],
             cwd=ROOT,
