@@ -22,6 +22,7 @@ from django.core import signing
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.security import security_alert
 from dtexchange.errors import DomainError
 
 ENROL_SALT = "accounts.staff_totp_enrol"
@@ -109,6 +110,7 @@ def staff_totp_enrolment_finish(*, token: str, password: str, code: str) -> TOTP
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    security_alert(user=device.user, what="second_factor_changed", device=device.name)
     return device
 
 

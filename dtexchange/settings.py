@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.receivers.DeviceCookieMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -227,6 +228,8 @@ OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 # shows, and how long an enrolment link works.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DT Exchange")
 STAFF_TOTP_ENROL_HOURS = env.int("STAFF_TOTP_ENROL_HOURS", default=24)
+# "Was this you?" emails carry a link to lock the account, valid this long.
+ACCOUNT_LOCK_LINK_DAYS = env.int("ACCOUNT_LOCK_LINK_DAYS", default=7)
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

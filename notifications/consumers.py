@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -41,9 +42,11 @@ COOKIE_AUTH_KEY = "dtx_cookie_auth"
 
 @database_sync_to_async
 def _active_user_id(user_id) -> int | None:
+    # A locked account (unusable password) has no live access either.
     return (
         get_user_model()
         .objects.filter(pk=user_id, is_active=True)
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
         .values_list("pk", flat=True)
         .first()
     )

@@ -17,6 +17,7 @@ from dtexchange.production_checks import production_refusals
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "k3y-" + "x9Qz" * 12
 REAL = {
+    "DTX_PROFILE": "production",
     "DEBUG": "false",
     "SECRET_KEY": SECRET,
     "DATABASE_URL": "postgres://dtx@db.internal:5432/dtx",
