@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "anymail",
     "notifications",
     "accounts",
+    "ledger",
     "trading",
     "payments",
     "vouchers",

@@ -22,6 +22,7 @@ from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import DomainError, InvalidInput
+from ledger.money import fmt
 from payments.models import (
     BankDeposit,
     DecisionProposal,
@@ -43,7 +44,6 @@ from payments.services import (
 )
 from payments.services.four_eyes import four_eyes_required
 from payments.services.resolutions import can_resolve
-from trading.money import fmt
 
 
 def _open_proposal(**target) -> DecisionProposal | None:

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import has_valid_precision, quantize
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
 from payments.services.four_eyes import (
     FourEyesRequired,
@@ -27,8 +29,7 @@ from payments.services.four_eyes import (
     proposals_close,
     refuse_own_money,
 )
-from trading.money import has_valid_precision, quantize
-from trading.services import fiat_wallet_credit, house_account, trade_fail, trade_settle_buy
+from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
 from trading.services.trades import TradeNotSettleable
 
 log = structlog.get_logger(__name__)

@@ -10,6 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
+from ledger.models import LedgerTransaction
 from payments.models import (
     BankDeposit,
     DecisionProposal,
@@ -36,7 +37,7 @@ from payments.services.four_eyes import (
 )
 from tests.factories import UserFactory, fund_reserves, set_prices
 from tests.staff import staff_sign_in
-from trading.models import LedgerTransaction, TradeStatus
+from trading.models import TradeStatus
 from trading.services import trade_buy
 
 BIG = Decimal("3000000")  # above the UGX threshold set below
