@@ -1,11 +1,11 @@
 """DT Exchange settings, driven by the environment (django-environ).
 
-Two profiles (DESIGN 2):
-* embedded default — no variable set: SQLite, in-memory channel layer, a Celery
-  broker on the filesystem, mail written to var/mail/, simulated prices and the
-  local Relworx sandbox;
-* production — DATABASE_URL, REDIS_URL, SECRET_KEY, ... set: PostgreSQL, Redis,
-  real providers, DEBUG off.
+Two profiles, chosen by DTX_PROFILE; both run on PostgreSQL and Redis:
+* embedded (the default) — nothing to set: the private PostgreSQL and Redis
+  that `make run` starts (or DATABASE_URL / REDIS_URL), mail written to
+  var/mail/, simulated prices and the local Relworx sandbox;
+* production — DATABASE_URL, REDIS_URL, SECRET_KEY, ... set: real servers and
+  providers, DEBUG off.
 """
 
 from datetime import timedelta
@@ -20,8 +20,27 @@ VAR_DIR = Path(environ.Env().str("DTX_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# The profile is one explicit setting, never guessed from other variables:
+# "embedded" (the default: `make run`, the tests, a developer's machine) or
+# "production" (real servers and providers; DEBUG off unless asked for).
+# Code that must behave differently in production asks for
+# ``settings.DTX_PROFILE == "production"``.
+DTX_PROFILES = ("embedded", "production")
+DTX_PROFILE = env.str("DTX_PROFILE", default="embedded")
+if DTX_PROFILE not in DTX_PROFILES:
+    raise ImproperlyConfigured(
+        f"DTX_PROFILE={DTX_PROFILE!r}: must be one of {', '.join(DTX_PROFILES)}."
+    )
+if DTX_PROFILE == "production":
+    _missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DTX_PROFILE=production needs {' and '.join(_missing)}: the production profile "
+            "never starts servers of its own."
+        )
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - marker, refused in prod
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+DEBUG = env.bool("DEBUG", default=DTX_PROFILE == "embedded")
 SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
 
 
@@ -99,101 +118,66 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Prepared statements: psycopg binds parameters server-side and prepares
-    # a statement the 5th time a connection runs it, so PostgreSQL stops
-    # parsing and planning the trading API's statements on every request
-    # (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
-    # direct connection or PgBouncer >= 1.21 with max_prepared_statements;
-    # DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
-    # transaction-mode pooler). Restart the app after migrations, as for any
-    # deploy: a prepared statement over an altered table is refused.
-    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=_prepare_threshold > 0,
-        prepare_threshold=_prepare_threshold or None,
-    )
-else:
-    # A fresh clone has no var/ yet: SQLite cannot create its file's folder.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            # IMMEDIATE takes the write lock at BEGIN, so two writers queue
-            # instead of failing with "database is locked" mid-transaction.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-        }
-    }
+# --- PostgreSQL and Redis, in every profile ----------------------------------
+# DATABASE_URL / REDIS_URL name the servers. In the embedded profile, what is
+# not set comes from var/servers.json, written by the one process that owns
+# the private servers (`make run`, dtexchange/embedded.py); reading it starts
+# nothing, and without a running `make run` this stops with a message saying
+# to start it.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+REDIS_URL = env.str("REDIS_URL", default="")
+if DTX_PROFILE == "embedded" and not (DATABASE_URL and REDIS_URL):
+    from dtexchange import embedded as _embedded
+
+    _servers = _embedded.running_state(VAR_DIR)
+    DATABASE_URL = DATABASE_URL or _servers.get("database_url", "")
+    REDIS_URL = REDIS_URL or _servers.get("redis_url", "")
+    if not (DATABASE_URL and REDIS_URL):
+        raise _embedded.EmbeddedServersNotRunning(_embedded.not_running_message(VAR_DIR))
+
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Prepared statements: psycopg binds parameters server-side and prepares
+# a statement the 5th time a connection runs it, so PostgreSQL stops
+# parsing and planning the trading API's statements on every request
+# (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
+# direct connection or PgBouncer >= 1.21 with max_prepared_statements;
+# DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
+# transaction-mode pooler). Restart the app after migrations, as for any
+# deploy: a prepared statement over an altered table is refused.
+_prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=_prepare_threshold > 0,
+    prepare_threshold=_prepare_threshold or None,
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
-# --- Redis: cache, channel layer, Celery broker -----------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "dtexchange.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
-        }
+# Redis: the cache (and rate limits), the channel layer, the Celery broker.
+CACHES = {
+    "default": {
+        "BACKEND": "dtexchange.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
     }
-    # Redis pub/sub layer (owner: notify): one subscription per Daphne process
-    # per group, fanned out to that process's sockets in memory. The core
-    # layer (CHANNEL_LAYER=core) does a Redis round trip per socket per group
-    # message: 1,000 sockets measured p99 385 ms and MaxConnectionsError on mass
-    # disconnect (benchmarks/README.md). Live updates are best-effort by design:
-    # the outbox is the durable record, pages re-read state on reconnect.
-    if env.str("CHANNEL_LAYER", default="pubsub") == "core":
-        CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    "hosts": [REDIS_URL],
-                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
-                },
-            }
-        }
-    else:
-        CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {
-                    "hosts": [REDIS_URL],
-                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
-                },
-            }
-        }
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-else:
-    CACHES = {
-        "default": {
-            # File cache: shared between the web server and the Celery worker
-            # processes of the embedded default (locmem would not be).
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
+}
+# Redis pub/sub layer: one subscription per Daphne process per group, fanned
+# out to that process's sockets in memory (channels_redis's core layer did a
+# Redis round trip per socket per group message: 1,000 sockets measured p99
+# 385 ms, benchmarks/README.md). Live updates are best-effort by design: the
+# outbox is the durable record, pages re-read state on reconnect.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
+        },
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "filesystem://"
-    # kombu's filesystem transport does not create its folders; the web server,
-    # the worker and beat each import these settings, so whoever starts first
-    # makes them.
-    for _folder in ("queue", "processed", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Exchange tables; kombu's default is "control" in the working directory.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
-        "data_folder_in": str(VAR_DIR / "celery" / "queue"),
-        "data_folder_out": str(VAR_DIR / "celery" / "queue"),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "store_processed": False,
-    }
+}
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 
 # --- Celery ---------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -423,15 +407,8 @@ else:
     }
 
 # --- Notifications: outbox dispatch, live updates, email (owner: notify) ---
-# Where live (channel-layer) deliveries are published: by the Celery worker
-# when the layer crosses processes (Redis), else inside the Daphne process
-# that holds the sockets (in-memory layer of the embedded default, DESIGN 6).
-OUTBOX_LIVE_DRAIN = env.str(
-    "OUTBOX_LIVE_DRAIN",
-    default="web"
-    if CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
-    else "worker",
-)
+# Live deliveries are published by the Celery worker over the Redis channel
+# layer; each Daphne process fans public events out to its own sockets.
 # Off only where something else drives delivery (the sweep alone, tests).
 OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
 # One queued dispatcher per web process per this many seconds; it polls the
@@ -440,7 +417,6 @@ OUTBOX_KICK_COALESCE_SECONDS = env.float("OUTBOX_KICK_COALESCE_SECONDS", default
 # A queued email send task owns its delivery this long; if the task is lost,
 # the sweep queues it again afterwards (it is still sent at most once).
 OUTBOX_EMAIL_CLAIM_SECONDS = env.int("OUTBOX_EMAIL_CLAIM_SECONDS", default=300)
-OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
 OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
@@ -558,8 +534,7 @@ DTX_ALLOW_SANDBOX_SERVICES = env.bool("DTX_ALLOW_SANDBOX_SERVICES", default=Fals
 from dtexchange.production_checks import production_settings_check  # noqa: E402
 
 production_settings_check(
-    # Production is DEBUG off until the explicit profile setting replaces it.
-    profile="embedded" if DEBUG else "production",
+    profile=DTX_PROFILE,
     values={**globals(), "RESEND_API_KEY": env.str("RESEND_API_KEY", default="")},
     allow_sandbox=DTX_ALLOW_SANDBOX_SERVICES,
 )

@@ -71,25 +71,8 @@ class RateThrottle(BaseThrottle):
     @staticmethod
     def _count(key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
         """Atomically add one to the window's counter; return it and the
-        previous window's count. Redis (dtexchange.cache) does both in one
-        round trip; other caches: increment first and create the key (with
-        its expiry) only when it is missing."""
-        if hasattr(cache, "count_in_window"):
-            return cache.count_in_window(key, previous_key, timeout=timeout)
-        return RateThrottle._incr(key, timeout=timeout), cache.get(previous_key, 0)
-
-    @staticmethod
-    def _incr(key: str, *, timeout: int) -> int:
-        with contextlib.suppress(ValueError):  # no counter yet
-            return cache.incr(key)
-        if cache.add(key, 1, timeout=timeout):
-            return 1
-        # A concurrent first request of the window created it meanwhile.
-        try:
-            return cache.incr(key)
-        except ValueError:  # ...and it has expired since: a new window
-            cache.add(key, 1, timeout=timeout)
-            return 1
+        previous window's count, in one Redis round trip (dtexchange.cache)."""
+        return cache.count_in_window(key, previous_key, timeout=timeout)
 
     @staticmethod
     def _seconds_until_allowed(

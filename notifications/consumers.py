@@ -25,7 +25,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import fanout, live
+from notifications import fanout
 from notifications.routing import session_fingerprint, user_group
 
 CLOSE_AUTH_FAILED = 4001
@@ -89,7 +89,6 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         self.throttled = 0
         self.via: str | None = None
         self.session_id = ""
-        live.ensure_drainer()
         await self.accept()
         # Public events come from the process's fan-out hub (one subscription
         # per process, one write loop), not through this consumer's channel.

@@ -127,4 +127,7 @@ def test_load_demo_data_refuses_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("load_demo_data")
+    settings.DEBUG, settings.DTX_PROFILE = True, "production"
+    with pytest.raises(CommandError, match="DTX_PROFILE=production"):
+        call_command("load_demo_data")
     assert not User.objects.filter(is_staff=True).exists()

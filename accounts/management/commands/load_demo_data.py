@@ -27,11 +27,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from accounts.roles import ensure_roles
 
-        if not settings.DEBUG:
+        if settings.DTX_PROFILE != "embedded" or not settings.DEBUG:
             # The demo admin's password is in the source: never on a real site.
             raise CommandError(
-                "load_demo_data refuses to run with DEBUG off: it creates staff accounts "
-                "whose passwords are public. It is for the embedded default (`make run`) only."
+                "load_demo_data refuses to run with DEBUG off or DTX_PROFILE=production: it "
+                "creates staff accounts whose passwords are public. It is for the embedded "
+                "default (`make run`) only."
             )
 
         ensure_roles()
