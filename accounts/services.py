@@ -32,6 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import roles
 from accounts.models import EmailOTPDevice, RefreshTokenFamily, RegistrationAttempt, User
+from accounts.security import sign_in_record
 from dtexchange.errors import DomainError, InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -275,7 +276,7 @@ def _family_join(*, token: RefreshToken, family) -> None:
 
 
 @transaction.atomic
-def token_obtain(*, email: str, password: str) -> dict[str, str]:
+def token_obtain(*, email: str, password: str, device: str = "") -> dict[str, str]:
     """A refresh/access pair for valid credentials; the refresh token starts
     a new family (token_refresh). Unverified users may sign in (to see their
     account and verify); trading refuses them (user_verified_require)."""
@@ -284,6 +285,8 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
         log.info("auth.login_failed", email_ref=_email_ref(email_normalize(email)))
         raise InvalidCredentials()
     log.info("auth.login", user_id=user.pk)
+    # An API client is known by its User-Agent: a new one gets "was this you?".
+    sign_in_record(user=user, device_key=f"api:{device}", device=device or "an API client")
     refresh = RefreshToken.for_user(user)  # outstanded (recorded) on issue
     _family_join(token=refresh, family=uuid.uuid4())
     if settings.SIMPLE_JWT.get("UPDATE_LAST_LOGIN"):

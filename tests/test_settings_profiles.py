@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
+from dtexchange import embedded
 from dtexchange.mail import EmlFileBackend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,16 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
         SECRET_KEY=GOOD_SECRET,
         RESEND_API_KEY="re_test_key",
         **PRODUCTION_URLS,
+        # Real-looking services (tests/security/test_production_checks.py
+        # tries each missing one).
+        RELWORX_BASE_URL="https://payments.relworx.com/api",
+        RELWORX_API_KEY="live-relworx-key-123",
+        RELWORX_ACCOUNT_NO="REL0012345678",
+        RELWORX_WEBHOOK_SECRET="live-webhook-secret-123",
+        FIELD_ENCRYPTION_KEY="field-key-" + "a1" * 16,
+        VOUCHER_HASH_KEY="voucher-key-" + "b2" * 16,
+        PRICE_PROVIDER="http",
+        PRICE_HTTP_URL="https://api.coingecko.com/api/v3",
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
@@ -113,20 +124,45 @@ def test_the_profile_is_not_guessed_from_the_database_url(tmp_path):
     assert probe["ssl_redirect"] is False
 
 
-def test_embedded_default_needs_no_variable(tmp_path):
+def test_embedded_default_without_make_run_says_to_start_it(tmp_path):
     result = _import_settings(tmp_path)
+    assert result.returncode != 0
+    assert "EmbeddedServersNotRunning" in result.stderr
+    assert "start `make run` first" in result.stderr
+
+
+def test_embedded_default_takes_the_servers_make_run_recorded(tmp_path):
+    """Nothing to set: the URLs come from var/servers.json while the process
+    that wrote it (make run) holds var/run.lock; importing starts nothing."""
+    var = tmp_path / "var"
+    urls = {
+        "database_url": "postgres://postgres@127.0.0.1:40001/dtexchange",
+        "redis_url": "redis://127.0.0.1:40002/0",
+    }
+    with embedded.RunLock(var):
+        embedded.write_state(var, **urls)
+        result = _import_settings(tmp_path)
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "embedded"
     assert probe["debug"] is True
-    assert probe["db"].endswith("sqlite3")
-    assert probe["broker"] == "filesystem://"
+    assert probe["db"] == "django.db.backends.postgresql"
+    assert probe["broker"] == urls["redis_url"]
     assert probe["mailers"]["default"] == {
         "BACKEND": "dtexchange.mail.EmlFileBackend",
-        "OPTIONS": {"file_path": str(tmp_path / "var" / "mail")},
+        "OPTIONS": {"file_path": str(var / "mail")},
     }
-    # What the filesystem broker and SQLite need exists before any process uses it.
-    assert (tmp_path / "var" / "celery" / "queue").is_dir()
-    assert (tmp_path / "var" / "celery" / "processed").is_dir()
+    # A file left by a crashed run (nobody holds the lock) does not count.
+    crashed = _import_settings(tmp_path)
+    assert crashed.returncode != 0
+    assert "start `make run` first" in crashed.stderr
+
+
+def test_settings_contain_no_second_database_engine():
+    text = (ROOT / "dtexchange" / "settings.py").read_text().lower()
+    assert "sqlite" not in text
+    assert "inmemorychannellayer" not in text
+    assert "filesystem://" not in text
 
 
 def test_eml_backend_writes_one_openable_file_per_message(tmp_path):

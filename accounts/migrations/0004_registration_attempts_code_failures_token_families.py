@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_email_otp_device'),
+        ('accounts', '0003_known_device'),
         ('token_blacklist', '0013_alter_blacklistedtoken_options_and_more'),
     ]
 
