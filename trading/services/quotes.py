@@ -53,7 +53,7 @@ def _fresh(price: Price) -> Price:
     """A price a quote may be built on or executed against: its crypto leg
     (the one that moves by the second; the USD->UGX leg has its own, longer
     limit in prices) at most QUOTE_PRICE_MAX_AGE old. StalePrice (409)."""
-    age = price.age_seconds()
+    age = price.crypto_age_seconds()
     if age > settings.QUOTE_PRICE_MAX_AGE.total_seconds():
         raise StalePrice(
             details={
