@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.models import CooldownMixin, Device, ThrottlingMixin, VerifyNotAllowed
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class UserManager(BaseUserManager):
@@ -65,9 +66,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         if password_changed:
             # Sessions die by themselves (their hash includes the password);
             # JWT refresh tokens do not, so a changed password revokes them.
+            from accounts.security import sessions_ended
             from accounts.services import refresh_tokens_revoke
 
             refresh_tokens_revoke(user=self)
+            # Every session of the user is now invalid; its live sockets close.
+            sessions_ended(user_id=self.pk)
+            from accounts.security import security_alert
+
+            security_alert(user=self, what="password_changed")
 
     @property
     def is_email_verified(self) -> bool:
@@ -75,6 +82,64 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 OTP_DIGITS = 6
+
+
+class RegistrationAttempt(models.Model):
+    """One sign-up of an address that is not verified yet: the password it
+    chose (hashed) and a hash of the random token handed to whoever signed up
+    (the site keeps it in that browser's session).
+
+    The password takes effect only when the address is verified with an
+    emailed code: the code proves who reads the mailbox, so a second sign-up
+    of someone else's unverified address never changes its password by
+    itself (accounts.services.email_verify decides which attempt wins)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registration_attempts"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"registration attempt {self.pk} of user {self.user_id}"
+
+
+class EmailCodeFailureDay(models.Model):
+    """Wrong emailed codes per address per day (East Africa Time), whatever
+    code they were meant for: the cap of accounts.codes.email_code_attempt.
+    The address is kept only as a keyed hash."""
+
+    address_hash = models.CharField(max_length=64)
+    day = models.DateField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_hash", "day"], name="accounts_one_failure_row_per_address_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} wrong codes on {self.day}"
+
+
+class RefreshTokenFamily(models.Model):
+    """The sign-in a refresh token descends from: rotation hands the family
+    on, so presenting a rotated (spent) token again revokes every token of
+    the family (OWASP refresh token reuse detection)."""
+
+    token = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, related_name="family_link"
+    )
+    family = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"refresh token {self.token_id} of family {self.family}"
 
 
 class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
@@ -93,6 +158,11 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
     code_hash = models.CharField(max_length=128, blank=True, default="")
     code_salt = models.CharField(max_length=32, blank=True, default="")
     valid_until = models.DateTimeField(null=True, blank=True)
+    # The sign-up the current code was sent for: its password takes effect
+    # when this code is entered outside the browser that signed up.
+    registration = models.ForeignKey(
+        RegistrationAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -119,11 +189,14 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
             "accounts.EmailOTPDevice", f"{self.pk}:{self.code_salt}:{code}", algorithm="sha256"
         ).hexdigest()
 
-    def generate_code(self) -> str:
+    def generate_code(self, *, registration: RegistrationAttempt | None = None) -> str:
         """Set a fresh code (replacing any earlier one) and return it in clear,
         for the email only. Resets the attempt counter and starts the resend
-        cooldown. Saves the device."""
+        cooldown. ``registration``: bind the code to that sign-up (else the
+        binding of the earlier code is kept, as for a resend). Saves the device."""
         code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+        if registration is not None:
+            self.registration = registration
         self.code_salt = secrets.token_hex(16)
         self.code_hash = self._digest(code)
         self.valid_until = timezone.now() + settings.OTP_CODE_TTL
@@ -149,3 +222,24 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
             return True
         self.throttle_increment(commit=True)
         return False
+
+
+class KnownDevice(models.Model):
+    """A device or browser a user has signed in from (accounts.security):
+    a sign-in from one not listed gets a "was this you?" email. Identified by
+    a hash of a long-lived random browser cookie, or of an API client's
+    User-Agent."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64)
+    description = models.CharField(max_length=200, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key_hash"], name="accounts_known_device_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.description}"

@@ -60,7 +60,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django's admin with the staff site (password + authenticator app).
+    "accounts.admin_config.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,9 +75,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_otp",
+    "django_otp.plugins.otp_totp",
     "anymail",
     "notifications",
     "accounts",
+    "ledger",
     "trading",
     "payments",
     "vouchers",
@@ -84,11 +87,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dtexchange.middleware.RequestIdMiddleware",
+    "dtexchange.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.receivers.DeviceCookieMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -203,6 +208,21 @@ OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", d
 # django-otp ThrottlingMixin: after n wrong codes, wait FACTOR * 2**(n-1) seconds
 # before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
 OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
+# Every emailed code (sign-up, confirmations): at most this many wrong codes
+# per address per day, across codes (accounts.codes). 20 a day leaves a
+# guesser of 6 digits a 1-in-50,000 chance per day.
+EMAIL_CODE_MAX_FAILURES_PER_DAY = env.int("EMAIL_CODE_MAX_FAILURES_PER_DAY", default=20)
+CELERY_BEAT_SCHEDULE["accounts-email-code-failures-prune"] = {
+    "task": "accounts.tasks.email_code_failures_prune_task",
+    "schedule": 3600.0,
+}
+
+# Staff authenticator apps (TOTP, accounts/staff_otp.py): the name the app
+# shows, and how long an enrolment link works.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DT Exchange")
+STAFF_TOTP_ENROL_HOURS = env.int("STAFF_TOTP_ENROL_HOURS", default=24)
+# "Was this you?" emails carry a link to lock the account, valid this long.
+ACCOUNT_LOCK_LINK_DAYS = env.int("ACCOUNT_LOCK_LINK_DAYS", default=7)
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,8 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "dtexchange.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dtexchange.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # Per-IP rate limits use X-Forwarded-For only behind this many trusted
-    # proxies (production: 1); with 0 a client cannot forge its address.
+    # The same value as NUM_PROXIES below (dtexchange.client_ip decides).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
@@ -223,6 +242,8 @@ REST_FRAMEWORK = {
         "otp": env.str("THROTTLE_OTP", default="10/min"),
         "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
         "trading": env.str("THROTTLE_TRADING", default="120/min"),
+        # Anonymous /calculate (the public calculator), per client address.
+        "calculate_anon": env.str("THROTTLE_CALCULATE_ANON", default="30/min"),
         # Per client address, and Relworx posts every webhook from a few
         # addresses: 600/min (10/s sustained) is ~10x the peak we expect (one
         # or two webhooks per payment, plus Relworx's retries, at a few
@@ -280,6 +301,18 @@ PAYMENT_LIMITS = {
     },
 }
 QUOTE_TTL = timedelta(seconds=env.int("QUOTE_TTL_SECONDS", default=30))
+# A quote is an option the house gives away: it is built only on a price
+# whose crypto leg is at most this old (prices refresh every 5 s), and is
+# executed only while the price has not moved against the house by more than
+# QUOTE_PRICE_TOLERANCE (a fraction: 0.005 = 0.5 %) since (trading.services.quotes).
+QUOTE_PRICE_MAX_AGE = timedelta(seconds=env.int("QUOTE_PRICE_MAX_AGE_SECONDS", default=20))
+QUOTE_PRICE_TOLERANCE = Decimal(env.str("QUOTE_PRICE_TOLERANCE", default="0.005"))
+# Expired, unused quotes are deleted this long after expiry by beat.
+QUOTE_PURGE_AFTER = timedelta(minutes=env.int("QUOTE_PURGE_AFTER_MINUTES", default=10))
+CELERY_BEAT_SCHEDULE["trading-quotes-purge"] = {
+    "task": "trading.tasks.quotes_purge_expired_task",
+    "schedule": env.float("QUOTE_PURGE_EVERY_SECONDS", default=300.0),
+}
 PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
 PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
 PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
@@ -289,6 +322,9 @@ PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
 PRICE_LOCAL_CACHE_SECONDS = env.float("PRICE_LOCAL_CACHE_SECONDS", default=0.5)
 TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
+# A bank deposit approved later than this after its order (or for another
+# amount) is priced at the price of the approval, not the order's.
+BANK_DEPOSIT_PRICE_HOLD = timedelta(minutes=env.int("BANK_DEPOSIT_PRICE_HOLD_MINUTES", default=30))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
 # HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at
@@ -330,6 +366,16 @@ RELWORX_POLL_MAX_INTERVAL = timedelta(
     seconds=env.int("RELWORX_POLL_MAX_INTERVAL_SECONDS", default=1800)
 )
 RELWORX_POLL_GIVE_UP = timedelta(hours=env.int("RELWORX_POLL_GIVE_UP_HOURS", default=72))
+# Collection prompts (the PIN request on a phone): per number, whoever asks,
+# and per user, whatever the numbers (payments.services.mobile_money).
+MOBILE_MONEY_PROMPTS_PER_NUMBER = env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER", default=3)
+MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW_MINUTES", default=10)
+)
+MOBILE_MONEY_PROMPTS_PER_USER = env.int("MOBILE_MONEY_PROMPTS_PER_USER", default=10)
+MOBILE_MONEY_PROMPTS_PER_USER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_USER_WINDOW_MINUTES", default=60)
+)
 CELERY_BEAT_SCHEDULE["payments-poll-pending"] = {
     "task": "payments.tasks.mobile_money_poll_due",
     "schedule": env.float("RELWORX_POLL_EVERY_SECONDS", default=30.0),
@@ -341,6 +387,12 @@ CELERY_BEAT_SCHEDULE["payments-expire-trades"] = {
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.mobile_money_reconcile_task",
     "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
+}
+# Staff decisions that move more than this (per currency) need two different
+# people: one proposes, another confirms (payments/services/four_eyes.py).
+FOUR_EYES_THRESHOLDS = {
+    "UGX": Decimal(env.str("FOUR_EYES_THRESHOLD_UGX", default="2000000")),
+    "USD": Decimal(env.str("FOUR_EYES_THRESHOLD_USD", default="500")),
 }
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
@@ -409,6 +461,12 @@ OUTBOX_KEEP_DELIVERED = timedelta(hours=env.int("OUTBOX_KEEP_DELIVERED_HOURS", d
 WS_RATE_LIMIT_PER_SECOND = env.float("WS_RATE_LIMIT_PER_SECOND", default=5.0)
 WS_RATE_LIMIT_BURST = env.int("WS_RATE_LIMIT_BURST", default=20)
 WS_AUTH_GRACE_SECONDS = env.float("WS_AUTH_GRACE_SECONDS", default=1.0)
+# The largest message a client may send; Daphne refuses bigger frames before
+# buffering them (dtexchange/server_options.py passes it to Daphne).
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+# Open sockets per client address per Daphne process (dtexchange/websocket_gate.py);
+# mobile networks put many people behind one address, so not too low.
+WS_MAX_CONNECTIONS_PER_IP = env.int("WS_MAX_CONNECTIONS_PER_IP", default=50)
 CELERY_BEAT_SCHEDULE["notifications.outbox_sweep"] = {
     "task": "notifications.outbox_sweep",
     "schedule": float(OUTBOX_SWEEP_SECONDS),
@@ -424,6 +482,29 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
 # --- Security ----------------------------------------------------------------
+# Who the client is (dtexchange/client_ip.py, the one place that decides): the
+# X-Forwarded-For header is used only behind this many proxies of ours
+# (production: 1); with 0 a client cannot forge its address. Clients in
+# TRUSTED_NETWORKS (CIDR list) see internal details (/readyz, /metrics).
+NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
+TRUSTED_NETWORKS = env.list("TRUSTED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+
+def _refuse_bad_networks(networks: list[str]) -> None:
+    import ipaddress
+
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"TRUSTED_NETWORKS: {cidr!r} is not a network.") from exc
+
+
+_refuse_bad_networks(TRUSTED_NETWORKS)
+# The API's 503 (database or Redis unreachable) tells clients to come back after:
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
+    "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5
+)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -479,4 +560,16 @@ from dtexchange.logging import configure_logging  # noqa: E402
 LOGGING_CONFIG = None
 configure_logging(
     level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
+)
+
+# --- Fail-closed production (dtexchange/production_checks.py) ---------------
+# Staging only: lets a production-profile site use the Relworx sandbox and
+# simulated prices, with a warning logged at every start.
+DTX_ALLOW_SANDBOX_SERVICES = env.bool("DTX_ALLOW_SANDBOX_SERVICES", default=False)
+from dtexchange.production_checks import production_settings_check  # noqa: E402
+
+production_settings_check(
+    profile=DTX_PROFILE,
+    values={**globals(), "RESEND_API_KEY": env.str("RESEND_API_KEY", default="")},
+    allow_sandbox=DTX_ALLOW_SANDBOX_SERVICES,
 )

@@ -20,6 +20,8 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from dtexchange.client_ip import client_ip
+
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -99,12 +101,12 @@ class UserRateThrottle(RateThrottle):
 
 
 class IPRateThrottle(RateThrottle):
-    """Per client address: the socket's, unless NUM_PROXIES says how many
-    trusted proxies put theirs in X-Forwarded-For (a client can type anything
-    there)."""
+    """Per client address, as dtexchange.client_ip decides it (the socket's,
+    unless NUM_PROXIES says how many proxies of ours put theirs in
+    X-Forwarded-For: a client can type anything there)."""
 
     def ident(self, request) -> str | None:
-        return f"ip:{self.get_ident(request)}"
+        return f"ip:{client_ip(request)}"
 
 
 class CooldownThrottle(BaseThrottle):

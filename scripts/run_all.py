@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dtexchange import embedded  # noqa: E402 - after the path is set
+from dtexchange.server_options import daphne_options  # noqa: E402
 
 PY = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -45,7 +46,17 @@ def _sandbox_port() -> int:
 def app_processes(sandbox_port: int) -> dict[str, list[str]]:
     """name -> argv of the processes that only connect to the servers."""
     return {
-        "web": [PY, "-m", "daphne", "-b", HOST, "-p", str(PORT), "dtexchange.asgi:application"],
+        "web": [
+            PY,
+            "-m",
+            "daphne",
+            "-b",
+            HOST,
+            "-p",
+            str(PORT),
+            *daphne_options(),
+            "dtexchange.asgi:application",
+        ],
         "worker": [
             PY,
             "-m",

@@ -75,6 +75,16 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
         SECRET_KEY=GOOD_SECRET,
         RESEND_API_KEY="re_test_key",
         **PRODUCTION_URLS,
+        # Real-looking services (tests/security/test_production_checks.py
+        # tries each missing one).
+        RELWORX_BASE_URL="https://payments.relworx.com/api",
+        RELWORX_API_KEY="live-relworx-key-123",
+        RELWORX_ACCOUNT_NO="REL0012345678",
+        RELWORX_WEBHOOK_SECRET="live-webhook-secret-123",
+        FIELD_ENCRYPTION_KEY="field-key-" + "a1" * 16,
+        VOUCHER_HASH_KEY="voucher-key-" + "b2" * 16,
+        PRICE_PROVIDER="http",
+        PRICE_HTTP_URL="https://api.coingecko.com/api/v3",
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])

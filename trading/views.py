@@ -15,12 +15,13 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import verified_required
 from dtexchange.errors import DomainError, NotFound
+from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
+from ledger.selectors import balances_for_user
 from trading import payment_methods
 from trading.forms import HistoryFilterForm, TradeForm
 from trading.models.trades import TradeStatus
-from trading.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
-from trading.selectors.ledger import balances_for_user
 from trading.selectors.site import activity_recent, trade_history_for_user
 from trading.selectors.trades import trade_get_for_user
 from trading.services.prices import prices_get_all
@@ -100,7 +101,7 @@ def landing(request):
 # --- Dashboard --------------------------------------------------------------
 
 
-@login_required
+@verified_required
 def dashboard(request):
     fiat = _display_fiat(request)
     prices = _prices()
@@ -161,7 +162,7 @@ def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
-@login_required
+@verified_required
 @require_http_methods(["GET", "POST"])
 def trade(request):
     """Step 1 (GET, or POST step=edit): the form. Step 2 (POST step=review):
@@ -288,7 +289,7 @@ def _method_or_none(code: str):
         return None
 
 
-@login_required
+@verified_required
 @require_POST
 def trade_cancel_view(request, trade_id):
     trade = _own_trade(request, trade_id)

@@ -15,6 +15,9 @@ from django.core import mail
 from django.core.management import call_command
 
 from dtexchange.errors import InvalidInput
+from ledger.models import AccountKind, LedgerTransaction
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from payments.models import MobileMoneyPayment
 from payments.services import (
@@ -25,9 +28,8 @@ from payments.services import (
 from payments.signature import signature_header
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
 from tests.payments.conftest import WEBHOOK_PATH, WEBHOOK_SECRET, wait_for
-from trading.models import AccountKind, LedgerTransaction, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy, trade_sell
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy, trade_sell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,17 +139,22 @@ def test_a_payment_after_the_trade_expired_goes_to_the_wallet(sandbox, market, u
     payment = MobileMoneyPayment.objects.get(trade=trade)
     assert mobile_money_poll(payment_id=payment.pk) == "succeeded"
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.EXPIRED
-    assert balance_get(user=user, currency="UGX") == Decimal("250000")
+    # The money is credited less the mobile-money fee (2.5 %, as a buy through
+    # mobile money pays): closing the trade is no way round the fee.
+    assert settings.FEE_RATES["mobile_money"] == Decimal("0.025")
+    assert balance_get(user=user, currency="UGX") == Decimal("243750")
+    assert house_account(kind="fee_revenue", currency="UGX").balance == Decimal("6250")
     assert balance_get(user=user, currency="BTC") == 0
     payment.refresh_from_db()
     assert payment.outcome == "wallet_credited"
     note = OutboxEvent.objects.get(kind="notification", user_id=user.pk)
-    assert "UGX 250,000" in note.payload["body"]
+    assert "UGX 243,750" in note.payload["body"]
+    assert "UGX 6,250" in note.payload["body"]
     # ... and by the late-payment email, once.
     late = [m for m in mail.outbox if "late payment" in m.subject.lower()]
     assert len(late) == 1, [m.subject for m in mail.outbox]
     assert late[0].to == [user.email]
-    assert "UGX 250,000" in late[0].body
+    assert "UGX 243,750" in late[0].body
     assert payment.reference in late[0].body
     assert_reconciles()
 
