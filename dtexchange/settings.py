@@ -307,11 +307,44 @@ TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", defau
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
-# HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at
-# PRICE_HTTP_URL (e.g. https://api.coingecko.com/api/v3), bounded retries.
+# HTTP provider (PRICE_PROVIDER=http, trading/services/price_feeds.py): crypto
+# in USD from a CoinGecko-compatible API at PRICE_HTTP_URL (e.g.
+# https://api.coingecko.com/api/v3), fallback a Binance-compatible one at
+# PRICE_FALLBACK_URL (e.g. https://api.binance.com); UGX through a USD→UGX rate
+# from an ExchangeRate-API-compatible FX API at FX_HTTP_URL (the base before
+# /v6, e.g. https://open.er-api.com; FX_HTTP_API_KEY for the keyed form),
+# fallback FX_FALLBACK_URL. Bounded retries per call.
 PRICE_HTTP_TIMEOUT_SECONDS = env.float("PRICE_HTTP_TIMEOUT_SECONDS", default=5.0)
 PRICE_HTTP_RETRIES = env.int("PRICE_HTTP_RETRIES", default=2)
 PRICE_HTTP_API_KEY = env.str("PRICE_HTTP_API_KEY", default="")
+# CoinGecko's plan: calls a month (Demo: 10,000, i.e. one call every ~260 s;
+# CoinGecko caches /simple/price 60 s, so never more often than that).
+PRICE_HTTP_CALLS_PER_MONTH = env.int("PRICE_HTTP_CALLS_PER_MONTH", default=10000)
+PRICE_FALLBACK_URL = env.str("PRICE_FALLBACK_URL", default="")
+FX_HTTP_URL = env.str("FX_HTTP_URL", default="")
+FX_HTTP_API_KEY = env.str("FX_HTTP_API_KEY", default="")
+FX_FALLBACK_URL = env.str("FX_FALLBACK_URL", default="")
+FX_FALLBACK_API_KEY = env.str("FX_FALLBACK_API_KEY", default="")
+# FX APIs publish hourly or daily: the rate is fetched once an hour and may be
+# this old (its provider's own update time) before UGX prices count as stale.
+FX_REFRESH_SECONDS = env.int("FX_REFRESH_SECONDS", default=3600)
+FX_MAX_AGE = timedelta(seconds=env.int("FX_MAX_AGE_SECONDS", default=30 * 3600))
+if PRICE_PROVIDER == "http" and not DEBUG:
+    _missing = [
+        name
+        for name, value in (
+            ("PRICE_HTTP_URL", PRICE_HTTP_URL),
+            ("PRICE_FALLBACK_URL", PRICE_FALLBACK_URL),
+            ("FX_HTTP_URL", FX_HTTP_URL),
+            ("FX_FALLBACK_URL", FX_FALLBACK_URL),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "PRICE_PROVIDER=http in production needs a provider and a fallback for each "
+            f"leg (crypto/USD and USD/UGX); missing: {', '.join(_missing)}."
+        )
 # Crypto-paid buys (swaps) are limited on the fiat value of the coin spent.
 PAYMENT_LIMITS["crypto"] = {
     "USD": (Decimal(env.str("CRYPTO_MIN_USD", default="1")), Decimal("50000")),
