@@ -391,6 +391,28 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.mobile_money_reconcile_task",
     "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
 }
+# Payout safeguards: the float must cover the payout plus this reserve (UGX).
+RELWORX_FLOAT_RESERVE = Decimal(env.str("RELWORX_FLOAT_RESERVE_UGX", default="0"))
+# Staff are told of a Relworx problem (refused key/IP, low float) once per this.
+RELWORX_ALERT_EVERY_SECONDS = env.int("RELWORX_ALERT_EVERY_SECONDS", default=3600)
+STAFF_ALERT_EMAIL = env.str(
+    "STAFF_ALERT_EMAIL", default=env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
+)
+# Signed webhooks older than RELWORX_WEBHOOK_MAX_AGE_SECONDS are still taken
+# within this window (Relworx retries up to 10 times with back-off, possibly
+# keeping the first signature's time): a webhook only triggers a status check,
+# so an old one cannot move money.
+RELWORX_WEBHOOK_RETRY_WINDOW = timedelta(
+    hours=env.int("RELWORX_WEBHOOK_RETRY_WINDOW_HOURS", default=72)
+)
+CELERY_BEAT_SCHEDULE["payments-relworx-health"] = {
+    "task": "payments.tasks.relworx_health_check_task",
+    "schedule": env.float("RELWORX_HEALTH_EVERY_SECONDS", default=300.0),
+}
+CELERY_BEAT_SCHEDULE["payments-statement-reconcile"] = {
+    "task": "payments.tasks.relworx_statement_reconcile_task",
+    "schedule": timedelta(days=1),
+}
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
     "account_name": env.str("BANK_ACCOUNT_NAME", default="DT Exchange Ltd"),

@@ -22,7 +22,13 @@ from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import DomainError, InvalidInput
-from payments.models import BankDeposit, DepositDecision, MobileMoneyPayment, PaymentResolution
+from payments.models import (
+    BankDeposit,
+    DepositDecision,
+    MobileMoneyPayment,
+    PaymentResolution,
+    StatementDifference,
+)
 from payments.selectors import (
     deposit_preview,
     flagged_payment_credit_refusal,
@@ -271,13 +277,28 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
         "amount",
         "currency",
         "status",
+        "waiting_reason",
+        "charge",
+        "provider_transaction_id",
         "flagged",
         "outcome",
         "created_at",
         "resolve",
     )
-    list_filter = (AttentionFilter, "status", "direction", "provider", "flagged")
-    search_fields = ("reference", "internal_reference", "user__email")
+    list_filter = (
+        AttentionFilter,
+        "status",
+        "waiting_reason",
+        "direction",
+        "provider",
+        "flagged",
+    )
+    search_fields = (
+        "reference",
+        "internal_reference",
+        "provider_transaction_id",
+        "user__email",
+    )
     list_select_related = ("user",)
     exclude = ("msisdn", "msisdn_hash")  # personal data stays out of screens
     inlines = (PaymentResolutionInline,)
@@ -404,3 +425,21 @@ class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
     search_fields = ("payment__reference", "actor_email")
     list_select_related = ("payment",)
     readonly_fields = [f.name for f in PaymentResolution._meta.fields]
+
+
+@admin.register(StatementDifference)
+class StatementDifferenceAdmin(_ResolversOnly, admin.ModelAdmin):
+    """Differences found by the daily Relworx statement reconciliation (read-only)."""
+
+    list_display = ("found_at", "kind", "reference", "internal_reference", "payment")
+    list_filter = ("kind",)
+    search_fields = ("reference", "internal_reference")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
