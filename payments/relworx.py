@@ -96,9 +96,6 @@ class RelworxRefused(RelworxError):
     Our configuration, not the customer's failure: nothing was done."""
 
 
-RelworxAuthError = RelworxRefused
-
-
 class RelworxThrottled(RelworxError):
     """429: too many requests. Nothing was done; try again later."""
 
