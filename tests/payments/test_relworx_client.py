@@ -11,8 +11,8 @@ import pytest
 from payments.relworx import (
     CHECK_STATUS,
     REQUEST_PAYMENT,
-    RelworxRefused,
     RelworxClient,
+    RelworxRefused,
     RelworxRejected,
     RelworxUnavailable,
 )
