@@ -82,9 +82,12 @@ class Price:
     fx_at: datetime | None = None
 
     def age_seconds(self, now: datetime | None = None) -> float:
+        """The price's age: its older leg (for UGX often the FX rate, hours old)."""
         return ((now or timezone.now()) - self.at).total_seconds()
 
     def crypto_age_seconds(self, now: datetime | None = None) -> float:
+        """The crypto/USD leg's age: what a quote's freshness is judged on (the
+        FX leg has its own, longer, FX_MAX_AGE)."""
         return ((now or timezone.now()) - (self.crypto_at or self.at)).total_seconds()
 
     def is_stale(self, now: datetime | None = None) -> bool:
