@@ -392,3 +392,49 @@ def test_a_collection_that_waited_past_its_order_is_never_sent(sandbox, market, 
     assert payment.status == Status.FAILED and "Not sent" in payment.failure_reason
     assert sandbox.listing() == []  # the customer was never prompted
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.EXPIRED
+
+
+# --- 7. Relworx's webhook retries -------------------------------------------------
+
+
+def test_a_retry_hours_later_with_the_first_signature_time_still_settles(
+    sandbox, market, user, live_server
+):
+    """Relworx retries up to 10 times with back-off and may keep the first
+    attempt's ``t``: a validly signed webhook 5 hours old is taken (it only
+    queues the status check), one from beyond the retry window is 401."""
+    trade = buy(user, "+256770000003")  # succeeds at Relworx, which sends no webhook
+    wait_for(lambda: sandbox.listing()[-1]["status"] == "success")
+    payment = payment_of(trade)
+    body = {
+        "status": "success",
+        "message": "Request payment completed successfully.",
+        "customer_reference": payment.reference,
+        "internal_reference": payment.internal_reference,
+        "amount": 100000,
+        "currency": "UGX",
+        "provider": "mtn_mobile_money",
+        "charge": 2500,
+    }
+    fields = {k: body[k] for k in ("customer_reference", "internal_reference", "status")}
+
+    def post(age):
+        header = signature_header(
+            key=WEBHOOK_SECRET,
+            url=sandbox.webhook_url,
+            fields=fields,
+            timestamp=int(time.time()) - age,
+        )
+        return httpx.post(
+            f"{live_server.url}{WEBHOOK_PATH}",
+            json=body,
+            headers={"Relworx-Signature": header},
+            timeout=10,
+        )
+
+    assert post(73 * 3600).status_code == 401
+    assert payment_of(trade).status == Status.PENDING
+    response = post(5 * 3600)
+    assert response.status_code == 200 and response.json()["result"] == "status_check_queued"
+    assert payment_of(trade).status == Status.SUCCEEDED
+    assert Trade.objects.get(pk=trade.pk).status == TradeStatus.COMPLETED
