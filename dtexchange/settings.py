@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "anymail",
     "notifications",
     "accounts",
+    "ledger",
     "trading",
     "payments",
     "vouchers",

@@ -42,7 +42,7 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 
-from trading.money import CRYPTO_CODES, quantize_rate
+from ledger.money import CRYPTO_CODES, quantize_rate
 
 log = structlog.get_logger(__name__)
 
