@@ -434,6 +434,8 @@ def mobile_money_apply_status(
             _flag(payment, f"{source}: {status} arrived after the payment was {payment.status}")
             payment.save(update_fields=fields)
             return "flagged"
+        payment.save(update_fields=fields)
+        _post_charge(payment)  # a charge reported after the outcome
         return "duplicate"
 
     if target == Status.SUCCEEDED:
@@ -463,7 +465,21 @@ def mobile_money_apply_status(
     payment.save(update_fields=fields)
     log.info("momo.outcome", reference=payment.reference, status=target, source=source)
     _apply_effect(payment, source)
+    _post_charge(payment)
     return str(target)
+
+
+def _post_charge(payment: MobileMoneyPayment) -> None:
+    """Relworx's fee for a decided transaction, booked once: the mobile-money
+    clearing account mirrors the Relworx wallet (which pays the charge), the
+    fee is our expense (the ``relworx_fees`` account). UGX has no minor unit
+    and Relworx reports charges in tenths: the books take it rounded up to a
+    whole UGX (never understating the cost); the exact charge stays on the
+    payment."""
+    from payments.services.effects import post_relworx_charge
+
+    if payment.charge is not None and payment.charge > 0:
+        post_relworx_charge(payment)
 
 
 def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from ledger.selectors import balance_get
 from notifications.models import OutboxEvent
 from payments.models import MobileMoneyPayment, StatementDifference
 from payments.relworx import RelworxClient, RelworxRejected
@@ -22,7 +23,6 @@ from payments.signature import signature_header
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
 from tests.payments.conftest import ACCOUNT_NO, API_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, wait_for
 from trading.models import Trade, TradeStatus
-from trading.selectors import balance_get
 from trading.services import trade_buy, trade_sell
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,15 +121,36 @@ def test_an_unknown_request_status_is_flagged_never_settled(make_sandbox, market
 # --- 8. charge and the network's reference ------------------------------------------
 
 
-def test_charge_and_provider_transaction_id_are_recorded(sandbox, market, user, admin_client):
+def test_charge_and_provider_transaction_id_are_recorded_and_booked(
+    sandbox, market, user, client, django_user_model
+):
+    from django.core.management import call_command
+
+    from ledger.services import house_account
+    from tests.staff import staff_sign_in
+
     trade = buy(user, "+256770000001")
     wait_for(lambda: Trade.objects.get(pk=trade.pk).status == TradeStatus.COMPLETED)
     payment = payment_of(trade)
     assert payment.charge == D("2500.0")  # the sandbox charges 2.5 %, as the docs' sample
     assert payment.provider_transaction_id.startswith("MP")
-    page = admin_client.get(f"/admin/payments/mobilemoneypayment/{payment.pk}/change/")
+    # The charge is our expense; the clearing account mirrors the Relworx
+    # wallet, which received 100,000 less the 2,500 charge.
+    fees = house_account(kind="relworx_fees", currency="UGX")
+    clearing = house_account(kind="mobile_money_clearing", currency="UGX")
+    assert fees.balance == D("-2500")
+    assert clearing.balance == D("-100000") + D("2500")
+    mobile_money_poll(payment_id=payment.pk)  # a later status answer books nothing twice
+    fees.refresh_from_db()
+    assert fees.balance == D("-2500")
+    call_command("reconcile_ledger")
+    staff = django_user_model.objects.create_superuser("ops@example.com", "pw-Long-enough-1")
+    staff_sign_in(client, staff)
+    page = client.get(f"/admin/payments/mobilemoneypayment/{payment.pk}/change/")
     assert page.status_code == 200
     assert payment.provider_transaction_id in page.content.decode()
+    listing = client.get("/admin/payments/mobilemoneypayment/").content.decode()
+    assert "2,500" in listing or "2500" in listing
 
 
 # --- 5. never pay out twice -----------------------------------------------------
