@@ -334,7 +334,8 @@ class SandboxServer:
             "amount": _json_amount(req.reported_amount()),
             "currency": req.currency,
             "provider": req.provider(),
-            "charge": _json_amount(req.charge()),
+            # Charged on a completed transaction only.
+            "charge": _json_amount(req.charge() if status == "success" else Decimal(0)),
         }
 
     def _settle_float(self, req: SandboxRequest) -> None:

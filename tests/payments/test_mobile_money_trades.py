@@ -90,7 +90,10 @@ def test_a_buy_completes_when_the_signed_webhook_arrives(sandbox, market, user, 
         "completed",
     ]
     assert balance_get(user=user, currency="BTC") == done.crypto_amount > 0
-    assert clearing_balance() == -done.fiat_amount
+    # The clearing account mirrors the Relworx wallet: the payment in, less Relworx's charge.
+    charge = MobileMoneyPayment.objects.get(trade=done).charge
+    assert charge > 0
+    assert clearing_balance() == -done.fiat_amount + charge
     assert settle_postings(done).count() == 1
     assert_reconciles()
 
@@ -242,7 +245,7 @@ def test_five_concurrent_out_of_order_deliveries_settle_once(sandbox, market, us
     assert codes == [200] * len(bodies)
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.COMPLETED
     assert settle_postings(trade).count() == 1
-    assert ledger_rows()[0] == transactions_before + 1
+    assert ledger_rows()[0] == transactions_before + 2  # the settlement and Relworx's charge
     assert_reconciles()
 
 
