@@ -200,6 +200,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat cannot create the folder of its schedule file: a production node from a
+# fresh checkout (no var/ yet) would have its beat exit at start.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
