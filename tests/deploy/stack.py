@@ -106,6 +106,27 @@ def servers(addresses: list[str]) -> str:
     return " ".join(f"server {address};" for address in addresses)
 
 
+def collect_static() -> Path:
+    """`collectstatic` into a folder nginx can read (the Dockerfile does it at build)."""
+    var = world_readable_dir("dtx-static-")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DTX_VAR_DIR": str(var)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return var / "staticfiles"
+
+
+def envelope(response: httpx.Response) -> dict:
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"]), body
+    return body["error"]
+
+
 class Nginx:
     """Debian's nginx with the deploy site, unprivileged, on free ports, with
     its own prefix (pid, logs, temp folders)."""
@@ -390,6 +411,9 @@ class PrivateRedis:
                 "--save",
                 "",
                 "--appendonly",
+                "no",
+                # Bound to the test's own address only; other hosts of the test connect.
+                "--protected-mode",
                 "no",
                 "--dir",
                 str(self.folder),

@@ -7,8 +7,6 @@ import asyncio
 import json
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
@@ -21,10 +19,11 @@ from django.db import connection
 
 from accounts.models import User
 from tests.deploy.stack import (
-    ROOT,
     Nginx,
     Node,
     PrivateRedis,
+    collect_static,
+    envelope,
     make_certificate,
     production_env,
     tls_context,
@@ -43,19 +42,6 @@ def database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def collect_static() -> "Path":  # noqa: F821 - annotation only
-    var = world_readable_dir("dtx-static-")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DTX_VAR_DIR": str(var)},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return var / "staticfiles"
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +90,6 @@ def customer(email: str) -> User:
     password = PBKDF2PasswordHasher().encode(DEFAULT_PASSWORD, "deploysalt", iterations=1000)
     User.objects.filter(pk=user.pk).update(password=password)
     return user
-
-
-def envelope(response: httpx.Response) -> dict:
-    assert response.headers["content-type"].startswith("application/json"), response.text
-    body = response.json()
-    assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"]), body
-    return body["error"]
 
 
 def test_sign_in_trade_and_the_trade_update_arrives_over_nginx(stack):
