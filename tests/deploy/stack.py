@@ -5,7 +5,9 @@ profile. Optionally each node in a network namespace of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -233,7 +236,7 @@ http {{
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful shutdown
+            self.proc.terminate()  # fast shutdown: the test is over
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -435,3 +438,23 @@ class PrivateRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+async def authenticated_socket(url: str, access: str, origin: str, **kwargs):
+    ws = await websockets.connect(url, origin=origin, **kwargs)
+    await ws.send(json.dumps({"type": "authenticate", "token": access}))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # public price_update messages may come first
+        message = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+        if message["type"] == "authenticated":
+            return ws
+    raise AssertionError("not authenticated")
+
+
+async def next_trade_update(ws, reference: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+        if message["type"] == "trade_update" and message["data"]["reference"] == reference:
+            return message
+    raise AssertionError(f"no trade_update for {reference}")
