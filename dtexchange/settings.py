@@ -397,7 +397,15 @@ if env.str("RESEND_API_KEY", default=""):
         "default": {
             # anymail's Resend backend + the Idempotency-Key header (dtexchange/mail.py)
             "BACKEND": "dtexchange.mail.ResendEmailBackend",
-            "OPTIONS": {"api_key": env.str("RESEND_API_KEY")},
+            "OPTIONS": {
+                "api_key": env.str("RESEND_API_KEY"),
+                # Resend's own API unless a staging stand-in is named.
+                **(
+                    {"api_url": env.str("RESEND_API_URL")}
+                    if env.str("RESEND_API_URL", default="")
+                    else {}
+                ),
+            },
         }
     }
 else:

@@ -130,6 +130,34 @@ class PrivatePostgres:
         )
         with (data / "pg_hba.conf").open("a") as hba:
             hba.write(f"host all all {self.trusted} trust\n")
+        self._run()
+        self._wait_ready()
+        subprocess.run(  # noqa: S603
+            [
+                str(PG_BIN / "createdb"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                database,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        return self
+
+    def restart_immediate(self) -> None:
+        """Immediate shutdown (no checkpoint; recovery at start), then start again."""
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=30)
+        self._run()
+        self._wait_ready()
+
+    def _run(self) -> None:
+        data = self.folder / "data"
         self.proc = subprocess.Popen(  # noqa: S603
             [
                 str(PG_BIN / "postgres"),
@@ -152,6 +180,7 @@ class PrivatePostgres:
             **self._as_postgres(),
         )
 
+    def _wait_ready(self) -> None:
         def ready():
             assert self.proc.poll() is None, (self.folder / "postgres.log").read_text()
             return (
@@ -162,23 +191,7 @@ class PrivatePostgres:
                 == 0
             )
 
-        wait_for(ready, timeout=30, what="PostgreSQL", interval=0.2)
-        subprocess.run(  # noqa: S603
-            [
-                str(PG_BIN / "createdb"),
-                "-h",
-                self.host,
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                database,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        return self
+        wait_for(ready, timeout=30, what="PostgreSQL", interval=0.1)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -34,6 +34,7 @@ def seed(emails: list[str]) -> dict:
         user = UserFactory(email=email)
         User.objects.filter(pk=user.pk).update(password=password)
         fund_wallet(user, "UGX", "100000000")
+        fund_wallet(user, "BTC", "0.5")
         ids[email] = user.pk
     return ids
 

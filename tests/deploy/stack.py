@@ -394,8 +394,9 @@ def descendants(pid: int) -> list[int]:
 class PrivateRedis:
     """A redis-server of the test's own on ``host``:free port (nothing kept)."""
 
-    def __init__(self, folder: Path, *, host: str = "127.0.0.1"):
+    def __init__(self, folder: Path, *, host: str = "127.0.0.1", appendonly: bool = False):
         self.host, self.port, self.folder = host, free_port(host), folder
+        self.appendonly = appendonly  # AOF, fsync every second, as production keeps it
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -414,7 +415,7 @@ class PrivateRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 # Bound to the test's own address only; other hosts of the test connect.
                 "--protected-mode",
                 "no",
@@ -433,6 +434,11 @@ class PrivateRedis:
 
         wait_for(up, timeout=15, what="redis-server")
         return self
+
+    def restart_killed(self) -> None:
+        """kill -9 and start again on the same port (with AOF: what it kept)."""
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
