@@ -22,7 +22,6 @@ from tests.deploy.stack import (
     Node,
     PrivateRedis,
     authenticated_socket,
-    collect_static,
     envelope,
     make_certificate,
     next_trade_update,
@@ -46,11 +45,10 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+def stack(django_db_setup, django_db_blocker, tmp_path_factory, static_root):
     workdir = tmp_path_factory.mktemp("nginx-stack")
     tls = world_readable_dir("dtx-tls-")
     cert, key = make_certificate(tls, ips=["127.0.0.1"])
-    static_root = collect_static()
     with django_db_blocker.unblock():
         db_url = database_url()
     private_redis = PrivateRedis(workdir / "redis")
@@ -74,7 +72,6 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         nginx.stop()
         node.stop(hard=True)
         private_redis.stop()
-        shutil.rmtree(static_root.parent, ignore_errors=True)
         shutil.rmtree(tls, ignore_errors=True)
 
 

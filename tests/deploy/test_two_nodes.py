@@ -27,7 +27,6 @@ from tests.deploy.stack import (
     Node,
     PrivateRedis,
     authenticated_socket,
-    collect_static,
     envelope,
     make_certificate,
     next_trade_update,
@@ -58,7 +57,7 @@ def _child(command: str, *args: str, env: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(tmp_path_factory, static_root):
     workdir = tmp_path_factory.mktemp("two-nodes")
     hosts = Hosts(2)
     parts: list = []
@@ -71,7 +70,6 @@ def cluster(tmp_path_factory):
         parts.append(redis_server.start())
         tls = world_readable_dir("dtx-tls-")
         cert, key = make_certificate(tls, ips=["127.0.0.1"])
-        static_root = collect_static()
         sandbox = SandboxServer(
             host=server,
             api_key="cluster-relworx-key",
@@ -173,9 +171,8 @@ def cluster(tmp_path_factory):
                 sandbox.stop()
         finally:
             hosts.down()
-        for folder in ("tls", "static_root"):
-            if folder in locals():
-                shutil.rmtree(locals()[folder] if folder == "tls" else static_root.parent, True)
+        if "tls" in locals():
+            shutil.rmtree(tls, ignore_errors=True)
 
 
 def proxied(cluster) -> httpx.Client:
