@@ -75,7 +75,6 @@ from tests.deploy.stack import (  # noqa: E402
     wait_for,
     world_readable_dir,
 )
-from tests.notifications.resend_stub import API_KEY as RESEND_KEY  # noqa: E402
 from tests.notifications.resend_stub import ResendStub  # noqa: E402
 
 PASSWORD = "pass-1234-word"  # noqa: S105 - tests.factories.DEFAULT_PASSWORD (the seed sets it)
@@ -374,6 +373,7 @@ def main() -> int:
             var_dir=work / "var",
             site_url=nginx.base_url,
             allowed_hosts=["127.0.0.1"],
+            resend_url=resend.url,
             extra={
                 "THROTTLE_TRADING": "100000/min",
                 "THROTTLE_AUTH_IP": "100000/min",
@@ -395,9 +395,6 @@ def main() -> int:
                 # A send task lost with a killed worker (or with Redis) is queued
                 # again once its claim runs out: 15 s here (production: 300 s).
                 "OUTBOX_EMAIL_CLAIM_SECONDS": "15",
-                "RESEND_API_KEY": RESEND_KEY,
-                "RESEND_API_URL": resend.url,
-                "RESEND_FROM_EMAIL": "DT Exchange <no-reply@chaos.test>",
                 "WEB_BIND": f"127.0.0.1:{web_port}",
                 "WEB_CONCURRENCY": "3",
                 "WS_HOST": "127.0.0.1",
@@ -423,6 +420,7 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             # The nodes' keys: the seed's and the checks' rows are theirs.
             "SECRET_KEY": env["SECRET_KEY"],
+            "FIELD_ENCRYPTION_KEY": env["FIELD_ENCRYPTION_KEY"],
         }
         seed(child_env, emails)
         processes = parse_procfile((DEPLOY / "Procfile").read_text()).processes

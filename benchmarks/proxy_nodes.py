@@ -46,6 +46,7 @@ from tests.deploy.stack import (  # noqa: E402
     wait_for,
     world_readable_dir,
 )
+from tests.notifications.resend_stub import ResendStub  # noqa: E402
 
 PASSWORD = "pass-1234-word"  # noqa: S105 - tests.factories.DEFAULT_PASSWORD (the seed sets it)
 BODIES = [
@@ -131,7 +132,9 @@ def main() -> int:
             cert=cert, key=key, static_root=static_root,
             web=[n.web for n in nodes], ws=["127.0.0.1:9"],
         )  # fmt: skip
+        resend = ResendStub(host=server).__enter__()
         common = dict(
+            resend_url=resend.url,
             database_url=pg.url(),
             redis_url=redis_server.url,
             allowed_hosts=["127.0.0.1", *(n.host for n in nodes)],
@@ -161,6 +164,7 @@ def main() -> int:
             "REDIS_URL": redis_server.url,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "SECRET_KEY": root_node.env["SECRET_KEY"],
+            "FIELD_ENCRYPTION_KEY": root_node.env["FIELD_ENCRYPTION_KEY"],
         }
         emails = [f"bench{i}@example.test" for i in range(args.clients)]
         subprocess.run(  # noqa: S603
@@ -226,6 +230,8 @@ def main() -> int:
             except Exception as exc:  # keep tearing down the rest
                 print(f"teardown: {exc!r}", file=sys.stderr)
         hosts.down()
+        if "resend" in locals():
+            resend.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
 
 

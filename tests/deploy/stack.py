@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from tests.notifications.resend_stub import API_KEY as RESEND_API_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -115,7 +117,15 @@ def collect_static() -> Path:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DTX_VAR_DIR": str(var)},
+        # Collecting reads no server: any URLs will do (the embedded profile
+        # would otherwise want its own servers running).
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DTX_VAR_DIR": str(var),
+            "DEBUG": "true",
+            "DATABASE_URL": "postgres://collectstatic@127.0.0.1:1/none",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+        },
         check=True,
         capture_output=True,
         timeout=120,
@@ -252,10 +262,12 @@ def production_env(
     var_dir: Path,
     site_url: str,
     allowed_hosts: list[str],
+    resend_url: str,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of an app node in the production profile, with the
-    staging opt-in for the local Relworx sandbox and simulated prices."""
+    staging opt-in for the local Relworx sandbox and simulated prices, and
+    email through Resend's API at ``resend_url`` (a local stand-in)."""
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "CHANNEL_PREFIX", "SYSTEMROOT"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
@@ -268,6 +280,12 @@ def production_env(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY="deploy-test-" + "s" * 40,
+        # Each secret its own (production refuses one that is SECRET_KEY).
+        FIELD_ENCRYPTION_KEY="deploy-test-field-" + "f" * 40,
+        VOUCHER_HASH_KEY="deploy-test-voucher-" + "v" * 40,
+        RESEND_FROM_EMAIL="DT Exchange <no-reply@deploy.test>",
+        RESEND_API_KEY=RESEND_API_KEY,
+        RESEND_API_URL=resend_url,
         ALLOWED_HOSTS=",".join(allowed_hosts),
         SITE_URL=site_url,
         CSRF_TRUSTED_ORIGINS=site_url,

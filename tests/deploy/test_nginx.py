@@ -31,6 +31,7 @@ from tests.deploy.stack import (
     world_readable_dir,
 )
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, fund_wallet
+from tests.notifications.resend_stub import ResendStub
 from trading.selectors.ledger import balance_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,6 +53,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, static_root):
     with django_db_blocker.unblock():
         db_url = database_url()
     private_redis = PrivateRedis(workdir / "redis")
+    resend = ResendStub().__enter__()
     node = Node("a", env={}, processes=("web", "ws", "worker", "beat"))
     nginx = Nginx(cert=cert, key=key, static_root=static_root, web=[node.web], ws=[node.ws])
     node.env = production_env(
@@ -60,6 +62,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, static_root):
         var_dir=workdir / "var",
         site_url=nginx.base_url,
         allowed_hosts=["127.0.0.1"],
+        resend_url=resend.url,
         extra={"THROTTLE_AUTH_IP": f"{AUTH_IP_LIMIT}/min"},
     )
     try:
@@ -72,6 +75,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, static_root):
         nginx.stop()
         node.stop(hard=True)
         private_redis.stop()
+        resend.__exit__(None, None, None)
         shutil.rmtree(tls, ignore_errors=True)
 
 

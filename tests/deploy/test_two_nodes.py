@@ -36,6 +36,7 @@ from tests.deploy.stack import (
     world_readable_dir,
 )
 from tests.factories import DEFAULT_PASSWORD
+from tests.notifications.resend_stub import ResendStub
 
 AUTH_IP_LIMIT = 5
 USERS = ["node-alice@example.test", "node-bob@example.test", "node-load@example.test"]
@@ -56,6 +57,11 @@ def _child(command: str, *args: str, env: dict) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+class _Closing:
+    def __init__(self, close):
+        self.stop = close
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, static_root):
     workdir = tmp_path_factory.mktemp("two-nodes")
@@ -68,6 +74,8 @@ def cluster(tmp_path_factory, static_root):
         parts.append(pg.start())
         redis_server = PrivateRedis(workdir / "redis", host=server)
         parts.append(redis_server.start())
+        resend = ResendStub(host=server).__enter__()
+        parts.append(_Closing(lambda: resend.__exit__(None, None, None)))
         tls = world_readable_dir("dtx-tls-")
         cert, key = make_certificate(tls, ips=["127.0.0.1"])
         sandbox = SandboxServer(
@@ -100,6 +108,7 @@ def cluster(tmp_path_factory, static_root):
             redis_url=redis_server.url,
             site_url=nginx.base_url,
             allowed_hosts=["127.0.0.1", a.host, b.host],
+            resend_url=resend.url,
             extra={
                 "THROTTLE_AUTH_IP": f"{AUTH_IP_LIMIT}/min",
                 "THROTTLE_TRADING": "100000/min",
@@ -136,6 +145,9 @@ def cluster(tmp_path_factory, static_root):
             "DATABASE_URL": pg.url(),
             "REDIS_URL": redis_server.url,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            # The nodes' keys: the rows the seed writes are theirs.
+            "SECRET_KEY": a.env["SECRET_KEY"],
+            "FIELD_ENCRYPTION_KEY": a.env["FIELD_ENCRYPTION_KEY"],
         }
         ids = _child("seed", *USERS, env=child_env)
         for node in (a, b):
