@@ -105,7 +105,7 @@ def test_procfile_runs_every_process_of_a_node():
     assert set(processes) == APP_SERVICES
     assert processes["web"].startswith("gunicorn dtexchange.wsgi:application")
     assert processes["ws"].startswith("daphne ")
-    assert "--websocket-max-frame-size 65536" in processes["ws"]
+    assert "--websocket-max-frame-size ${WS_MAX_MESSAGE_BYTES:-4096}" in processes["ws"]
     assert processes["worker"].startswith("celery -A dtexchange worker")
     assert processes["beat"].startswith("celery -A dtexchange beat")
 
