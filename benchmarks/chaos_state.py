@@ -7,6 +7,7 @@ stdin: {"requests": {our reference: {"kind": "collection"|"payout",
 "final_status": "success"|"failed"|"pending"}}} as the Relworx sandbox saw them.
 """
 
+import io
 import json
 import os
 import sys
@@ -19,19 +20,30 @@ import django
 
 django.setup()
 
+from django.core.management import CommandError, call_command  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from notifications.models import OutboxDelivery, OutboxEvent  # noqa: E402
 from payments.models import MobileMoneyPayment  # noqa: E402
-from trading.models import LedgerAccount, LedgerTransaction, Trade  # noqa: E402
-from trading.selectors.ledger import ledger_reconcile  # noqa: E402
+from trading.models import Trade  # noqa: E402
 
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
 
 
+def _reconcile() -> tuple[bool, list[str]]:
+    """``manage.py reconcile_ledger``: every balance equals its entries, every
+    transaction and currency sums to zero, no wallet or reserve is negative."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("reconcile_ledger", stdout=out, stderr=err)
+    except CommandError as exc:
+        return False, [*err.getvalue().splitlines(), str(exc)]
+    return True, []
+
+
 def main() -> dict:
     sandbox = json.load(sys.stdin)["requests"]
-    report = ledger_reconcile()
+    reconciled, ledger_problems = _reconcile()
     trades = dict(Trade.objects.values("status").annotate(n=Count("id")).values_list("status", "n"))
     payments = {
         p.reference: p
@@ -66,9 +78,8 @@ def main() -> dict:
                     f"{reference}: failed at Relworx, ours {payment.status}/{trade.status}"
                 )
         else:
-            refunds = LedgerTransaction.objects.filter(
-                idempotency_key=f"trade:{trade.public_id}:refund"
-            ).count()
+            # One refund posting per trade at most (its ledger key is unique).
+            refunds = 1 if trade.refund_transaction_id else 0
             if final == "success" and (payment.status != "succeeded" or refunds):
                 problems.append(
                     f"{reference}: payout made, ours {payment.status}, {refunds} refunds"
@@ -104,11 +115,9 @@ def main() -> dict:
     ]  # fmt: skip
     emails = OutboxDelivery.objects.filter(destination="email")
     return {
-        "reconciled": report.ok,
-        "ledger_problems": [p.message for p in report.problems][:20],
-        "negative_wallets": LedgerAccount.objects.filter(
-            owner__isnull=False, balance__lt=0
-        ).count(),
+        # reconcile_ledger also refuses any negative wallet or reserve.
+        "reconciled": reconciled,
+        "ledger_problems": ledger_problems[:20],
         "trades": trades,
         "not_terminal": waiting[:8],
         "not_terminal_count": len(waiting),

@@ -32,7 +32,6 @@ from tests.deploy.stack import (
 )
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, fund_wallet
 from tests.notifications.resend_stub import ResendStub
-from trading.selectors.ledger import balance_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,8 +144,12 @@ def test_sign_in_trade_and_the_trade_update_arrives_over_nginx(stack):
             await ws.close()
 
     trade = asyncio.run(scenario())
-    assert balance_get(user=user, currency="UGX") == 500000 - 360000
-    assert balance_get(user=user, currency="BTC") == Decimal(trade["crypto_amount"])
+    balances = http.get(
+        "/api/trading/balances", headers={"Authorization": f"Bearer {access}"}
+    ).json()["balances"]
+    held = {b["currency"]: Decimal(b["balance"]) for b in balances}
+    assert held["UGX"] == 500000 - 360000
+    assert held["BTC"] == Decimal(trade["crypto_amount"])
 
 
 def test_static_files_come_from_nginx(stack):

@@ -359,13 +359,9 @@ def _decimal(value):
 
 
 def _amount(balances, currency: str):
-    items = balances.get("balances", balances) if isinstance(balances, dict) else balances
-    if isinstance(items, dict):
-        value = items.get(currency, "0")
-        return _decimal(value["amount"] if isinstance(value, dict) else value)
-    for item in items:
-        if item.get("currency") == currency:
-            return _decimal(item.get("amount", item.get("balance", "0")))
+    for item in balances["balances"]:
+        if item["currency"] == currency:
+            return _decimal(item["balance"])
     return _decimal(0)
 
 
@@ -416,8 +412,7 @@ def test_stopping_node_a_loses_no_trade_and_node_b_keeps_serving(cluster):
     state = cluster["state"]()
     for reference in references:
         assert state["trades"][reference]["status"] == "completed", reference
-    assert state["reconciled"], state["problems"]
-    assert state["negative_wallets"] == 0
+    assert state["reconciled"], state["problems"]  # no wallet negative among its checks
 
     # Node B keeps serving: a new trade through nginx, live on B's socket.
     async def scenario():
