@@ -112,7 +112,12 @@ def test_sign_in_trade_and_the_trade_update_arrives_over_nginx(stack):
     # Behind the proxy the app knows the request came over HTTPS.
     assert "max-age=31536000" in signed_in.headers["strict-transport-security"]
     request_id = signed_in.headers["x-request-id"]
-    assert f"rid={request_id}" in stack["nginx"].access_log()
+    # nginx logs a request once it is done, which can be just after the answer.
+    wait_for(
+        lambda: f"rid={request_id}" in stack["nginx"].access_log(),
+        timeout=5,
+        what="the request's line in nginx's log",
+    )
 
     async def scenario():
         ws = await authenticated_socket(

@@ -337,11 +337,14 @@ def test_a_webhook_arriving_at_either_node_settles_the_payment_once(cluster):
     )
     deliveries = [d for d in sandbox.deliveries if d["status"] == "success"]
     assert [d["http_status"] for d in deliveries] == [200, 200]
-    lines = [
-        line
-        for line in cluster["nginx"].access_log()[log_mark:].splitlines()
-        if f"POST {WEBHOOK_PATH}" in line
-    ]
+
+    def webhook_lines():
+        log = cluster["nginx"].access_log()[log_mark:]
+        return [line for line in log.splitlines() if f"POST {WEBHOOK_PATH}" in line]
+
+    # nginx logs a request once it is done, which can be just after the answer.
+    wait_for(lambda: len(webhook_lines()) >= 2, timeout=5, what="both webhooks in nginx's log")
+    lines = webhook_lines()
     upstreams = {line.split("upstream=", 1)[1].split()[0] for line in lines}
     assert upstreams == {cluster["a"].web, cluster["b"].web}, lines
     after = on_a.get("/api/trading/balances", headers=auth).json()
