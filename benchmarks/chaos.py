@@ -582,6 +582,9 @@ def main() -> int:
         for part in reversed(parts):
             with contextlib.suppress(Exception):
                 part.stop()
+        for folder in (locals().get("tls"), getattr(locals().get("static_root"), "parent", None)):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -232,6 +232,9 @@ def main() -> int:
         hosts.down()
         if "resend" in locals():
             resend.__exit__(None, None, None)
+        for folder in (locals().get("tls"), getattr(locals().get("static_root"), "parent", None)):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
