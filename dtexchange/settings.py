@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_otp",
     "anymail",
     "notifications",
+    "audit",
     "accounts",
     "trading",
     "payments",
