@@ -1,5 +1,8 @@
 """Staff back office for people: search, roles (groups), activation.
 
+Changes of access (active, staff, superuser, roles) and passwords set here
+are recorded in the audit trail, in the same transaction as the change.
+
 Email verification is not editable here: an address counts as verified only
 when its owner typed the emailed code (superusers made by createsuperuser
 are the exception).
@@ -9,8 +12,15 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 
 from accounts.models import User
+from accounts.receivers import client_ip
+from accounts.services import (
+    user_access_change_record,
+    user_access_snapshot,
+    user_password_set_by_staff_record,
+)
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -53,3 +63,29 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
+
+    def save_model(self, request, obj, form, change):
+        # The admin saves the row here and the roles (m2m) in save_related;
+        # the state before is read from the database before either.
+        request._access_before = (
+            user_access_snapshot(user=User.objects.get(pk=obj.pk)) if change else None
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_access_change_record(
+            actor=request.user,
+            user=form.instance,
+            before=request._access_before,
+            ip=client_ip(request),
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user_password_set_by_staff_record(
+                    actor=request.user, user=User.objects.get(pk=id), ip=client_ip(request)
+                )
+        return response

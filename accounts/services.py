@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import roles
 from accounts.models import EmailOTPDevice, User
+from audit.services import audit_record
 from dtexchange.errors import DomainError, InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -241,3 +242,62 @@ def token_revoke(*, refresh: str) -> None:
     token = _refresh_token_lock(refresh=refresh)
     token.blacklist()
     log.info("auth.logout", user_id=token.payload.get(jwt_settings.USER_ID_CLAIM))
+
+
+# --- access changes and staff sign-ins in the audit trail ---------------------
+
+
+def user_access_snapshot(*, user: User) -> dict:
+    """What decides what a person may do: active, staff, superuser, roles."""
+    return {
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+    }
+
+
+def user_access_change_record(
+    *, actor: User, user: User, before: dict | None, ip: str = ""
+) -> None:
+    """Audit a change of ``user``'s access made by ``actor`` (staff in the
+    admin): ``before`` is ``user_access_snapshot`` taken before the change,
+    None for a user just created. Records nothing when nothing changed."""
+    after = user_access_snapshot(user=user)
+    if before == after:
+        return
+    audit_record(
+        action="user.create" if before is None else "user.access_change",
+        actor=actor,
+        obj=user,
+        subject=user,
+        before=before,
+        after=after,
+        ip=ip,
+    )
+
+
+def user_password_set_by_staff_record(*, actor: User, user: User, ip: str = "") -> None:
+    """Audit a password set for ``user`` by ``actor`` in the admin."""
+    audit_record(action="user.password_set", actor=actor, obj=user, subject=user, ip=ip)
+
+
+def staff_sign_in_record(*, user: User, ip: str) -> None:
+    """Audit a successful sign-in to the admin."""
+    audit_record(action="admin.sign_in", actor=user, obj=user, subject=user, ip=ip)
+
+
+def staff_sign_in_failure_record(*, email: str, ip: str) -> None:
+    """Audit a failed sign-in to the admin. The address typed is kept as a
+    reference (as in the logs), with the account it names, if any."""
+    address = email_normalize(email or "")
+    user = User.objects.filter(email=address).first() if address else None
+    audit_record(
+        action="admin.sign_in_failed",
+        actor=None,
+        actor_label="anonymous",
+        obj=user,
+        subject=user,
+        data={"email_ref": _email_ref(address)},
+        ip=ip,
+    )

@@ -8,17 +8,27 @@ Changing this function breaks every existing chain: add a new ``v`` instead.
 
 import hashlib
 import json
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 VERSION = 1
 
 
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o):
+        if isinstance(o, Decimal):
+            # Without trailing zeros: a stored NUMERIC(38, 18) and the amount
+            # typed read the same ("50000", not "50000.000000000000000000").
+            return format(o.normalize(), "f") if o.is_finite() else str(o)
+        return super().default(o)
+
+
 def jsonable(value):
-    """``value`` as plain JSON types (Decimal -> "1.50", datetime -> ISO text)."""
+    """``value`` as plain JSON types (Decimal -> "1.5", datetime -> ISO text)."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(value, cls=_Encoder))
 
 
 def event_hash(

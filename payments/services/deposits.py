@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
+from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput
 from payments.models import BankDeposit, DepositDecision
 from trading.money import has_valid_precision, quantize
@@ -155,6 +156,21 @@ def deposit_approve(
         currency=deposit.currency,
         ledger_reference=ledger_reference,
     )
+    audit_record(
+        action="deposit.approve",
+        actor=reviewer,
+        obj=deposit,
+        subject=deposit.user,
+        before={"status": BankDeposit.Status.PENDING},
+        after={"status": deposit.status, "amount_received": amount_received},
+        data={
+            "reference_code": deposit.reference_code,
+            "expected_amount": deposit.expected_amount,
+            "currency": deposit.currency,
+            "reason": reason.strip(),
+            "ledger_reference": ledger_reference,
+        },
+    )
     log.info(
         "deposit.approved",
         deposit=deposit.reference_code,
@@ -191,6 +207,20 @@ def deposit_reject(*, deposit_id: int, reviewer, reason: str) -> BankDeposit:
         reason=reason.strip(),
         expected_amount=deposit.expected_amount,
         currency=deposit.currency,
+    )
+    audit_record(
+        action="deposit.reject",
+        actor=reviewer,
+        obj=deposit,
+        subject=deposit.user,
+        before={"status": BankDeposit.Status.PENDING},
+        after={"status": deposit.status},
+        data={
+            "reference_code": deposit.reference_code,
+            "expected_amount": deposit.expected_amount,
+            "currency": deposit.currency,
+            "reason": reason.strip(),
+        },
     )
     log.info("deposit.rejected", deposit=deposit.reference_code, reviewer=reviewer.pk)
     return deposit

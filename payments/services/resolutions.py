@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
+from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput, NotFound
 from payments.models import MobileMoneyPayment, PaymentResolution
 from payments.selectors import flagged_payment_credit_refusal, momo_wallet_credit_key
@@ -182,6 +183,27 @@ def mobile_money_flag_resolve(
         amount_credited=credited,
         currency=payment.currency,
         ledger_reference=ledger_reference,
+    )
+    payment.refresh_from_db(fields=["status", "resolved_at", "amount_received"])
+    audit_record(
+        action="payment.flag_resolve",
+        actor=actor,
+        obj=payment,
+        subject=payment.user,
+        before={"status": status_before, "flag_reason": flag_reason, "resolved_at": None},
+        after={
+            "status": payment.status,
+            "resolved_at": payment.resolved_at,
+            "outcome": outcome,
+            "amount_credited": credited,
+        },
+        data={
+            "reference": payment.reference,
+            "currency": payment.currency,
+            "note": note,
+            "ledger_reference": ledger_reference,
+            "resolution_id": resolution.pk,
+        },
     )
     log.info(
         "momo.flag_resolved",
