@@ -15,12 +15,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
 from accounts.models import User
-from accounts.receivers import client_ip
 from accounts.services import (
     user_access_change_record,
     user_access_snapshot,
     user_password_set_by_staff_record,
 )
+from dtexchange.client_ip import client_ip
 
 
 class UserCreateForm(AdminUserCreationForm):

@@ -6,14 +6,9 @@ customer site and the API have their own logs and limits)."""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
-from rest_framework.throttling import BaseThrottle
 
 from accounts import services
-
-
-def client_ip(request) -> str:
-    """The client's address as the rate limits see it (NUM_PROXIES)."""
-    return BaseThrottle().get_ident(request) or ""
+from dtexchange.client_ip import client_ip
 
 
 def _is_admin_site(request) -> bool:

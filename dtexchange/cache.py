@@ -12,6 +12,10 @@ are still Django's (created lazily, one per server).
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
+from dtexchange.metrics import CACHE_GET_FAILS, CACHE_GETS, CACHE_HITS, CACHE_MISSES
+
+_MISSING = object()
+
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
@@ -30,6 +34,20 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+    def get(self, key, default=None, version=None):
+        # Cache metrics under django-prometheus' names (dtexchange/metrics.py).
+        CACHE_GETS.labels(backend="redis").inc()
+        try:
+            value = super().get(key, _MISSING, version)
+        except Exception:
+            CACHE_GET_FAILS.labels(backend="redis").inc()
+            raise
+        if value is _MISSING:
+            CACHE_MISSES.labels(backend="redis").inc()
+            return default
+        CACHE_HITS.labels(backend="redis").inc()
+        return value
 
     def count_in_window(self, key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
         """For the rate limiter (dtexchange.throttling): add one to the

@@ -8,6 +8,7 @@ Two profiles (DESIGN 2):
   real providers, DEBUG off.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dtexchange.metrics.MetricsMiddleware",
     "dtexchange.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -497,6 +499,24 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+
+# --- Metrics (Prometheus; dtexchange/metrics.py) ----------------------------
+# Multiprocess mode in every process: the client reads this variable when it
+# is first imported, which is after these settings (dtexchange.metrics is
+# imported by the middleware and the apps). The web processes of a node
+# share the folder (served at /metrics); give the Celery worker its own (it
+# serves it on CELERY_METRICS_PORT).
+# Empty the folders before the node's processes start.
+PROMETHEUS_MULTIPROC_DIR = env.str(
+    "PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics" / "web")
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# GET /metrics: the bearer token, or a client in TRUSTED_NETWORKS; else 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The Celery worker's own scrape port (unset: none) and address.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
 
 # --- Logging: structured JSON (structlog) with the request id --------------
 from dtexchange.logging import configure_logging  # noqa: E402

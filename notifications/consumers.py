@@ -24,6 +24,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
+from dtexchange.metrics import WS_CONNECTIONS
 from notifications import fanout, live
 from notifications.routing import user_group
 
@@ -68,6 +69,9 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         try:
             return await super().__call__(scope, receive, send)
         finally:
+            if getattr(self, "counted", False):
+                self.counted = False
+                WS_CONNECTIONS.dec()
             # Whatever ended this socket's application (a disconnect, an
             # exception, Daphne cancelling it): the public fan-out forgets it.
             fanout.unregister(self)
@@ -83,6 +87,8 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         self.throttled = 0
         live.ensure_drainer()
         await self.accept()
+        self.counted = True
+        WS_CONNECTIONS.inc()
         # Public events come from the process's fan-out hub (one subscription
         # per process, one write loop), not through this consumer's channel.
         await fanout.register(self)

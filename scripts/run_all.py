@@ -2,6 +2,7 @@
 on Ctrl-C (or when one of them dies)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,10 @@ PROCESSES: dict[str, list[str]] = {
 
 
 def main() -> int:
+    # The metrics' per-process files start empty with the processes
+    # (dtexchange/metrics.py); the settings make the folder again.
+    var_dir = Path(os.environ.get("DTX_VAR_DIR") or ROOT / "var")
+    shutil.rmtree(var_dir / "metrics", ignore_errors=True)
     children: dict[str, subprocess.Popen] = {}
     for name, argv in PROCESSES.items():
         # Each child in its own process group, so Ctrl-C reaches it only through us.

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, NotFound
+from dtexchange.metrics import trade_changes_count
 from notifications.services import outbox_emit_many
 from trading.errors import InsufficientBalance
 from trading.models.ledger import AccountKind, LedgerAccount
@@ -108,6 +109,7 @@ def _history_and_events(
             at=trade.updated_at,
         )
     )
+    trade_changes_count(trade, [change.to_status for change in changes])
     events = [
         {
             "kind": "trade.updated",

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
+from dtexchange.metrics import trade_changes_count
 from trading import payment_methods
 from trading.errors import IdempotencyKeyReused
 from trading.models.ledger import AccountKind
@@ -111,6 +112,7 @@ def _record_creation(trade: Trade) -> None:
     if current == trade.status:
         record_change(trade, previous="", actor=trade._unrecorded_creation, reason="created")
         return
+    trade_changes_count(trade, [TradeStatus.PENDING])
     TradeStatusChange.objects.create(
         trade=trade,
         from_status="",
