@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "trading",
     "payments",
     "vouchers",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -517,6 +518,11 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # The Celery worker's own scrape port (unset: none) and address.
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
+
+# --- Backups (operations/backup.py) ------------------------------------------
+# Folder of pg_dump/pg_restore to use first; otherwise the server's major
+# version is looked for in /usr/lib/postgresql/<major>/bin and on PATH.
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
 # --- Logging: structured JSON (structlog) with the request id --------------
 from dtexchange.logging import configure_logging  # noqa: E402
