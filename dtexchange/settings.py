@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "notifications",
     "audit",
     "accounts",
+    "ledger",
     "trading",
     "payments",
     "vouchers",

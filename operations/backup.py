@@ -33,8 +33,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from audit.selectors import audit_chain_head
+from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from operations.pgtools import pg_env, pg_tool, server_major
-from trading.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 MANIFEST_SUFFIX = ".manifest.json"
 # What must be equal between a backup's manifest and the restored database's.

@@ -22,6 +22,7 @@ from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import DomainError, InvalidInput
+from ledger.money import fmt
 from payments.models import BankDeposit, DepositDecision, MobileMoneyPayment, PaymentResolution
 from payments.selectors import (
     deposit_preview,
@@ -30,7 +31,6 @@ from payments.selectors import (
 )
 from payments.services import deposit_approve, deposit_reject, mobile_money_flag_resolve
 from payments.services.resolutions import can_resolve
-from trading.money import fmt
 
 
 class _ReadOnly:

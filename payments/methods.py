@@ -10,10 +10,10 @@ from typing import Any
 from django.conf import settings
 
 from dtexchange.errors import InvalidInput
+from ledger.money import fmt, quantize
 from payments import crypto
 from payments.models import MobileMoneyPayment
 from payments.phone import PROVIDER_NAMES, Msisdn, msisdn_parse
-from trading.money import fmt, quantize
 from trading.payment_methods import PaymentMethod
 
 PHONE_FIELD = "payment_details.phone_number"

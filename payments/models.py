@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ledger.fields import MoneyField
+from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 from payments.crypto import EncryptedTextField
 from payments.phone import PROVIDER_CHOICES
-from trading.fields import MoneyField
-from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 
 
 def _money(**kwargs) -> MoneyField:

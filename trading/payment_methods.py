@@ -31,7 +31,7 @@ class PaymentMethod:
     supports_sell: ClassVar[bool] = False
     # True when the method's currency is crypto (a swap) rather than fiat.
     is_crypto_swap: ClassVar[bool] = False
-    # Sell: the house account kind (trading.models.ledger.AccountKind) that
+    # Sell: the house account kind (ledger.models.AccountKind) that
     # holds the net fiat while the method pays it out, e.g.
     # "mobile_money_clearing". None: the net goes to the user's fiat wallet
     # and the sale completes at once (no start_sell call).

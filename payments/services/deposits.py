@@ -19,9 +19,10 @@ from django.utils import timezone
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import has_valid_precision, quantize
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
-from trading.money import has_valid_precision, quantize
-from trading.services import fiat_wallet_credit, house_account, trade_fail, trade_settle_buy
+from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
 from trading.services.trades import TradeNotSettleable
 
 log = structlog.get_logger(__name__)

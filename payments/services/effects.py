@@ -19,11 +19,11 @@ import contextlib
 
 import structlog
 
+from ledger.services import house_account
 from payments.models import MobileMoneyPayment
 from payments.selectors import momo_wallet_credit_key
 from trading.services import (
     fiat_wallet_credit,
-    house_account,
     trade_complete_payout,
     trade_fail,
     trade_refund_failed_payout,

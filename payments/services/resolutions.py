@@ -22,10 +22,11 @@ from django.utils import timezone
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput, NotFound
+from ledger.money import fmt, has_valid_precision
+from ledger.services import house_account
 from payments.models import MobileMoneyPayment, PaymentResolution
 from payments.selectors import flagged_payment_credit_refusal, momo_wallet_credit_key
-from trading.money import fmt, has_valid_precision
-from trading.services import fiat_wallet_credit, house_account, trade_fail
+from trading.services import fiat_wallet_credit, trade_fail
 from trading.services.trades import TradeNotSettleable
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,4 @@
-// Money and status display, in step with trading/money.py `fmt` and
+// Money and status display, in step with ledger/money.py `fmt` and
 // trading/templatetags/site_tags.py `status_text` (DESIGN 9).
 // Amounts arrive as decimal strings; Intl formats a string exactly (no float
 // on the way) and `roundingMode: "trunc"` rounds down like `quantize`.

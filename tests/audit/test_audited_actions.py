@@ -13,6 +13,8 @@ from accounts.roles import ADMIN, DEPOSIT_REVIEWER, ensure_roles
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from dtexchange.errors import DomainError
+from ledger.models import LedgerTransaction
+from ledger.services import ledger_reverse, reserve_fund
 from payments.models import BankDeposit, MobileMoneyPayment
 from payments.phone import msisdn_parse
 from payments.services import (
@@ -23,9 +25,7 @@ from payments.services import (
     mobile_money_payment_create,
 )
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, set_prices
-from trading.models import LedgerTransaction
 from trading.services import trade_buy
-from trading.services.ledger import ledger_reverse, reserve_fund
 from vouchers.models import Voucher, VoucherBatch
 from vouchers.services import voucher_batch_create, voucher_void
 
@@ -174,7 +174,7 @@ def test_reserve_funding_and_reversals_are_audited_once():
     txn = reserve_fund(currency="BTC", amount=Decimal("2.5"), actor="command:fund_reserve")
     (fund,) = events("reserve.fund")
     assert fund.actor_label == "command:fund_reserve"
-    assert (fund.object_type, fund.object_id) == ("trading.ledgertransaction", str(txn.pk))
+    assert (fund.object_type, fund.object_id) == ("ledger.ledgertransaction", str(txn.pk))
     assert fund.after == {"currency": "BTC", "amount": "2.5"}
     # A replayed funding (same key) moved nothing and is not an action.
     reserve_fund(currency="BTC", amount=Decimal("1"), actor="t", idempotency_key="k-1")

@@ -11,14 +11,16 @@ from django.db import connection
 
 from accounts.roles import DEPOSIT_REVIEWER
 from dtexchange.errors import InvalidInput
+from ledger.models import AccountKind, LedgerEntry, LedgerTransaction
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
 from payments.selectors import deposit_preview
 from payments.services import deposit_approve, deposit_reject
 from payments.services.deposits import REFERENCE_ALPHABET, DepositAlreadyDecided, NotAReviewer
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
-from trading.models import AccountKind, LedgerEntry, LedgerTransaction, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy
 
 
 @pytest.fixture
@@ -244,9 +246,9 @@ def test_reviewers_cannot_edit_ledger_rows_or_decisions(market, client, reviewer
     txn = LedgerTransaction.objects.first()
     decision = DepositDecision.objects.get()
     for url in (
-        f"/admin/trading/ledgerentry/{entry.pk}/change/",
-        f"/admin/trading/ledgerentry/{entry.pk}/delete/",
-        f"/admin/trading/ledgertransaction/{txn.pk}/delete/",
+        f"/admin/ledger/ledgerentry/{entry.pk}/change/",
+        f"/admin/ledger/ledgerentry/{entry.pk}/delete/",
+        f"/admin/ledger/ledgertransaction/{txn.pk}/delete/",
         f"/admin/payments/depositdecision/{decision.pk}/delete/",
     ):
         assert client.post(url, {"post": "yes", "amount": "1"}).status_code in (302, 403), url

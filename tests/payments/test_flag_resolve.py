@@ -12,6 +12,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
 from dtexchange.errors import InvalidInput, NotFound
+from ledger.models import AccountKind
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from payments.models import AppendOnlyError, MobileMoneyPayment, PaymentResolution
 from payments.phone import msisdn_parse
@@ -28,9 +31,8 @@ from payments.services.resolutions import (
 )
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
 from tests.payments.conftest import wait_for
-from trading.models import AccountKind, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = MobileMoneyPayment.Status

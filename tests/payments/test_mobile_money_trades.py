@@ -15,6 +15,9 @@ from django.core import mail
 from django.core.management import call_command
 
 from dtexchange.errors import InvalidInput
+from ledger.models import AccountKind, LedgerTransaction
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from payments.models import MobileMoneyPayment
 from payments.services import (
@@ -25,9 +28,8 @@ from payments.services import (
 from payments.signature import signature_header
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
 from tests.payments.conftest import WEBHOOK_PATH, WEBHOOK_SECRET, wait_for
-from trading.models import AccountKind, LedgerTransaction, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy, trade_sell
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy, trade_sell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,9 +12,9 @@ import pytest
 from django.test import override_settings
 from freezegun import freeze_time
 
+from ledger.money import CRYPTO_CODES, FIAT_CODES
 from notifications.models import OutboxEvent
 from tests.factories import TEST_PRICES, FixedPriceProvider, fund_wallet, ledger_rows, set_prices
-from trading.money import CRYPTO_CODES, FIAT_CODES
 from trading.services.prices import (
     SIMULATED_BAND,
     SIMULATED_BASE_USD,

@@ -32,9 +32,10 @@ django.setup()
 from django.db import IntegrityError, connection, transaction
 
 from tests.factories import UserFactory, fund_reserves, fund_wallet, set_prices
-from trading.models import AccountKind, LedgerAccount, Trade
+from ledger.models import AccountKind, LedgerAccount
+from trading.models import Trade
 from trading.services import trades
-from trading.services.ledger import house_account
+from ledger.services import house_account
 
 assert connection.vendor == "sqlite", connection.vendor
 set_prices({("ETH", "USD"): "3000", ("BTC", "USD"): "97000"})
@@ -186,21 +187,21 @@ def test_check_constraints_keep_their_meaning_on_text(embedded):
     ],
 )
 def test_canonical_text_is_fixed_width_and_exact(value, text):
-    from trading.fields import sqlite_money_text
+    from ledger.fields import sqlite_money_text
 
     assert sqlite_money_text(D(value)) == text
     assert D(text) == D(value).quantize(D("1e-18"), context=EXACT_38)
 
 
 def test_canonical_text_refuses_what_numeric_38_18_cannot_hold():
-    from trading.fields import sqlite_money_text
+    from ledger.fields import sqlite_money_text
 
     with pytest.raises(ValueError, match="does not fit"):
         sqlite_money_text(D("100000000000000000000"))
 
 
 def test_the_text_order_is_the_numeric_order_of_non_negative_amounts():
-    from trading.fields import sqlite_money_text
+    from ledger.fields import sqlite_money_text
 
     amounts = [D("0"), D("0.000000000000000001"), D("0.5"), D("9"), D("10"), D("1234.5")]
     assert sorted(amounts, key=sqlite_money_text) == amounts
@@ -212,7 +213,7 @@ def test_postgresql_columns_stay_numeric_38_18():
     from django.apps import apps
     from django.db import connection
 
-    from trading.fields import MoneyField
+    from ledger.fields import MoneyField
 
     money_fields = [
         field

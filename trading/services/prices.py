@@ -27,8 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import CRYPTO_CODES, FIAT_CODES, currency, quantize_rate
 from notifications.services import outbox_emit
-from trading.money import CRYPTO_CODES, FIAT_CODES, currency, quantize_rate
 
 log = structlog.get_logger(__name__)
 

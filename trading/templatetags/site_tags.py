@@ -1,11 +1,11 @@
 """Template filters of the customer site: money and status in words a person
-reads (DESIGN 9). Display only; all rounding goes through trading.money."""
+reads (DESIGN 9). Display only; all rounding goes through ledger.money."""
 
 from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from trading.money import UnknownCurrency, currency, fmt
+from ledger.money import UnknownCurrency, currency, fmt
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from trading import money
-from trading.selectors.ledger import ledger_reconcile
+from ledger import money
+from ledger.selectors import ledger_reconcile
 
 
 class Command(BaseCommand):

@@ -1,13 +1,8 @@
-"""trading's domain errors (subclasses of dtexchange.errors.DomainError).
-
-One section per area; append yours in its own section to keep merges clean.
-"""
+"""The ledger's domain errors (subclasses of dtexchange.errors.DomainError)."""
 
 from rest_framework import status
 
 from dtexchange.errors import Conflict, DomainError
-
-# --- Ledger (owner: ledger) --------------------------------------------------
 
 
 class InsufficientBalance(Conflict):

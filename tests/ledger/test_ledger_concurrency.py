@@ -7,11 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from ledger.errors import InsufficientBalance
+from ledger.models import AccountKind, LedgerTransaction
+from ledger.selectors import ledger_reconcile
+from ledger.services import house_account, ledger_post
 from tests.factories import UserFactory, fund_wallet
-from trading.errors import InsufficientBalance
-from trading.models import AccountKind, LedgerTransaction
-from trading.selectors.ledger import ledger_reconcile
-from trading.services.ledger import house_account, ledger_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,9 +48,9 @@ def _run_threads(n: int, work) -> list:
 
 @pytest.mark.parametrize("fast_sql", [True, False], ids=["fast_sql", "portable"])
 def test_fifty_concurrent_debits_against_a_wallet_covering_ten(fast_sql, monkeypatch):
-    import trading.services.ledger
+    import ledger.services
 
-    monkeypatch.setattr(trading.services.ledger, "FAST_SQL", fast_sql)
+    monkeypatch.setattr(ledger.services, "FAST_SQL", fast_sql)
     user = UserFactory()
     wallet = fund_wallet(user, "USD", "10.00")
     reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
@@ -210,8 +210,8 @@ def test_random_concurrent_postings_lose_no_update():
 
 
 def test_first_use_of_a_wallet_from_many_threads_creates_one_account():
-    from trading.models import LedgerAccount
-    from trading.services.ledger import wallet_account
+    from ledger.models import LedgerAccount
+    from ledger.services import wallet_account
 
     user = UserFactory()
 

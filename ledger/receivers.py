@@ -1,9 +1,9 @@
-"""Signal receivers of the trading app (thin adapters), connected in apps.py."""
+"""Signal receivers of the ledger app (thin adapters), connected in apps.py."""
 
 from collections.abc import Callable
 
-from trading import money
-from trading.services.ledger import reserve_fund_demo
+from ledger import money
+from ledger.services import reserve_fund_demo
 
 
 def fund_demo_reserves(*, stdout: Callable[[str], None] | None = None, **_kwargs) -> None:

@@ -9,9 +9,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from accounts.signals import demo_data_requested
+from ledger.models import AccountKind, LedgerTransaction
+from ledger.services import DEMO_RESERVE_AMOUNTS, house_account, ledger_post
 from tests.factories import UserFactory, fund_wallet
-from trading.models import AccountKind, LedgerTransaction
-from trading.services.ledger import DEMO_RESERVE_AMOUNTS, house_account, ledger_post
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +22,9 @@ D = Decimal
 def _sum_path(request, monkeypatch):
     """reconcile_ledger runs through both ways of summing: in SQL (PostgreSQL)
     and in Python with Decimal (SQLite, whose SUM() adds REALs)."""
-    import trading.selectors.ledger
+    import ledger.selectors
 
-    monkeypatch.setattr(trading.selectors.ledger, "SUMS_IN_SQL", request.param)
+    monkeypatch.setattr(ledger.selectors, "SUMS_IN_SQL", request.param)
 
 
 def _run(*args) -> tuple[str, str]:
@@ -166,7 +166,7 @@ def test_ledger_reverse_posts_the_opposite_once_and_reconciles():
     original = LedgerTransaction.objects.filter(entries__account__owner=user).get()
     out, _ = _run("ledger_reverse", str(original.pk), "--reason", "funded the wrong user")
     assert f"Reversed transaction {original.pk}" in out
-    from trading.selectors.ledger import balance_get
+    from ledger.selectors import balance_get
 
     assert balance_get(user=user, currency="USD") == D("0")
     again, _ = _run("ledger_reverse", str(original.pk), "--reason", "again")

@@ -10,13 +10,12 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger import money
+from ledger.errors import InsufficientBalance
+from ledger.models import NON_NEGATIVE_KINDS, AccountKind, LedgerAccount, LedgerEntry
+from ledger.selectors import ledger_reconcile
+from ledger.services import house_account, ledger_post, wallet_account
 from tests.factories import UserFactory
-from trading import money
-from trading.errors import InsufficientBalance
-from trading.models import AccountKind, LedgerAccount, LedgerEntry
-from trading.models.ledger import NON_NEGATIVE_KINDS
-from trading.selectors.ledger import ledger_reconcile
-from trading.services.ledger import house_account, ledger_post, wallet_account
 
 pytestmark = pytest.mark.django_db
 

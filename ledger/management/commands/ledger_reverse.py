@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from dtexchange.errors import DomainError
-from trading.services.ledger import ledger_reverse
+from ledger.services import ledger_reverse
 
 
 class Command(BaseCommand):

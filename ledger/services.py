@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from dtexchange.errors import InvalidInput, NotFound
-from trading import money
-from trading.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
-from trading.fields import EXACT
-from trading.models.ledger import (
+from ledger import money
+from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
+from ledger.fields import EXACT
+from ledger.models import (
     HOUSE_KINDS,
     NON_NEGATIVE_KINDS,
     AccountKind,

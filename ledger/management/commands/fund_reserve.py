@@ -3,8 +3,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 
 from dtexchange.errors import DomainError
-from trading import money
-from trading.services.ledger import reserve_fund
+from ledger import money
+from ledger.services import reserve_fund
 
 
 class Command(BaseCommand):

@@ -10,9 +10,9 @@ from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from dtexchange.errors import InvalidInput
-from trading import money
-from trading.fields import EXACT
-from trading.models.ledger import (
+from ledger import money
+from ledger.fields import EXACT
+from ledger.models import (
     NON_NEGATIVE_KINDS,
     AccountKind,
     LedgerAccount,

@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
+from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+from ledger.selectors import balance_get, balances_for_user
+from ledger.services import house_account, ledger_post, reserve_fund, wallet_account
 from tests.factories import UserFactory, fund_wallet
-from trading.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
-from trading.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
-from trading.selectors.ledger import balance_get, balances_for_user
-from trading.services.ledger import house_account, ledger_post, reserve_fund, wallet_account
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,9 @@ def _posting_path(request, monkeypatch):
     """Every test here runs through both implementations of ledger_post: the
     PostgreSQL statements and the portable ORM path that SQLite (`make run`)
     uses."""
-    import trading.services.ledger
+    import ledger.services
 
-    monkeypatch.setattr(trading.services.ledger, "FAST_SQL", request.param)
+    monkeypatch.setattr(ledger.services, "FAST_SQL", request.param)
 
 
 def _balance(account: LedgerAccount) -> Decimal:
@@ -278,7 +278,7 @@ def test_unknown_currency_and_kind_are_clear_errors():
 
 def test_reversal_restores_balances_once():
     from dtexchange.errors import NotFound
-    from trading.services.ledger import ledger_reverse
+    from ledger.services import ledger_reverse
 
     user = UserFactory()
     wallet = fund_wallet(user, "USD", "10")
@@ -304,7 +304,7 @@ def test_reversal_restores_balances_once():
 
 
 def test_reversing_money_already_spent_is_refused():
-    from trading.services.ledger import ledger_reverse
+    from ledger.services import ledger_reverse
 
     user = UserFactory()
     wallet = wallet_account(user=user, currency="USD")

@@ -1,11 +1,13 @@
-"""The double-entry ledger (DESIGN 3).
+"""The double-entry ledger.
 
 Every movement of value is one ``LedgerTransaction`` of two or more
 ``LedgerEntry`` rows that sum to zero per currency. An account's balance is
 the sum of its entries; ``LedgerAccount.balance`` is a cache of that sum,
-written only by ``trading.services.ledger.ledger_post`` under a row lock and
+written only by ``ledger.services.ledger_post`` under a row lock and
 checked by ``manage.py reconcile_ledger``. Entries and transactions are
-append-only: PostgreSQL triggers (migration 0002) refuse UPDATE and DELETE,
+append-only: PostgreSQL triggers (trading migration 0002, written before the
+ledger had its own app; the tables kept their ``trading_`` names) refuse
+UPDATE and DELETE,
 and refuse at commit a transaction whose entries do not balance.
 """
 
@@ -14,8 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from trading.fields import MoneyField
-from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
+from ledger.fields import MoneyField
+from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 
 
 class AccountKind(models.TextChoices):
@@ -73,6 +75,7 @@ class LedgerAccount(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "trading_ledgeraccount"
         ordering = ["id"]
         constraints = [
             # NULL owners never collide in a plain unique index, so house
@@ -118,6 +121,7 @@ class LedgerTransaction(models.Model):
     reference = models.CharField(max_length=100, blank=True, db_index=True)
 
     class Meta:
+        db_table = "trading_ledgertransaction"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -137,6 +141,7 @@ class LedgerEntry(models.Model):
     amount = _amount_field()
 
     class Meta:
+        db_table = "trading_ledgerentry"
         ordering = ["id"]
         verbose_name_plural = "ledger entries"
         constraints = [

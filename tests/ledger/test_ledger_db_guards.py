@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+from ledger.services import house_account, ledger_post
 from tests.factories import UserFactory, fund_wallet
-from trading.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
-from trading.services.ledger import house_account, ledger_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, Inexact
 
 from django.db import models
 
-from trading.money import DECIMAL_PLACES, MAX_DIGITS
+from ledger.money import DECIMAL_PLACES, MAX_DIGITS
 
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
 _INT_DIGITS = MAX_DIGITS - DECIMAL_PLACES
