@@ -159,7 +159,10 @@ def e2e_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
         account_no="RELE2E0001",
         webhook_url=f"{server.url}{RELWORX_WEBHOOK_PATH}",
         webhook_secret="e2e-relworx-webhook-secret",
-        webhook_delay=0.5,
+        # Long enough that the trade page has loaded and shows the pending
+        # state before the webhook settles it, even on a loaded CI host; the
+        # tests wait up to 25 s for the live completion.
+        webhook_delay=3.0,
         webhook_gap=0.1,
     ).start()
     server.extra_env = {
