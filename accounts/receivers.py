@@ -1,29 +1,55 @@
-"""Sign-ins to the admin, successful or not, go to the audit trail.
+"""accounts' signal receivers (connected in AccountsConfig.ready)."""
 
-Django sends ``user_logged_in`` / ``user_login_failed`` for every sign-in;
-only those made through the admin site's own views are staff sign-ins (the
-customer site and the API have their own logs and limits)."""
+import secrets
 
-from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.dispatch import receiver
+from django.conf import settings
 
-from accounts import services
-from dtexchange.client_ip import client_ip
+from accounts.security import sessions_ended, sign_in_record
 
-
-def _is_admin_site(request) -> bool:
-    match = getattr(request, "resolver_match", None)
-    return match is not None and match.app_name == "admin"
+DEVICE_COOKIE = "dtx_device"
+DEVICE_COOKIE_SALT = "accounts.device"
 
 
-@receiver(user_logged_in, dispatch_uid="accounts.audit_admin_sign_in")
-def audit_admin_sign_in(sender, request=None, user=None, **kwargs):
-    if request is not None and user is not None and _is_admin_site(request):
-        services.staff_sign_in_record(user=user, ip=client_ip(request))
+def session_logged_out(sender, request, user, **kwargs):
+    """A log-out ends that session: its cookie-authenticated sockets close."""
+    if user is not None and getattr(request, "session", None) is not None:
+        sessions_ended(user_id=user.pk, session_key=request.session.session_key)
 
 
-@receiver(user_login_failed, dispatch_uid="accounts.audit_admin_sign_in_failed")
-def audit_admin_sign_in_failed(sender, credentials=None, request=None, **kwargs):
-    if request is not None and _is_admin_site(request):
-        email = (credentials or {}).get("username") or (credentials or {}).get("email") or ""
-        services.staff_sign_in_failure_record(email=email, ip=client_ip(request))
+def session_logged_in(sender, request, user, **kwargs):
+    """A browser sign-in (site or admin): known by its long-lived device
+    cookie, set on the response by DeviceCookieMiddleware when it is new."""
+    if request is None:
+        return
+    device_id = request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=DEVICE_COOKIE_SALT)
+    if not device_id:
+        device_id = secrets.token_urlsafe(24)
+        request.dtx_new_device_id = device_id
+    sign_in_record(
+        user=user,
+        device_key=f"browser:{device_id}",
+        device=request.headers.get("User-Agent", "a web browser")[:200],
+    )
+
+
+class DeviceCookieMiddleware:
+    """Gives a browser that just signed in for the first time its device
+    cookie (random, signed, HTTP-only, a year)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        device_id = getattr(request, "dtx_new_device_id", None)
+        if device_id:
+            response.set_signed_cookie(
+                DEVICE_COOKIE,
+                device_id,
+                salt=DEVICE_COOKIE_SALT,
+                max_age=365 * 86400,
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+            )
+        return response

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dtexchange.client_ip import client_ip
 from dtexchange.errors import error_body
 from dtexchange.schema import error_responses
 from payments.services import webhook_receive
@@ -57,7 +58,7 @@ class RelworxWebhookApi(APIView):
                 "relworx.webhook.rejected",
                 reason=exc.reason,
                 internal_reference=str(fields.get("internal_reference"))[:64],
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_ip(request),
             )
             return Response(
                 error_body("invalid_signature", "The webhook signature is missing or invalid."),

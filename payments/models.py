@@ -198,6 +198,11 @@ class DepositDecision(models.Model):
     amount_received = _money(null=True, blank=True)
     currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
     ledger_reference = models.CharField(max_length=64, blank=True)
+    # A four-eyes decision: who proposed it (``actor`` confirmed it).
+    proposal = models.ForeignKey(
+        "DecisionProposal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -238,6 +243,11 @@ class PaymentResolution(models.Model):
     amount_credited = _money(null=True, blank=True)
     currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
     ledger_reference = models.CharField(max_length=64, blank=True)
+    # A four-eyes credit: who proposed it (``actor`` confirmed it).
+    proposal = models.ForeignKey(
+        "DecisionProposal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-resolved_at", "-id"]
@@ -264,3 +274,86 @@ class PaymentResolution(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Payment resolutions are append-only.")
+
+
+class DecisionProposal(models.Model):
+    """The first half of a four-eyes decision (payments/services/four_eyes.py):
+    one staff member proposes approving a deposit or crediting a flagged
+    payment, a different one confirms (then the decision is made and its audit
+    row names both), or the money is decided another way and the proposal is
+    closed. At most one open proposal per deposit or payment; the proposer can
+    never be the confirmer (also a database CHECK)."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT_APPROVE = "deposit_approve", "Approve a bank deposit"
+        FLAG_CREDIT = "flag_credit", "Credit a flagged payment"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a second person"
+        CONFIRMED = "confirmed", "Confirmed"
+        CLOSED = "closed", "Closed (decided otherwise)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    deposit = models.ForeignKey(
+        BankDeposit, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    payment = models.ForeignKey(
+        MobileMoneyPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    amount = _money()
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_by_email = models.EmailField()  # as it was at the time
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_by_email = models.EmailField(blank=True)
+    closed_by_email = models.EmailField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="proposal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    deposit__isnull=False, payment__isnull=True, kind="deposit_approve"
+                )
+                | models.Q(deposit__isnull=True, payment__isnull=False, kind="flag_credit"),
+                name="proposal_one_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_by__isnull=True)
+                | ~models.Q(confirmed_by=models.F("proposed_by")),
+                name="proposal_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="confirmed") | models.Q(confirmed_by__isnull=False),
+                name="proposal_confirmed_has_confirmer",
+            ),
+            models.UniqueConstraint(
+                fields=["deposit"],
+                condition=models.Q(status="open", deposit__isnull=False),
+                name="proposal_one_open_per_deposit",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(status="open", payment__isnull=False),
+                name="proposal_one_open_per_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.deposit or self.payment
+        return f"{self.get_kind_display()} {target}: {self.amount} {self.currency}"

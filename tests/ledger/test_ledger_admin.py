@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tests.factories import UserFactory, fund_wallet
+from tests.staff import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def posted():
 def test_staff_can_view_but_not_add_change_or_delete(client, posted, superuser):
     wallet, txn, entry = posted
     staff = UserFactory(is_staff=True, is_superuser=superuser)
-    client.force_login(staff)
+    staff_sign_in(client, staff)
 
     for model, obj in ((LedgerAccount, wallet), (LedgerTransaction, txn), (LedgerEntry, entry)):
         name = model._meta.model_name

@@ -152,7 +152,8 @@ def test_demo_data_funds_every_reserve_once():
     assert printed[1] == "Reserves already funded (nothing added)."
 
 
-def test_load_demo_data_command_funds_the_reserves():
+def test_load_demo_data_command_funds_the_reserves(settings):
+    settings.DEBUG = True  # the embedded default; it refuses with DEBUG off
     out, _ = _run("load_demo_data")
     assert "Reserves funded from equity" in out
     assert _balance(AccountKind.RESERVE, "USD") == D("200000")
