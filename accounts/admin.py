@@ -9,7 +9,7 @@ are the exception).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
@@ -25,9 +25,11 @@ from accounts.roles import ADMIN, user_has_role
 from accounts.services import (
     user_access_change_record,
     user_access_snapshot,
+    user_erase,
     user_password_set_by_staff_record,
 )
 from dtexchange.client_ip import client_ip
+from dtexchange.errors import DomainError
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -71,6 +73,17 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
+    actions = ["erase_personal_data"]
+
+    @admin.action(description="Close the account and erase the personal data")
+    def erase_personal_data(self, request, queryset):
+        for user in queryset:
+            try:
+                user_erase(user=user, password=None, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"User {user.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"User {user.pk}: account closed, personal data erased.")
 
     def save_model(self, request, obj, form, change):
         # The admin saves the row here and the roles (m2m) in save_related;

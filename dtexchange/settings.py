@@ -541,6 +541,24 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
 
+# --- Personal data (accounts/personal_data.py) -------------------------------
+# Trades, payments and ledger entries are kept this long after an erasure
+# (financial records; the export says so).
+FINANCIAL_RECORDS_RETENTION_YEARS = env.int("FINANCIAL_RECORDS_RETENTION_YEARS", default=10)
+# Balances below these (the smallest withdrawal / sale) can be given up to
+# close an account; anything more must be withdrawn or sold first.
+ERASURE_SMALL_BALANCE_LIMITS = {
+    code: Decimal(env.str(f"ERASURE_SMALL_BALANCE_{code}", default=default))
+    for code, default in {
+        "UGX": "500",
+        "USD": "1",
+        "BTC": "0.00001",
+        "ETH": "0.0001",
+        "SOL": "0.001",
+        "TRX": "1",
+    }.items()
+}
+
 # --- Backups (operations/backup.py) ------------------------------------------
 # Folder of pg_dump/pg_restore to use first; otherwise the server's major
 # version is looked for in /usr/lib/postgresql/<major>/bin and on PATH.
