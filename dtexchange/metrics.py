@@ -80,17 +80,23 @@ CACHE_MISSES = Counter("django_cache_get_misses_total", "Cache reads that missed
 CACHE_GET_FAILS = Counter("django_cache_get_fail_total", "Cache reads that failed.", ["backend"])
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         started = time.perf_counter()
-        HTTP_REQUESTS.labels(request.method).inc()
+        # Any word is a method to Django: unknown ones share one label, so a
+        # client cannot grow the metrics without bound.
+        method = request.method if request.method in _METHODS else "other"
+        HTTP_REQUESTS.labels(method).inc()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         view = (match.view_name or "<unnamed view>") if match else "<unresolved>"
-        HTTP_LATENCY.labels(view, request.method).observe(time.perf_counter() - started)
+        HTTP_LATENCY.labels(view, method).observe(time.perf_counter() - started)
         HTTP_RESPONSES.labels(str(response.status_code)).inc()
         return response
 

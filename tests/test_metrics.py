@@ -208,3 +208,11 @@ def test_websocket_connections_are_a_live_gauge_of_daphne(tmp_path):
             raise AssertionError("the closed sockets are still counted")
 
         asyncio.run(scenario())
+
+
+def test_made_up_methods_share_one_label(client):
+    for word in ("BREW", "WHEN", "XYZZY"):
+        client.generic(word, "/healthz")
+    scraped = scrape(client)
+    assert value(scraped, "django_http_requests_total_by_method_total", method="other") >= 3
+    assert not [k for k in scraped if ("method", "BREW") in k[1]]
