@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, worker_ready
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtexchange.settings")
 
@@ -37,3 +37,32 @@ def _serve_metrics(sender=None, **kwargs):
             addr=settings.CELERY_METRICS_ADDRESS,
             registry=metrics_registry(with_state=False),
         )
+
+
+# The request id follows a request into the tasks it queues: it travels as a
+# message header and is bound to the task's log lines (dtexchange.logging).
+
+
+@before_task_publish.connect(dispatch_uid="dtexchange.carry_request_id")
+def _carry_request_id(headers=None, **kwargs):
+    import structlog
+
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and headers is not None:
+        headers.setdefault("request_id", request_id)
+
+
+@task_prerun.connect(dispatch_uid="dtexchange.bind_request_id")
+def _bind_request_id(task=None, task_id=None, **kwargs):
+    import structlog
+
+    request = getattr(task, "request", None)
+    request_id = getattr(request, "request_id", None) or (
+        (getattr(request, "headers", None) or {}).get("request_id")
+    )
+    if getattr(request, "is_eager", False):
+        return  # run in the caller's own context, which already has its id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        request_id=request_id or f"task-{task_id}", task=getattr(task, "name", "")
+    )
