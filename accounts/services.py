@@ -290,9 +290,10 @@ def staff_sign_in_record(*, user: User, ip: str) -> None:
     audit_record(action="admin.sign_in", actor=user, obj=user, subject=user, ip=ip)
 
 
-def staff_sign_in_failure_record(*, email: str, ip: str) -> None:
-    """Audit a failed sign-in to the admin. The address typed is kept as a
-    reference (as in the logs), with the account it names, if any."""
+def staff_sign_in_failure_record(*, email: str, ip: str, reason: str = "password") -> None:
+    """Audit a failed sign-in to the admin (``reason``: ``password``, or
+    ``bad_code`` / ``no_device`` for the second factor). The address typed is
+    kept as a reference (as in the logs), with the account it names, if any."""
     address = email_normalize(email or "")
     user = User.objects.filter(email=address).first() if address else None
     audit_record(
@@ -301,7 +302,7 @@ def staff_sign_in_failure_record(*, email: str, ip: str) -> None:
         actor_label="anonymous",
         obj=user,
         subject=user,
-        data={"email_ref": _email_ref(address)},
+        data={"email_ref": _email_ref(address), "reason": reason},
         ip=ip,
     )
 

@@ -24,6 +24,7 @@ from payments.models import MobileMoneyPayment
 from payments.phone import msisdn_parse
 from payments.services import mobile_money_apply_status, mobile_money_payment_create
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, fund_wallet, set_prices
+from tests.staff import staff_sign_in
 from trading.services import trade_buy, trade_sell
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +215,7 @@ def test_a_small_balance_needs_an_explicit_give_up():
 def test_staff_erase_from_the_admin(client):
     admin_user = UserFactory(roles=[ADMIN], is_staff=True, is_superuser=True)
     person = UserFactory()
-    client.force_login(admin_user)
+    staff_sign_in(client, admin_user)
     response = client.post(
         "/admin/accounts/user/",
         {"action": "erase_personal_data", "_selected_action": [person.pk]},

@@ -25,6 +25,7 @@ from payments.services import (
     mobile_money_payment_create,
 )
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, set_prices
+from tests.staff import staff_device, staff_sign_in, totp_code
 from trading.services import trade_buy
 from vouchers.models import Voucher, VoucherBatch
 from vouchers.services import voucher_batch_create, voucher_void
@@ -192,7 +193,7 @@ def test_reserve_funding_and_reversals_are_audited_once():
 
 
 def _admin_login(client, user):
-    client.force_login(user)
+    staff_sign_in(client, user)
 
 
 def test_role_and_staff_changes_in_the_admin_are_audited(client):
@@ -263,15 +264,24 @@ def test_admin_sign_ins_and_failures_are_audited(client):
     )
     assert events("admin.sign_in_failed")[1].subject is None
 
-    response = client.post(
-        "/admin/login/",
-        {"username": "staff@example.test", "password": DEFAULT_PASSWORD, "next": "/admin/"},
-    )
-    assert response.status_code == 302
+    staff_sign_in(client, staff)
     (signed_in,) = events("admin.sign_in")
     assert (signed_in.actor, signed_in.subject) == (staff, staff)
+    client.logout()
+    # The right password with a wrong code from the authenticator app.
+    device = staff_device(staff)
+    wrong = f"{(int(totp_code(device)) + 1) % 1000000:06d}"
+    response = client.post(
+        "/admin/login/",
+        {"username": "staff@example.test", "password": DEFAULT_PASSWORD, "otp_token": wrong},
+    )
+    assert response.status_code == 200
+    bad_code = events("admin.sign_in_failed")[2]
+    assert (bad_code.subject, bad_code.data["reason"]) == (staff, "bad_code")
+    assert events("admin.sign_in_failed")[0].data["reason"] == "password"
+
     # Sign-ins to the customer site or the API are not staff sign-ins.
     client.logout()
     client.post("/api/auth/token", {"email": "staff@example.test", "password": "wrong"})
-    assert len(events("admin.sign_in_failed")) == 2
+    assert len(events("admin.sign_in_failed")) == 3
     assert audit_chain_verify().ok
