@@ -22,8 +22,6 @@ from django.utils.functional import cached_property
 
 from dtexchange.metrics import CACHE_GET_FAILS, CACHE_GETS, CACHE_HITS, CACHE_MISSES
 
-_MISSING = object()
-
 
 def _dumps(value) -> bytes | int:
     # Integers stay numbers so INCR/DECR work on them (bool is pickled).
@@ -69,8 +67,18 @@ class RedisCache(BaseCache):
 
     def get(self, key, default=None, version=None):
         key = self.make_and_validate_key(key, version=version)
-        value = self.client.get(key)
-        return default if value is None else _loads(value)
+        # Cache metrics under django-prometheus' names (dtexchange/metrics.py).
+        CACHE_GETS.labels(backend="redis").inc()
+        try:
+            value = self.client.get(key)
+        except Exception:
+            CACHE_GET_FAILS.labels(backend="redis").inc()
+            raise
+        if value is None:
+            CACHE_MISSES.labels(backend="redis").inc()
+            return default
+        CACHE_HITS.labels(backend="redis").inc()
+        return _loads(value)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)
@@ -129,20 +137,6 @@ class RedisCache(BaseCache):
 
     def clear(self):
         return bool(self.client.flushdb())
-
-    def get(self, key, default=None, version=None):
-        # Cache metrics under django-prometheus' names (dtexchange/metrics.py).
-        CACHE_GETS.labels(backend="redis").inc()
-        try:
-            value = super().get(key, _MISSING, version)
-        except Exception:
-            CACHE_GET_FAILS.labels(backend="redis").inc()
-            raise
-        if value is _MISSING:
-            CACHE_MISSES.labels(backend="redis").inc()
-            return default
-        CACHE_HITS.labels(backend="redis").inc()
-        return value
 
     def count_in_window(self, key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
         """For the rate limiter (dtexchange.throttling): add one to the

@@ -23,7 +23,7 @@ from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_li
 from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_buy, trade_cancel, trade_sell
-from trading.throttles import TradingThrottle
+from trading.throttles import AnonCalculateThrottle, TradingThrottle
 
 # Trading and reading one's trades need a verified email (403
 # email_not_verified; 401 when not signed in).
@@ -135,7 +135,7 @@ class PricesApi(APIView):
 
 class CalculateApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [TradingThrottle]
+    throttle_classes = [TradingThrottle, AnonCalculateThrottle]
 
     class Input(serializers.Serializer):
         crypto_currency = _code_field()

@@ -81,6 +81,11 @@ class Price:
     def age_seconds(self, now: datetime | None = None) -> float:
         return ((now or timezone.now()) - self.at).total_seconds()
 
+    def crypto_age_seconds(self, now: datetime | None = None) -> float:
+        """The age of the crypto leg, the one quotes are judged on (a price
+        from one provider has one leg: its own age)."""
+        return self.age_seconds(now)
+
     def is_stale(self, now: datetime | None = None) -> bool:
         return (now or timezone.now()) - self.at > settings.PRICE_MAX_AGE
 
