@@ -335,11 +335,44 @@ BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
 BANK_DEPOSIT_PRICE_HOLD = timedelta(minutes=env.int("BANK_DEPOSIT_PRICE_HOLD_MINUTES", default=30))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
-# HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at
-# PRICE_HTTP_URL (e.g. https://api.coingecko.com/api/v3), bounded retries.
+# HTTP provider (PRICE_PROVIDER=http, trading/services/price_feeds.py): crypto
+# in USD from a CoinGecko-compatible API at PRICE_HTTP_URL (e.g.
+# https://api.coingecko.com/api/v3), fallback a Binance-compatible one at
+# PRICE_FALLBACK_URL (e.g. https://api.binance.com); UGX through a USD→UGX rate
+# from an ExchangeRate-API-compatible FX API at FX_HTTP_URL (the base before
+# /v6, e.g. https://open.er-api.com; FX_HTTP_API_KEY for the keyed form),
+# fallback FX_FALLBACK_URL. Bounded retries per call.
 PRICE_HTTP_TIMEOUT_SECONDS = env.float("PRICE_HTTP_TIMEOUT_SECONDS", default=5.0)
 PRICE_HTTP_RETRIES = env.int("PRICE_HTTP_RETRIES", default=2)
 PRICE_HTTP_API_KEY = env.str("PRICE_HTTP_API_KEY", default="")
+# CoinGecko's plan: calls a month (Demo: 10,000, i.e. one call every ~260 s;
+# CoinGecko caches /simple/price 60 s, so never more often than that).
+PRICE_HTTP_CALLS_PER_MONTH = env.int("PRICE_HTTP_CALLS_PER_MONTH", default=10000)
+PRICE_FALLBACK_URL = env.str("PRICE_FALLBACK_URL", default="")
+FX_HTTP_URL = env.str("FX_HTTP_URL", default="")
+FX_HTTP_API_KEY = env.str("FX_HTTP_API_KEY", default="")
+FX_FALLBACK_URL = env.str("FX_FALLBACK_URL", default="")
+FX_FALLBACK_API_KEY = env.str("FX_FALLBACK_API_KEY", default="")
+# FX APIs publish hourly or daily: the rate is fetched once an hour and may be
+# this old (its provider's own update time) before UGX prices count as stale.
+FX_REFRESH_SECONDS = env.int("FX_REFRESH_SECONDS", default=3600)
+FX_MAX_AGE = timedelta(seconds=env.int("FX_MAX_AGE_SECONDS", default=30 * 3600))
+if PRICE_PROVIDER == "http" and not DEBUG:
+    _missing = [
+        name
+        for name, value in (
+            ("PRICE_HTTP_URL", PRICE_HTTP_URL),
+            ("PRICE_FALLBACK_URL", PRICE_FALLBACK_URL),
+            ("FX_HTTP_URL", FX_HTTP_URL),
+            ("FX_FALLBACK_URL", FX_FALLBACK_URL),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "PRICE_PROVIDER=http in production needs a provider and a fallback for each "
+            f"leg (crypto/USD and USD/UGX); missing: {', '.join(_missing)}."
+        )
 # Crypto-paid buys (swaps) are limited on the fiat value of the coin spent.
 PAYMENT_LIMITS["crypto"] = {
     "USD": (Decimal(env.str("CRYPTO_MIN_USD", default="1")), Decimal("50000")),
@@ -395,6 +428,28 @@ CELERY_BEAT_SCHEDULE["payments-expire-trades"] = {
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.mobile_money_reconcile_task",
     "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
+}
+# Payout safeguards: the float must cover the payout plus this reserve (UGX).
+RELWORX_FLOAT_RESERVE = Decimal(env.str("RELWORX_FLOAT_RESERVE_UGX", default="0"))
+# Staff are told of a Relworx problem (refused key/IP, low float) once per this.
+RELWORX_ALERT_EVERY_SECONDS = env.int("RELWORX_ALERT_EVERY_SECONDS", default=3600)
+STAFF_ALERT_EMAIL = env.str(
+    "STAFF_ALERT_EMAIL", default=env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
+)
+# Signed webhooks older than RELWORX_WEBHOOK_MAX_AGE_SECONDS are still taken
+# within this window (Relworx retries up to 10 times with back-off, possibly
+# keeping the first signature's time): a webhook only triggers a status check,
+# so an old one cannot move money.
+RELWORX_WEBHOOK_RETRY_WINDOW = timedelta(
+    hours=env.int("RELWORX_WEBHOOK_RETRY_WINDOW_HOURS", default=72)
+)
+CELERY_BEAT_SCHEDULE["payments-relworx-health"] = {
+    "task": "payments.tasks.relworx_health_check_task",
+    "schedule": env.float("RELWORX_HEALTH_EVERY_SECONDS", default=300.0),
+}
+CELERY_BEAT_SCHEDULE["payments-statement-reconcile"] = {
+    "task": "payments.tasks.relworx_statement_reconcile_task",
+    "schedule": timedelta(days=1),
 }
 # Staff decisions that move more than this (per currency) need two different
 # people: one proposes, another confirms (payments/services/four_eyes.py).

@@ -28,6 +28,8 @@ class AccountKind(models.TextChoices):
     BANK_CLEARING = "bank_clearing", "Bank clearing"
     VOUCHER_LIABILITY = "voucher_liability", "Voucher liability"
     EQUITY = "equity", "Equity / external"
+    # What the mobile-money provider charges us per transaction (an expense).
+    RELWORX_FEES = "relworx_fees", "Relworx fees (expense)"
 
 
 # Kinds whose balance may never go below zero: what a customer holds, and the

@@ -30,6 +30,7 @@ from payments.models import (
     DepositDecision,
     MobileMoneyPayment,
     PaymentResolution,
+    StatementDifference,
 )
 from payments.selectors import (
     deposit_preview,
@@ -369,13 +370,28 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
         "amount",
         "currency",
         "status",
+        "waiting_reason",
+        "charge",
+        "provider_transaction_id",
         "flagged",
         "outcome",
         "created_at",
         "resolve",
     )
-    list_filter = (AttentionFilter, "status", "direction", "provider", "flagged")
-    search_fields = ("reference", "internal_reference", "user__email")
+    list_filter = (
+        AttentionFilter,
+        "status",
+        "waiting_reason",
+        "direction",
+        "provider",
+        "flagged",
+    )
+    search_fields = (
+        "reference",
+        "internal_reference",
+        "provider_transaction_id",
+        "user__email",
+    )
     list_select_related = ("user",)
     exclude = ("msisdn", "msisdn_hash")  # personal data stays out of screens
     inlines = (PaymentResolutionInline,)
@@ -559,6 +575,24 @@ class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
     search_fields = ("payment__reference", "actor_email")
     list_select_related = ("payment",)
     readonly_fields = [f.name for f in PaymentResolution._meta.fields]
+
+
+@admin.register(StatementDifference)
+class StatementDifferenceAdmin(_ResolversOnly, admin.ModelAdmin):
+    """Differences found by the daily Relworx statement reconciliation (read-only)."""
+
+    list_display = ("found_at", "kind", "reference", "internal_reference", "payment")
+    list_filter = ("kind",)
+    search_fields = ("reference", "internal_reference")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(DecisionProposal)

@@ -38,8 +38,12 @@ class RelworxWebhookApi(APIView):
         customer_reference = serializers.CharField(allow_blank=True, required=False)
         internal_reference = serializers.CharField()
         message = serializers.CharField(allow_blank=True, required=False)
+        # Not signed, so not used to move money (the status check is); shape only.
         amount = serializers.DecimalField(max_digits=38, decimal_places=18, required=False)
         currency = serializers.CharField(allow_blank=True, required=False)
+        charge = serializers.DecimalField(
+            max_digits=38, decimal_places=18, required=False, allow_null=True
+        )
 
     @extend_schema(request=Input, responses={200: dict, **error_responses(400, 401, 429)}, auth=[])
     def post(self, request):
@@ -52,6 +56,9 @@ class RelworxWebhookApi(APIView):
                 url=settings.RELWORX_WEBHOOK_URL,
                 fields=fields,
                 max_age=settings.RELWORX_WEBHOOK_MAX_AGE_SECONDS,
+                # Relworx retries up to 10 times with back-off, perhaps with the
+                # first attempt's time; a webhook only queues a status check.
+                max_past=int(settings.RELWORX_WEBHOOK_RETRY_WINDOW.total_seconds()),
             )
         except SignatureError as exc:
             log.warning(

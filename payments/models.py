@@ -11,6 +11,13 @@ from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 from payments.crypto import EncryptedTextField
 from payments.phone import PROVIDER_CHOICES
 
+WAITING_CHOICES = [
+    ("relworx_refused", "Relworx refused our key or IP (our configuration)"),
+    ("relworx_throttled", "Relworx asked us to slow down"),
+    ("low_float", "Not enough float on the Relworx wallet"),
+    ("ambiguous", "A resend was refused; waiting for the status check"),
+]
+
 
 def _money(**kwargs) -> MoneyField:
     return MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
@@ -63,6 +70,20 @@ class MobileMoneyPayment(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     amount_received = _money(null=True, blank=True)  # as Relworx reported it
+    # Relworx's fee for this transaction (posted to the Relworx-fees expense
+    # account) and the network's own id (what MTN/Airtel support ask for).
+    charge = _money(null=True, blank=True)
+    provider_transaction_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # Payouts: the number's registered holder, from Relworx's validate (only
+    # Airtel numbers can be validated, so often empty).
+    customer_name = models.CharField(max_length=255, blank=True)
+    # Some attempt of this request may have reached Relworx: from then on only
+    # the status check (or a webhook confirmed by it) decides its outcome, never
+    # a refusal of a resend.
+    maybe_sent = models.BooleanField(default=False)
+    # Why a pending request is not moving, for staff and for the customer.
+    waiting_reason = models.CharField(max_length=32, blank=True, choices=WAITING_CHOICES)
+    error_code = models.CharField(max_length=64, blank=True)  # Relworx's, last seen
     failure_reason = models.TextField(blank=True)
     # Something a person must look at (amount mismatch, conflicting outcomes, ...).
     flagged = models.BooleanField(default=False, db_index=True)
@@ -361,3 +382,37 @@ class DecisionProposal(models.Model):
     def __str__(self) -> str:
         target = self.deposit or self.payment
         return f"{self.get_kind_display()} {target}: {self.amount} {self.currency}"
+
+
+class StatementDifference(models.Model):
+    """A difference between Relworx's transaction list and our payments, found
+    by the daily statement reconciliation: for a person to look at. One row
+    per (kind, reference); found again, it is left as it is."""
+
+    class Kind(models.TextChoices):
+        MISSING_THERE = "missing_there", "Ours, not on Relworx's statement"
+        UNKNOWN_HERE = "unknown_here", "On Relworx's statement, unknown here"
+        STATUS_DIFFERS = "status_differs", "Final statuses differ"
+        AMOUNT_DIFFERS = "amount_differs", "Amounts or currencies differ"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reference = models.CharField(max_length=64)  # our reference (customer_reference there)
+    internal_reference = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        MobileMoneyPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statement_differences",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="statement_diff_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"

@@ -79,8 +79,20 @@ class PaymentMethod:
         user's wallet; pays the fiat out."""
         raise NotImplementedError
 
+    def availability(self) -> dict[str, Any]:
+        """Whether buying and selling with this method work right now, and a
+        reason a customer understands when one does not:
+        ``{"buy": bool, "sell": bool, "reason": str | None}``."""
+        return {"buy": self.supports_buy, "sell": self.supports_sell, "reason": None}
+
+    def progress(self, *, trade: Any) -> dict[str, Any]:
+        """What the customer is shown about a trade's payment while it runs:
+        ``{"payee_name": str, "note": str}`` (both may be empty)."""
+        return {"payee_name": "", "note": ""}
+
     def describe(self) -> dict[str, Any]:
         fiats = self.fiat_currencies()
+        now = self.availability()
         return {
             "id": self.code,
             "name": self.name,
@@ -96,6 +108,12 @@ class PaymentMethod:
             "providers": list(self.providers),
             "supports_buy": self.supports_buy,
             "supports_sell": self.supports_sell,
+            # Right now (e.g. the provider is down): a method can be supported
+            # yet unavailable, with the reason shown to the customer.
+            "available": bool(now["buy"] or now["sell"]),
+            "buy_available": bool(now["buy"]),
+            "sell_available": bool(now["sell"]),
+            "unavailable_reason": now["reason"],
         }
 
 

@@ -269,13 +269,15 @@ def _own_trade(request, trade_id):
 def trade_detail(request, trade_id):
     trade = _own_trade(request, trade_id)
     changes = list(trade.status_changes.all())
+    method = _method_or_none(trade.payment_method)
     return render(
         request,
         "trading/trade_detail.html",
         {
             "trade": trade,
             "changes": changes,
-            "method": _method_or_none(trade.payment_method),
+            "method": method,
+            "progress": method.progress(trade=trade) if method else {},
             "active": trade.status in (TradeStatus.PENDING, TradeStatus.PROCESSING),
             "amount_paid_currency": trade.fiat_currency,
         },
