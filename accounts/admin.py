@@ -1,15 +1,19 @@
 """Staff back office for people: search, roles (groups), activation.
 
+Changes of access (active, staff, superuser, roles) and passwords set here
+are recorded in the audit trail, in the same transaction as the change.
+
 Email verification is not editable here: an address counts as verified only
 when its owner typed the emailed code (superusers made by createsuperuser
 are the exception).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +22,14 @@ from django.utils.html import format_html
 from accounts import staff_otp
 from accounts.models import User
 from accounts.roles import ADMIN, user_has_role
+from accounts.services import (
+    user_access_change_record,
+    user_access_snapshot,
+    user_erase,
+    user_password_set_by_staff_record,
+)
+from dtexchange.client_ip import client_ip
+from dtexchange.errors import DomainError
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -61,6 +73,43 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
+    actions = ["erase_personal_data"]
+
+    @admin.action(description="Close the account and erase the personal data")
+    def erase_personal_data(self, request, queryset):
+        for user in queryset:
+            try:
+                user_erase(user=user, password=None, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"User {user.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"User {user.pk}: account closed, personal data erased.")
+
+    def save_model(self, request, obj, form, change):
+        # The admin saves the row here and the roles (m2m) in save_related;
+        # the state before is read from the database before either.
+        request._access_before = (
+            user_access_snapshot(user=User.objects.get(pk=obj.pk)) if change else None
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_access_change_record(
+            actor=request.user,
+            user=form.instance,
+            before=request._access_before,
+            ip=client_ip(request),
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user_password_set_by_staff_record(
+                    actor=request.user, user=User.objects.get(pk=id), ip=client_ip(request)
+                )
+        return response
 
     @admin.display(description="Authenticator app")
     def second_factor(self, obj):

@@ -15,8 +15,10 @@ from django.db import transaction
 from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.services import staff_sign_in_failure_record
 from accounts.throttles import AuthAccountThrottle, AuthIPThrottle
 from accounts.views import throttled
+from dtexchange.client_ip import client_ip
 
 
 class StaffLoginForm(AdminAuthenticationForm):
@@ -42,6 +44,7 @@ class StaffLoginForm(AdminAuthenticationForm):
         user = self.get_user()
         if user is None:
             return cleaned
+        problem = None
         with transaction.atomic():
             # Locked: two sign-ins racing with one code cannot both use it.
             device = (
@@ -51,9 +54,16 @@ class StaffLoginForm(AdminAuthenticationForm):
                 .first()
             )
             if device is None:
-                raise forms.ValidationError(self.error_messages["no_device"], code="no_device")
-            if not device.verify_token(self.cleaned_data.get("otp_token") or ""):
-                raise forms.ValidationError(self.error_messages["bad_code"], code="bad_code")
+                problem = "no_device"
+            elif not device.verify_token(self.cleaned_data.get("otp_token") or ""):
+                problem = "bad_code"
+        if problem:
+            # A right password with no or a wrong second factor is a failed
+            # staff sign-in too (a wrong password is audited by the signal).
+            staff_sign_in_failure_record(
+                email=user.email, ip=client_ip(self.request), reason=problem
+            )
+            raise forms.ValidationError(self.error_messages[problem], code=problem)
         # django-otp marks the session verified by this device at login.
         user.otp_device = device
         return cleaned

@@ -11,6 +11,7 @@ from accounts.throttles import (
     AuthAccountThrottle,
     AuthIPThrottle,
     OTPAccountThrottle,
+    PasswordCheckUserThrottle,
     ResendIntervalThrottle,
 )
 from dtexchange.schema import error_responses as _errors
@@ -190,3 +191,44 @@ class MeApi(APIView):
     @extend_schema(operation_id="auth_me", tags=["auth"], responses={200: Output, **_errors(401)})
     def get(self, request):
         return Response(self.Output(selectors.user_profile(user=request.user)).data)
+
+
+class MeExportApi(APIView):
+    """Everything held about the signed-in user, as one JSON document."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_me_export", tags=["auth"], responses={200: dict, **_errors(401)}
+    )
+    def get(self, request):
+        response = Response(services.user_data_export(user=request.user))
+        response["Content-Disposition"] = 'attachment; filename="dt-exchange-my-data.json"'
+        return response
+
+
+class MeEraseApi(APIView):
+    """Close the account and erase the personal data (password required)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [AuthIPThrottle, PasswordCheckUserThrottle]
+
+    class Input(serializers.Serializer):
+        password = serializers.CharField(trim_whitespace=False)
+        give_up_small_balances = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        operation_id="auth_me_erase",
+        tags=["auth"],
+        request=Input,
+        responses={204: None, **_errors(400, 401, 409, 429)},
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_erase(
+            user=request.user,
+            password=data.validated_data["password"],
+            give_up_small_balances=data.validated_data["give_up_small_balances"],
+        )
+        return Response(status=204)

@@ -12,3 +12,5 @@ class AccountsConfig(AppConfig):
 
         user_logged_out.connect(session_logged_out, dispatch_uid="accounts.session_logged_out")
         user_logged_in.connect(session_logged_in, dispatch_uid="accounts.session_logged_in")
+
+        from accounts import audit_receivers  # noqa: F401 - connects the sign-in audit

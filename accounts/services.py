@@ -33,6 +33,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import roles
 from accounts.models import EmailOTPDevice, RefreshTokenFamily, RegistrationAttempt, User
 from accounts.security import sign_in_record
+from audit.services import audit_record
 from dtexchange.errors import DomainError, InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -425,3 +426,236 @@ def user_verified_require(*, user) -> None:
         raise EmailNotVerified()
     if getattr(user, "email_verified_at", None) is None or not user.is_active:
         raise EmailNotVerified()
+
+
+# --- access changes and staff sign-ins in the audit trail ---------------------
+
+
+def user_access_snapshot(*, user: User) -> dict:
+    """What decides what a person may do: active, staff, superuser, roles."""
+    return {
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+    }
+
+
+def user_access_change_record(
+    *, actor: User, user: User, before: dict | None, ip: str = ""
+) -> None:
+    """Audit a change of ``user``'s access made by ``actor`` (staff in the
+    admin): ``before`` is ``user_access_snapshot`` taken before the change,
+    None for a user just created. Records nothing when nothing changed."""
+    after = user_access_snapshot(user=user)
+    if before == after:
+        return
+    audit_record(
+        action="user.create" if before is None else "user.access_change",
+        actor=actor,
+        obj=user,
+        subject=user,
+        before=before,
+        after=after,
+        ip=ip,
+    )
+
+
+def user_password_set_by_staff_record(*, actor: User, user: User, ip: str = "") -> None:
+    """Audit a password set for ``user`` by ``actor`` in the admin."""
+    audit_record(action="user.password_set", actor=actor, obj=user, subject=user, ip=ip)
+
+
+def staff_sign_in_record(*, user: User, ip: str) -> None:
+    """Audit a successful sign-in to the admin."""
+    audit_record(action="admin.sign_in", actor=user, obj=user, subject=user, ip=ip)
+
+
+def staff_sign_in_failure_record(*, email: str, ip: str, reason: str = "password") -> None:
+    """Audit a failed sign-in to the admin (``reason``: ``password``, or
+    ``bad_code`` / ``no_device`` for the second factor). The address typed is
+    kept as a reference (as in the logs), with the account it names, if any."""
+    address = email_normalize(email or "")
+    user = User.objects.filter(email=address).first() if address else None
+    audit_record(
+        action="admin.sign_in_failed",
+        actor=None,
+        actor_label="anonymous",
+        obj=user,
+        subject=user,
+        data={"email_ref": _email_ref(address), "reason": reason},
+        ip=ip,
+    )
+
+
+# --- data export and erasure ------------------------------------------------------
+
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
+class WrongPassword(DomainError):
+    code = "invalid_password"
+    message = "The password is not correct."
+    status = status.HTTP_400_BAD_REQUEST
+
+
+class AlreadyErased(DomainError):
+    code = "already_erased"
+    message = "This account has already been closed and its personal data erased."
+    status = status.HTTP_409_CONFLICT
+
+
+class ErasureBlocked(DomainError):
+    code = "erasure_blocked"
+    message = "The account cannot be closed yet."
+    status = status.HTTP_409_CONFLICT
+
+
+def user_is_erased(*, user: User) -> bool:
+    return user.email.endswith(f"@{ERASED_EMAIL_DOMAIN}")
+
+
+def user_data_export(*, user: User) -> dict:
+    """Everything held about ``user``, as JSON-safe data (each app's section,
+    sign-ins, audit events about them, and how long records are kept)."""
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from accounts import personal_data
+    from audit.selectors import audit_events_about_user
+
+    sign_ins = [
+        {"at": t.created_at, "expires_at": t.expires_at, "via": "api"}
+        for t in OutstandingToken.objects.filter(user=user).order_by("created_at")
+    ]
+    events = [
+        {
+            "seq": e.seq,
+            "at": e.created_at,
+            "action": e.action,
+            "by_you": e.actor_id == user.pk,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "before": e.before,
+            "after": e.after,
+            "data": e.data,
+            "ip": e.ip,
+        }
+        for e in audit_events_about_user(user=user)
+    ]
+    data = {
+        "exported_at": timezone.now(),
+        "profile": {
+            "id": user.pk,
+            "email": user.email,
+            "full_name": user.full_name,
+            "email_verified_at": user.email_verified_at,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+            "is_active": user.is_active,
+            "roles": sorted(user.groups.values_list("name", flat=True)),
+        },
+        "sign_ins": sign_ins,
+        "audit_events": events,
+        "retention": {
+            "financial_records_years": settings.FINANCIAL_RECORDS_RETENTION_YEARS,
+            "statement": (
+                "If you close your account, your personal data (email, name, phone numbers, "
+                "sign-in sessions, tokens and devices) is removed. Your trades, payments and "
+                "ledger entries are financial records: the law requires us to keep them for "
+                f"{settings.FINANCIAL_RECORDS_RETENTION_YEARS} years, under an anonymous "
+                "account number, and we delete them after that."
+            ),
+        },
+    }
+    for section in personal_data.sections():
+        data[section.name] = section.export(user)
+    import json
+
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _sessions_delete(*, user: User) -> int:
+    from django.contrib.sessions.models import Session
+
+    doomed = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
+
+
+@transaction.atomic
+def user_erase(
+    *,
+    user: User,
+    password: str | None,
+    give_up_small_balances: bool = False,
+    actor: User | None = None,
+) -> User:
+    """Close ``user``'s account and erase their personal data, once.
+
+    ``password`` is the user's own (checked; None when staff erase from the
+    admin, ``actor`` then). Refused with 409 while a balance is not zero or
+    anything is in flight; a balance below the smallest withdrawal can be
+    given up (``give_up_small_balances``: it goes to the house, recorded).
+    The user row stays with its id (a tombstone address, no name, an unusable
+    password, inactive), so the ledger and trades keep their owner; phone
+    numbers, sessions, tokens and devices go. Locks the user row: two
+    erasures at once give one erasure and one 409.
+    """
+    from django_otp import devices_for_user
+
+    from accounts import personal_data
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user_is_erased(user=user):
+        raise AlreadyErased()
+    if password is not None and not user.check_password(password):
+        raise WrongPassword()
+    blockers = [
+        blocker
+        for section in personal_data.sections()
+        if section.blockers
+        for blocker in section.blockers(user, give_up_small_balances)
+    ]
+    if blockers:
+        raise ErasureBlocked(
+            "The account cannot be closed yet: " + "; ".join(b["message"] for b in blockers),
+            details={"blockers": blockers},
+        )
+    summary = {}
+    for section in personal_data.sections():
+        if section.erase:
+            done = section.erase(user, give_up_small_balances)
+            if done:
+                summary[section.name] = done
+    devices = 0
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+        devices += 1
+    summary["accounts"] = {
+        "sessions": _sessions_delete(user=user),
+        "devices": devices,
+        "tokens": OutstandingToken.objects.filter(user=user).count(),
+    }
+    OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows go with them
+    user.email = f"erased-{user.pk}@{ERASED_EMAIL_DOMAIN}"
+    user.full_name = ""
+    user.set_unusable_password()
+    user.is_active = user.is_staff = user.is_superuser = False
+    user.email_verified_at = None
+    user.last_login = None
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    audit_record(
+        action="user.erase",
+        actor=actor or user,
+        obj=user,
+        subject=user,
+        data={"by": "staff" if actor else "self", **summary},
+    )
+    log.info("auth.user_erased", user_id=user.pk, by="staff" if actor else "self")
+    return user

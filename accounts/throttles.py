@@ -5,7 +5,12 @@ import hashlib
 
 from django.conf import settings
 
-from dtexchange.throttling import CooldownThrottle, IPRateThrottle, RateThrottle
+from dtexchange.throttling import (
+    CooldownThrottle,
+    IPRateThrottle,
+    RateThrottle,
+    UserRateThrottle,
+)
 
 
 class AuthIPThrottle(IPRateThrottle):
@@ -51,3 +56,10 @@ class ResendIntervalThrottle(CooldownThrottle):
 
     def ident(self, request) -> str | None:
         return _email_ident(request)
+
+
+class PasswordCheckUserThrottle(UserRateThrottle):
+    """Signed-in actions that check the password (closing the account): per
+    user, at the sign-in rate, so a stolen token cannot guess the password."""
+
+    scope = "auth_account"

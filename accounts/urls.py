@@ -11,4 +11,6 @@ urlpatterns = [
     path("token/refresh", apis.TokenRefreshApi.as_view(), name="token-refresh"),
     path("logout", apis.LogoutApi.as_view(), name="logout"),
     path("me", apis.MeApi.as_view(), name="me"),
+    path("me/export", apis.MeExportApi.as_view(), name="me-export"),
+    path("me/erase", apis.MeEraseApi.as_view(), name="me-erase"),
 ]

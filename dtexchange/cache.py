@@ -20,6 +20,8 @@ import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.utils.functional import cached_property
 
+from dtexchange.metrics import CACHE_GET_FAILS, CACHE_GETS, CACHE_HITS, CACHE_MISSES
+
 
 def _dumps(value) -> bytes | int:
     # Integers stay numbers so INCR/DECR work on them (bool is pickled).
@@ -65,8 +67,18 @@ class RedisCache(BaseCache):
 
     def get(self, key, default=None, version=None):
         key = self.make_and_validate_key(key, version=version)
-        value = self.client.get(key)
-        return default if value is None else _loads(value)
+        # Cache metrics under django-prometheus' names (dtexchange/metrics.py).
+        CACHE_GETS.labels(backend="redis").inc()
+        try:
+            value = self.client.get(key)
+        except Exception:
+            CACHE_GET_FAILS.labels(backend="redis").inc()
+            raise
+        if value is None:
+            CACHE_MISSES.labels(backend="redis").inc()
+            return default
+        CACHE_HITS.labels(backend="redis").inc()
+        return _loads(value)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)

@@ -8,6 +8,7 @@ Two profiles, chosen by DTX_PROFILE; both run on PostgreSQL and Redis:
   providers, DEBUG off.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -78,14 +79,17 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "anymail",
     "notifications",
+    "audit",
     "accounts",
     "ledger",
     "trading",
     "payments",
     "vouchers",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    "dtexchange.metrics.MetricsMiddleware",
     "dtexchange.middleware.RequestIdMiddleware",
     "dtexchange.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -186,6 +190,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker logs through the project's logging (JSON lines with the request
+# id, like the web's), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -619,6 +627,47 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+
+# --- Metrics (Prometheus; dtexchange/metrics.py) ----------------------------
+# Multiprocess mode in every process: the client reads this variable when it
+# is first imported, which is after these settings (dtexchange.metrics is
+# imported by the middleware and the apps). The web processes of a node
+# share the folder (served at /metrics); give the Celery worker its own (it
+# serves it on CELERY_METRICS_PORT).
+# Empty the folders before the node's processes start.
+PROMETHEUS_MULTIPROC_DIR = env.str(
+    "PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics" / "web")
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# GET /metrics: the bearer token, or a client in TRUSTED_NETWORKS; else 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The Celery worker's own scrape port (unset: none) and address.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
+
+# --- Personal data (accounts/personal_data.py) -------------------------------
+# Trades, payments and ledger entries are kept this long after an erasure
+# (financial records; the export says so).
+FINANCIAL_RECORDS_RETENTION_YEARS = env.int("FINANCIAL_RECORDS_RETENTION_YEARS", default=10)
+# Balances below these (the smallest withdrawal / sale) can be given up to
+# close an account; anything more must be withdrawn or sold first.
+ERASURE_SMALL_BALANCE_LIMITS = {
+    code: Decimal(env.str(f"ERASURE_SMALL_BALANCE_{code}", default=default))
+    for code, default in {
+        "UGX": "500",
+        "USD": "1",
+        "BTC": "0.00001",
+        "ETH": "0.0001",
+        "SOL": "0.001",
+        "TRX": "1",
+    }.items()
+}
+
+# --- Backups (operations/backup.py) ------------------------------------------
+# Folder of pg_dump/pg_restore to use first; otherwise the server's major
+# version is looked for in /usr/lib/postgresql/<major>/bin and on PATH.
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
 # --- Logging: structured JSON (structlog) with the request id --------------
 from dtexchange.logging import configure_logging  # noqa: E402

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from audit.services import audit_record
 from dtexchange.errors import InvalidInput, NotFound
 from ledger import money
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
@@ -466,13 +467,23 @@ def reserve_fund(
         )
     equity = house_account(kind=AccountKind.EQUITY, currency=code)
     reserve = house_account(kind=AccountKind.RESERVE, currency=code)
-    return ledger_post(
-        kind=TransactionKind.RESERVE_FUNDING,
-        idempotency_key=idempotency_key or f"reserve_funding:{uuid.uuid4()}",
-        entries=[(equity, -amount), (reserve, amount)],
-        description=description or f"Reserve funded with {money.fmt(amount, code)}",
-        actor=actor,
-    )
+    with transaction.atomic():
+        txn = ledger_post(
+            kind=TransactionKind.RESERVE_FUNDING,
+            idempotency_key=idempotency_key or f"reserve_funding:{uuid.uuid4()}",
+            entries=[(equity, -amount), (reserve, amount)],
+            description=description or f"Reserve funded with {money.fmt(amount, code)}",
+            actor=actor,
+        )
+        if not txn.replayed:
+            audit_record(
+                action="reserve.fund",
+                actor_label=actor,
+                obj=txn,
+                after={"currency": code, "amount": amount},
+                data={"idempotency_key": txn.idempotency_key},
+            )
+    return txn
 
 
 def reserve_fund_demo(*, actor: str = "system:demo") -> list[tuple[str, Decimal, bool]]:
@@ -508,11 +519,24 @@ def ledger_reverse(
     if original is None:
         raise NotFound("No such ledger transaction.", details={"transaction_id": transaction_id})
     rows = list(original.entries.select_related("account").order_by("pk"))
-    return ledger_post(
-        kind=TransactionKind.REVERSAL,
-        idempotency_key=idempotency_key or f"reversal:{original.pk}",
-        entries=[(entry.account, -entry.amount) for entry in rows],
-        description=f"Reversal of #{original.pk}: {reason}"[:500],
-        actor=actor,
-        reference=original.reference,
-    )
+    with transaction.atomic():
+        txn = ledger_post(
+            kind=TransactionKind.REVERSAL,
+            idempotency_key=idempotency_key or f"reversal:{original.pk}",
+            entries=[(entry.account, -entry.amount) for entry in rows],
+            description=f"Reversal of #{original.pk}: {reason}"[:500],
+            actor=actor,
+            reference=original.reference,
+        )
+        if not txn.replayed:
+            audit_record(
+                action="ledger.reverse",
+                actor_label=actor,
+                obj=txn,
+                data={
+                    "reversed_transaction_id": original.pk,
+                    "reason": reason,
+                    "entries": [{"account_id": e.account_id, "amount": -e.amount} for e in rows],
+                },
+            )
+    return txn

@@ -14,8 +14,11 @@ the site's session cookie also gets its user's trade updates and notifications.
 
 import asyncio
 import json
+import re
 import time
+import uuid
 
+import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -25,8 +28,24 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
+from dtexchange.metrics import WS_CONNECTIONS
 from notifications import fanout
 from notifications.routing import session_fingerprint, user_group
+
+log = structlog.get_logger(__name__)
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _socket_request_id(scope) -> str:
+    """The proxy's X-Request-ID of the handshake if sane, else a new one (as
+    for HTTP requests): every log line of this socket carries it."""
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"x-request-id":
+            text = value.decode("latin-1")
+            if _SAFE_REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
 
 CLOSE_AUTH_FAILED = 4001
 CLOSE_SESSION_ENDED = 4003
@@ -71,9 +90,18 @@ class TokenBucket:
 
 class TradingConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
+        # Each socket runs in its own task, so its context (and so its log
+        # lines' request id) is its own.
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            request_id=_socket_request_id(scope), path=scope.get("path", "")
+        )
         try:
             return await super().__call__(scope, receive, send)
         finally:
+            if getattr(self, "counted", False):
+                self.counted = False
+                WS_CONNECTIONS.dec()
             # Whatever ended this socket's application (a disconnect, an
             # exception, Daphne cancelling it): the public fan-out forgets it.
             fanout.unregister(self)
@@ -90,6 +118,9 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         self.via: str | None = None
         self.session_id = ""
         await self.accept()
+        self.counted = True
+        WS_CONNECTIONS.inc()
+        log.info("ws.connected")
         # Public events come from the process's fan-out hub (one subscription
         # per process, one write loop), not through this consumer's channel.
         await fanout.register(self)
@@ -105,6 +136,7 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             await self._become(user.pk, via="session")
 
     async def disconnect(self, code) -> None:
+        log.info("ws.closed", code=code, user_id=getattr(self, "user_id", None))
         fanout.unregister(self)
         for timer in getattr(self, "timers", []):
             timer.cancel()
@@ -226,6 +258,7 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             await self._leave(user_group(self.user_id))
         self.user_id = user_id
         self.via = via
+        log.info("ws.authenticated", user_id=user_id, via=via)
         await self._join(user_group(user_id))
         if expires_at:
             self.timers.append(asyncio.create_task(self._expire_at(user_id, expires_at)))

@@ -6,7 +6,16 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts import personal_data
+        from payments import personal_data as payments_data
         from payments.methods import BankDepositMethod, MobileMoneyMethod
+
+        personal_data.register(
+            "payments",
+            export=payments_data.export,
+            blockers=payments_data.blockers,
+            erase=payments_data.erase,
+        )
         from trading import payment_methods
 
         payment_methods.register(MobileMoneyMethod())

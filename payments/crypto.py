@@ -67,7 +67,8 @@ class EncryptedTextField(models.TextField):
     """
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else decrypt(value)
+        # "" is stored as it is (get_prep_value): an erased phone number.
+        return value if value in (None, "") else decrypt(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)

@@ -42,6 +42,8 @@ import httpx
 import structlog
 from django.conf import settings
 
+from payments.relworx_metrics import MeteredTransport
+
 log = structlog.get_logger(__name__)
 
 ACCEPT = "application/vnd.relworx.v2"
@@ -194,7 +196,7 @@ class RelworxClient:
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             headers={"Authorization": f"Bearer {api_key}", "Accept": ACCEPT},
-            transport=transport,
+            transport=MeteredTransport(transport or httpx.HTTPTransport()),
         )
 
     @classmethod

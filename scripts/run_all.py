@@ -16,6 +16,7 @@
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,6 +136,9 @@ def main() -> int:
             "set RELWORX_BASE_URL=http://127.0.0.1:PORT/api with a free PORT",
         )
         lock.acquire()
+        # The metrics' per-process files start empty with the processes
+        # (dtexchange/metrics.py); the settings make the folder again.
+        shutil.rmtree(VAR_DIR / "metrics", ignore_errors=True)
         urls = {}
         if os.environ.get("DATABASE_URL"):
             print("PostgreSQL: DATABASE_URL (your own server)", flush=True)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from dtexchange.errors import InvalidInput
 from ledger.models import AccountKind, TransactionKind
 from ledger.money import fmt, has_valid_precision, quantize
@@ -141,6 +142,20 @@ def _batch_issue(
         f"{fmt(request.amount, request.currency)}",
         actor=actor_label,
         reference=f"voucher_batch:{batch.pk}",
+    )
+    audit_record(
+        action="voucher.batch_issue",
+        actor=created_by,
+        actor_label="" if created_by else actor_label,
+        obj=batch,
+        after={
+            "count": len(bodies),
+            "amount": request.amount,
+            "currency": request.currency,
+            "total": total,
+            "expires_at": expires_at,
+        },
+        data={"note": note[:255]},
     )
     return [(v, codes.format_code(body)) for v, body in zip(vouchers, bodies, strict=True)]
 
@@ -262,6 +277,19 @@ def voucher_void(*, voucher_id: int, actor: User, reason: str) -> Voucher:
         key=f"voucher_void:{voucher.pk}",
         actor=f"user:{actor.pk}:{actor.email}"[:150],
         why=f"voided: {reason}"[:400],
+    )
+    audit_record(
+        action="voucher.void",
+        actor=actor,
+        obj=voucher,
+        before={"status": VoucherStatus.ACTIVE},
+        after={"status": voucher.status},
+        data={
+            "suffix": voucher.suffix,
+            "amount": voucher.amount,
+            "currency": voucher.currency,
+            "reason": reason[:2000],
+        },
     )
     return voucher
 

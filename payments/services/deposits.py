@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
+from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput
 from ledger.money import fmt, has_valid_precision, quantize
 from ledger.services import house_account
@@ -287,6 +288,21 @@ def deposit_approve(
         proposal=proposal,
         proposed_by_email=proposal.proposed_by_email if proposal else "",
     )
+    audit_record(
+        action="deposit.approve",
+        actor=reviewer,
+        obj=deposit,
+        subject=deposit.user,
+        before={"status": BankDeposit.Status.PENDING},
+        after={"status": deposit.status, "amount_received": amount_received},
+        data={
+            "reference_code": deposit.reference_code,
+            "expected_amount": deposit.expected_amount,
+            "currency": deposit.currency,
+            "reason": reason.strip(),
+            "ledger_reference": ledger_reference,
+        },
+    )
     log.info(
         "deposit.approved",
         deposit=deposit.reference_code,
@@ -324,6 +340,20 @@ def deposit_reject(*, deposit_id: int, reviewer, reason: str) -> BankDeposit:
         reason=reason.strip(),
         expected_amount=deposit.expected_amount,
         currency=deposit.currency,
+    )
+    audit_record(
+        action="deposit.reject",
+        actor=reviewer,
+        obj=deposit,
+        subject=deposit.user,
+        before={"status": BankDeposit.Status.PENDING},
+        after={"status": deposit.status},
+        data={
+            "reference_code": deposit.reference_code,
+            "expected_amount": deposit.expected_amount,
+            "currency": deposit.currency,
+            "reason": reason.strip(),
+        },
     )
     log.info("deposit.rejected", deposit=deposit.reference_code, reviewer=reviewer.pk)
     return deposit

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
+from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput, NotFound
 from ledger.money import fmt, has_valid_precision
 from ledger.services import house_account
@@ -248,6 +249,27 @@ def _resolve(*, payment, actor, outcome, note, amount, proposal=None) -> Payment
         ledger_reference=ledger_reference,
         proposal=proposal,
         proposed_by_email=proposal.proposed_by_email if proposal else "",
+    )
+    payment.refresh_from_db(fields=["status", "resolved_at", "amount_received"])
+    audit_record(
+        action="payment.flag_resolve",
+        actor=actor,
+        obj=payment,
+        subject=payment.user,
+        before={"status": status_before, "flag_reason": flag_reason, "resolved_at": None},
+        after={
+            "status": payment.status,
+            "resolved_at": payment.resolved_at,
+            "outcome": outcome,
+            "amount_credited": credited,
+        },
+        data={
+            "reference": payment.reference,
+            "currency": payment.currency,
+            "note": note,
+            "ledger_reference": ledger_reference,
+            "resolution_id": resolution.pk,
+        },
     )
     log.info(
         "momo.flag_resolved",

@@ -13,6 +13,8 @@ AUTH_PATHS = {
     "/api/auth/token/refresh",
     "/api/auth/logout",
     "/api/auth/me",
+    "/api/auth/me/export",
+    "/api/auth/me/erase",
 }
 
 

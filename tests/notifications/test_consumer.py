@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from dtexchange.asgi import application
 from notifications.services import outbox_emit
 from tests.notifications.conftest import access_token, run, trade_payload
+from tests.test_logging import json_log_lines as _json_log_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,3 +221,24 @@ def test_foreign_origin_is_refused():
         assert not connected
 
     run(scenario)
+
+
+json_log_lines = _json_log_lines  # the fixture, for this module
+
+
+def test_each_socket_logs_with_its_own_request_id(json_log_lines):
+    async def scenario():
+        first = await connect(headers=[(b"x-request-id", b"req-ws-first")])
+        second = await connect()
+        for ws in (first, second):
+            await ws.send_json_to({"type": "ping"})
+            assert await ws.receive_json_from() == {"type": "pong"}
+            await ws.disconnect()
+
+    run(scenario)
+    lines = [line for line in json_log_lines() if line["event"].startswith("ws.")]
+    mine = [line for line in lines if line.get("request_id") == "req-ws-first"]
+    assert [line["event"] for line in mine] == ["ws.connected", "ws.closed"]
+    others = {line["request_id"] for line in lines} - {"req-ws-first"}
+    assert len(others) == 1 and len(others.pop()) == 32
+    assert all({"timestamp", "level", "logger"} <= set(line) for line in lines)

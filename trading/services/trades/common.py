@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, NotFound
+from dtexchange.metrics import trade_changes_count
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, LedgerAccount
 from ledger.money import quantize
@@ -108,6 +109,7 @@ def _history_and_events(
             at=trade.updated_at,
         )
     )
+    trade_changes_count(trade, [change.to_status for change in changes])
     events = [
         {
             "kind": "trade.updated",

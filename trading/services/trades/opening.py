@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
+from dtexchange.metrics import trade_changes_count
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import AccountKind
 from ledger.money import fmt
@@ -112,6 +113,7 @@ def _record_creation(trade: Trade) -> None:
     if current == trade.status:
         record_change(trade, previous="", actor=trade._unrecorded_creation, reason="created")
         return
+    trade_changes_count(trade, [TradeStatus.PENDING])
     TradeStatusChange.objects.create(
         trade=trade,
         from_status="",
