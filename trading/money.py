@@ -8,6 +8,8 @@ for; fees are taken as the exact remainder (``fiat == net + fee``).
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation, localcontext
 
+from dtexchange.display import display_money
+
 
 @dataclass(frozen=True)
 class Currency:
@@ -81,14 +83,10 @@ def has_valid_precision(amount: Decimal, code: str) -> bool:
 
 
 def fmt(amount: Decimal, code: str) -> str:
-    """Human display: thousands separators and the currency, UGX without decimals."""
-    cur = currency(code)
-    value = quantize(amount, code)
-    if code == "USD":
-        return f"${value:,.2f}"
-    if cur.is_fiat:
-        return f"{code} {value:,.{cur.precision}f}"
-    return f"{value:,.{cur.precision}f} {code}"
+    """Human display (pages, emails, messages): dtexchange.display's rules,
+    the currency's display precision, cut, never rounded up."""
+    currency(code)  # an unknown code is a bug here
+    return display_money(amount, code)
 
 
 # Exchange rates (a price of one unit of crypto in fiat, a cross rate) are
