@@ -14,6 +14,9 @@ VPY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | md5sum | cut -c1-12)
 STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
+# axe-core (npm, pinned in package-lock.json): the browser tests' accessibility audit.
+AXE := node_modules/axe-core/axe.min.js
+
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dtexchange
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
@@ -40,6 +43,11 @@ $(STAMP): $(RUN_STAMP) requirements-dev.txt
 
 venv: $(STAMP)
 
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests' axe-core audit (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
 migrate: $(RUN_STAMP)
 	$(VPY) manage.py migrate --noinput
 
@@ -57,7 +65,7 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv
+test: venv $(AXE)
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		DJANGO_SETTINGS_MODULE=tests.settings $(VPY) manage.py makemigrations --check --dry-run

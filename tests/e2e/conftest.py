@@ -5,12 +5,16 @@
   their data committed (``django_db(transaction=True)``) so the server sees it.
 * Headless Chromium from Debian (/usr/bin/chromium) driven by Playwright for
   Python; never a downloaded browser.
+* Every page a test visits is audited by axe-core (npm, pinned; `make test`
+  installs it) against WCAG 2.1 A and AA: the audit runs in the browser once
+  each document has loaded and reports back; any violation fails the test.
 * ``shoot(page, name)`` saves a screenshot at phone (360 px) and desktop
   (1280 px) widths under test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +35,29 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Runs in every document after axe itself (both are init scripts, so the
+# page's Content-Security-Policy does not apply to them): audit once the
+# document has loaded, report through the binding the fixture exposes.
+AXE_RUNNER = """
+(() => {
+  if (window.top !== window) return;
+  window.addEventListener("load", () => {
+    setTimeout(() => {
+      axe.run(document, { runOnly: { type: "tag", values: __TAGS__ }, resultTypes: ["violations"] })
+        .then((r) => window.__axeReport({
+          url: location.href,
+          violations: r.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(" ") + " :: " + n.failureSummary),
+          })),
+        }))
+        .catch((e) => window.__axeReport({ url: location.href, error: String(e) }));
+    }, 0);
+  });
+})();
+""".replace("__TAGS__", json.dumps(AXE_TAGS))
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 800}
 RELWORX_WEBHOOK_PATH = "/api/payments/relworx/webhook"
@@ -118,9 +145,21 @@ def browser(e2e_server):
 
 @pytest.fixture
 def page(browser, e2e_server):
+    if not AXE.exists():
+        pytest.fail(
+            f"The accessibility audit needs axe-core at {AXE}: run `make test` "
+            "(it installs it with npm ci).",
+            pytrace=False,
+        )
     context = browser.new_context(base_url=e2e_server.url, viewport=DESKTOP)
     context.set_default_timeout(10_000)
+    audits: list[dict] = []
+    loads: list[str] = []
+    context.expose_binding("__axeReport", lambda source, report: audits.append(report))
+    context.add_init_script(path=str(AXE))
+    context.add_init_script(script=AXE_RUNNER)
     page = context.new_page()
+    page.on("load", lambda p: loads.append(p.url))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
@@ -132,8 +171,23 @@ def page(browser, e2e_server):
         ),
     )
     yield page
+    # The audit of the last page may still be running: give it a moment.
+    for _ in range(50):
+        if len(audits) >= len(loads):
+            break
+        page.wait_for_timeout(100)
     context.close()
     assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+    assert audits, "no page was audited for accessibility"
+    failed = [a for a in audits if a.get("error") or a.get("violations")]
+    assert not failed, "accessibility (axe-core, WCAG 2.1 AA) violations:\n" + "\n".join(
+        f"{a['url']}: {a.get('error') or ''}"
+        + "".join(
+            f"\n  {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+            for v in a.get("violations", [])
+        )
+        for a in failed
+    )
 
 
 @pytest.fixture
