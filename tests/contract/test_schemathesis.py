@@ -11,7 +11,8 @@ Every engineer keeps it green: a new route, field, status or error code goes
 into the schema (dtexchange/schema.py, dtexchange/error_codes.py, the
 view's ``extend_schema``). Settings and the only exclusions, one line each
 with its reason, are in tests/contract/schemathesis.toml. The run is bounded
-(max-examples per operation, deterministic generation), about a minute.
+(max-examples per operation, deterministic generation): about two minutes
+on a busy 2-core machine.
 
 Run it alone:
 
