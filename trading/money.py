@@ -93,6 +93,7 @@ def fmt(amount: Decimal, code: str) -> str:
 # not amounts of money but are rounded in one place too: 10 decimals keep
 # TRX/USD (~0.25) exact to far below one unit of any amount derived from it.
 RATE_PLACES = 10
+RATE_UNIT = Decimal(1).scaleb(-RATE_PLACES)
 
 
 def quantize_rate(rate: Decimal) -> Decimal:
@@ -100,4 +101,4 @@ def quantize_rate(rate: Decimal) -> Decimal:
         raise TypeError(f"rates must be Decimal, not {type(rate).__name__}")
     with localcontext() as ctx:
         ctx.prec = 60
-        return rate.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_HALF_EVEN)
+        return rate.quantize(RATE_UNIT, rounding=ROUND_HALF_EVEN)
