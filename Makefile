@@ -17,14 +17,11 @@ STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.tx
 # axe-core (npm, pinned in package-lock.json): the browser tests' accessibility audit.
 AXE := node_modules/axe-core/axe.min.js
 
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dtexchange
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
-
-.PHONY: help venv run test lint format migrate demo clean bench
+.PHONY: help venv run test lint format clean bench
 
 help:
 	@echo "make run   - set up and start DT Exchange on http://127.0.0.1:8000 (embedded default)"
-	@echo "make test  - set up and run ruff and the whole test suite (PostgreSQL + Redis on localhost)"
+	@echo "make test  - set up and run ruff and the whole test suite (PostgreSQL + Redis on localhost, else embedded)"
 
 $(VPY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required: install python3.12 or newer (e.g. apt-get install python3.12, or pyenv install 3.13) or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -48,13 +45,10 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $(AXE)
 
-migrate: $(RUN_STAMP)
-	$(VPY) manage.py migrate --noinput
 
-demo: migrate
-	$(VPY) manage.py load_demo_data
-
-run: demo
+# scripts/run_all.py owns the embedded servers: it starts them, migrates,
+# loads the demo data and starts the app processes.
+run: $(RUN_STAMP)
 	$(VPY) scripts/run_all.py
 
 lint: venv
@@ -65,12 +59,13 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# PostgreSQL and Redis: DATABASE_URL / REDIS_URL if set, else the ones on
+# localhost when they answer, else private embedded ones for the run
+# (scripts/with_servers.py).
 test: venv $(AXE)
 	$(VENV)/bin/ruff check .
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		DJANGO_SETTINGS_MODULE=tests.settings $(VPY) manage.py makemigrations --check --dry-run
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) scripts/with_servers.py bash -c 'DJANGO_SETTINGS_MODULE=tests.settings \
+		$(VPY) manage.py makemigrations --check --dry-run && $(VPY) -m pytest $(PYTEST_ARGS)'
 
 clean:
 	rm -rf $(VENV) var

@@ -177,7 +177,10 @@ class TokenApi(_PublicAuthView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(self.Output(services.token_obtain(**data.validated_data)).data)
+        tokens = services.token_obtain(
+            **data.validated_data, device=request.headers.get("User-Agent", "")[:200]
+        )
+        return Response(self.Output(tokens).data)
 
 
 class RefreshTokenInput(StrictInput):

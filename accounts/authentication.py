@@ -91,4 +91,8 @@ class JWTAuthentication(SimpleJWTAuthentication):
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if not user.has_usable_password():
+            # Locked by its owner ("this wasn't me", accounts.security): the
+            # access tokens still out stop at once, not when they expire.
+            raise AuthenticationFailed(_("User is locked"), code="user_locked")
         return user

@@ -2,6 +2,7 @@
 services (accounts.services) decide."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
 
@@ -69,3 +70,14 @@ class VerifyEmailForm(forms.Form):
 
 class ResendCodeForm(forms.Form):
     email = forms.EmailField(max_length=254)
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, but a locked account ("this wasn't me": its
+    password made unusable, accounts.security) gets the reset email too: the
+    reset is how its owner unlocks it."""
+
+    def get_users(self, email):
+        from accounts.models import User
+
+        return User.objects.filter(email__iexact=email, is_active=True)

@@ -65,9 +65,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         if password_changed:
             # Sessions die by themselves (their hash includes the password);
             # JWT refresh tokens do not, so a changed password revokes them.
+            from accounts.security import sessions_ended
             from accounts.services import refresh_tokens_revoke
 
             refresh_tokens_revoke(user=self)
+            # Every session of the user is now invalid; its live sockets close.
+            sessions_ended(user_id=self.pk)
+            from accounts.security import security_alert
+
+            security_alert(user=self, what="password_changed")
 
     @property
     def is_email_verified(self) -> bool:
@@ -149,3 +155,24 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
             return True
         self.throttle_increment(commit=True)
         return False
+
+
+class KnownDevice(models.Model):
+    """A device or browser a user has signed in from (accounts.security):
+    a sign-in from one not listed gets a "was this you?" email. Identified by
+    a hash of a long-lived random browser cookie, or of an API client's
+    User-Agent."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64)
+    description = models.CharField(max_length=200, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key_hash"], name="accounts_known_device_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.description}"

@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import roles
 from accounts.models import EmailOTPDevice, User
+from accounts.security import sign_in_record
 from dtexchange.errors import DomainError, InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -178,7 +179,7 @@ def email_verify(*, email: str, code: str) -> User:
     return user
 
 
-def token_obtain(*, email: str, password: str) -> dict[str, str]:
+def token_obtain(*, email: str, password: str, device: str = "") -> dict[str, str]:
     """A refresh/access pair for valid credentials. Unverified users may sign
     in (to see their account and verify); trading checks IsVerified."""
     user = authenticate(username=email_normalize(email), password=password)
@@ -186,6 +187,8 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
         log.info("auth.login_failed", email_ref=_email_ref(email_normalize(email)))
         raise InvalidCredentials()
     log.info("auth.login", user_id=user.pk)
+    # An API client is known by its User-Agent: a new one gets "was this you?".
+    sign_in_record(user=user, device_key=f"api:{device}", device=device or "an API client")
     refresh = RefreshToken.for_user(user)
     if settings.SIMPLE_JWT.get("UPDATE_LAST_LOGIN"):
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())

@@ -16,7 +16,13 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
-from accounts.forms import LoginForm, ResendCodeForm, SignupForm, VerifyEmailForm
+from accounts.forms import (
+    LoginForm,
+    PasswordResetForm,
+    ResendCodeForm,
+    SignupForm,
+    VerifyEmailForm,
+)
 from accounts.throttles import AuthAccountThrottle, AuthIPThrottle, OTPAccountThrottle
 from dtexchange.errors import DomainError, InvalidInput
 
@@ -68,6 +74,7 @@ class LogoutView(auth_views.LogoutView):
 
 @method_decorator(throttled(AuthIPThrottle, AuthAccountThrottle), "post")
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm  # also for locked accounts: the way to unlock
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"

@@ -74,10 +74,10 @@ def main() -> int:
     from hordak.models import Account
 
     from accounts.models import User
-    from trading.errors import InsufficientBalance
-    from trading.models import AccountKind, LedgerAccount
-    from trading.selectors.ledger import ledger_reconcile
-    from trading.services.ledger import house_account, ledger_post, wallet_account
+    from ledger.errors import InsufficientBalance
+    from ledger.models import AccountKind, LedgerAccount
+    from ledger.selectors import ledger_reconcile
+    from ledger.services import house_account, ledger_post, wallet_account
 
     call_command("migrate", verbosity=0)
     run = uuid.uuid4().hex[:8]

@@ -119,8 +119,8 @@ def prepare(clients: int) -> None:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
-    from trading.models import AccountKind
-    from trading.services.ledger import house_account, ledger_post, reserve_fund, wallet_account
+    from ledger.models import AccountKind
+    from ledger.services import house_account, ledger_post, reserve_fund, wallet_account
     from trading.services.prices import prices_refresh
 
     call_command("migrate", verbosity=0)

@@ -3,11 +3,9 @@
 What it does, in one run:
 1. prepares its own PostgreSQL database (``dtx_bench_ws``, migrated) with N
    active users and a JWT access token for each;
-2. starts Daphne (DEBUG off, the production settings, Redis channel layer on
-   Redis DB 6 with its own prefix); ``--layer pubsub`` (the default and the
-   production setting: one Redis subscription per group per process, fanned
-   out to the process's sockets in memory) or ``--layer core`` (channels-redis'
-   RedisChannelLayer, for comparison);
+2. starts Daphne (DEBUG off, the production settings, the Redis pub/sub
+   channel layer on Redis DB 6 with its own prefix: one Redis subscription
+   per group per process, fanned out to the process's sockets in memory);
 3. opens N WebSocket clients (asyncio + websockets, split over --procs client
    processes so the clients are not the bottleneck), each authenticating with
    its own token; counts connect/auth errors;
@@ -18,14 +16,14 @@ What it does, in one run:
 5. prints, per update, the delay until EVERY client had it (p50/p99 over the
    updates), the per-message delay (p50/p99 over all client x update pairs),
    missing messages, errors, and the Daphne process's RSS; then disconnects
-   all clients at once and reports any server-side error (the core layer once
-   raised MaxConnectionsError in group_discard on mass disconnect).
+   all clients at once and reports any server-side error (channels-redis'
+   core layer, since removed, once raised MaxConnectionsError in
+   group_discard on mass disconnect).
 
 Run (PostgreSQL and Redis on localhost, from the repository root):
 
-    .venv/bin/python benchmarks/ws_fanout.py                 # 1,000 clients, pub/sub layer
+    .venv/bin/python benchmarks/ws_fanout.py                 # 1,000 clients
     .venv/bin/python benchmarks/ws_fanout.py -n 2000
-    .venv/bin/python benchmarks/ws_fanout.py -n 1000 --layer core
 """
 
 from __future__ import annotations
@@ -63,7 +61,6 @@ def bench_env(args) -> dict[str, str]:
     env.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.db}",
         REDIS_URL=args.redis_url,
-        CHANNEL_LAYER=args.layer,
         CHANNEL_PREFIX=f"dtxbench-{secrets.token_hex(3)}",
         CACHE_KEY_PREFIX="dtxbench-ws",
         SECRET_KEY=secrets.token_urlsafe(48),
@@ -203,7 +200,7 @@ UNUSABLE = "!"  # an unusable password hash: these users sign in by token only
 def prepare_database(args, env) -> list[str]:
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")})
     os.environ.update(SECRET_KEY=env["SECRET_KEY"], DEBUG="false", LOG_LEVEL="WARNING")
-    os.environ.update(CHANNEL_LAYER=env["CHANNEL_LAYER"], CHANNEL_PREFIX=env["CHANNEL_PREFIX"])
+    os.environ.update(CHANNEL_PREFIX=env["CHANNEL_PREFIX"])
     os.environ.update(OUTBOX_DISPATCH_ON_COMMIT="false", JWT_ACCESS_MINUTES="120")
     subprocess.run(  # noqa: S603 - fixed arguments
         [
@@ -306,7 +303,6 @@ def main() -> int:
     parser.add_argument("-n", "--clients", type=int, default=1000)
     parser.add_argument("-u", "--updates", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between updates")
-    parser.add_argument("--layer", choices=["pubsub", "core"], default="pubsub")
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument(
         "--wave",
@@ -331,7 +327,7 @@ def main() -> int:
     tokens = prepare_database(args, env)
     server, port = start_daphne(env, args.profile, args.connect_timeout)
     url = f"ws://127.0.0.1:{port}/ws/trading"
-    print(f"daphne pid {server.pid} on {url}, layer={args.layer}")
+    print(f"daphne pid {server.pid} on {url}")
     try:
         return measure(args, server, url, tokens)
     except BaseException:
@@ -416,7 +412,7 @@ def measure(args, server: subprocess.Popen, url: str, tokens: list[str]) -> int:
     each = [x * 1000 for d in per_update.values() for x in d]
     all_have_full = [max(d) * 1000 for d in full_path.values() if d]
     print()
-    print(f"clients {args.clients}, updates {args.updates}, layer {args.layer}")
+    print(f"clients {args.clients}, updates {args.updates}")
     print(
         "delay from dispatch (after commit) until every client had an update: "
         f"p50 {percentile(all_have, 50):.0f} ms, "

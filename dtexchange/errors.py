@@ -9,6 +9,7 @@ Django's ValidationError and Http404. Apps subclass DomainError
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -16,6 +17,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +131,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a real bug: Django's 500 handler logs it with the request id
+        request = context.get("request")
+        set_rollback()
+        return unexpected_error_response(exc, getattr(request, "request_id", ""))
     code = _drf_code(exc)
     if isinstance(exc, drf_exceptions.ValidationError):
         details = _validation_details(exc.detail)
@@ -145,3 +149,67 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             details = {"retry_after_seconds": int(exc.wait + 0.999)}
     response.data = error_body(code, message, details)
     return response
+
+
+# --- Unexpected errors ---------------------------------------------------------
+# A database or Redis that cannot be reached is an outage, not a bug: the
+# client is told to come back (503 + Retry-After). Anything else unexpected is
+# a bug: 500 with the request id, which is on every log line of the request.
+
+
+def _unavailable_types() -> tuple[type[BaseException], ...]:
+    from django.db.utils import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError, BrokerError)
+
+
+def is_service_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database, Redis or the
+    task broker cannot be reached."""
+    kinds = _unavailable_types()
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def unexpected_error_body(exc: BaseException | None, request_id: str) -> tuple[dict, int]:
+    if exc is not None and is_service_unavailable(exc):
+        return (
+            error_body(
+                "service_unavailable",
+                "The service is briefly unavailable. Nothing was charged; try again shortly.",
+                {"request_id": request_id},
+            ),
+            503,
+        )
+    return (
+        error_body(
+            "internal_error",
+            "Something went wrong on our side. Nothing was charged.",
+            {"request_id": request_id},
+        ),
+        500,
+    )
+
+
+def retry_after_seconds() -> int:
+    return int(getattr(settings, "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", 5))
+
+
+def unexpected_error_response(exc: BaseException, request_id: str) -> Response:
+    """The envelope for an exception nothing else handled, logged with its
+    traceback (the API's answer replaces Django's 500 handler, which would
+    have logged it)."""
+    body, status_code = unexpected_error_body(exc, request_id)
+    if status_code == 503:
+        log.warning("api.service_unavailable", error=f"{type(exc).__name__}: {exc}"[:500])
+        return Response(body, status=503, headers={"Retry-After": str(retry_after_seconds())})
+    log.error("api.internal_error", exc_info=exc)
+    return Response(body, status=500)

@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
+from dtexchange.client_ip import request_is_trusted
+
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
@@ -47,6 +49,18 @@ def _check_channel_layer() -> None:
 CHECKS = {"database": _check_database, "cache": _check_cache, "channel_layer": _check_channel_layer}
 
 
+def _may_see_details(request) -> bool:
+    """Trusted networks (dtexchange.client_ip) and signed-in staff see which
+    part failed; the public only ready / not ready."""
+    if request_is_trusted(request):
+        return True
+    try:
+        user = request.user
+        return bool(user.is_authenticated and user.is_staff)
+    except Exception:  # the session store may be what is down
+        return False
+
+
 def readyz(request):
     results, failed = {}, []
     for name, check in CHECKS.items():
@@ -57,7 +71,7 @@ def readyz(request):
             results[name] = f"error: {type(exc).__name__}"
             failed.append(name)
     status = 503 if failed else 200
-    return JsonResponse(
-        {"status": "ok" if not failed else "unavailable", "checks": results, "failed": failed},
-        status=status,
-    )
+    body = {"status": "ok" if not failed else "unavailable"}
+    if _may_see_details(request):
+        body.update(checks=results, failed=failed)
+    return JsonResponse(body, status=status)

@@ -27,3 +27,33 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ApiErrorMiddleware:
+    """An exception escaping any view under /api/ (DRF's own views already
+    answer through dtexchange.errors.api_exception_handler) becomes the error
+    envelope: 503 ``service_unavailable`` with Retry-After when the database
+    or Redis cannot be reached, else 500 ``internal_error`` with the request
+    id. Also with DEBUG on: an API client never gets an HTML page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        from django.http import JsonResponse
+
+        from dtexchange.errors import log, retry_after_seconds, unexpected_error_body
+
+        body, status = unexpected_error_body(exception, getattr(request, "request_id", ""))
+        response = JsonResponse(body, status=status)
+        if status == 503:
+            log.warning("api.service_unavailable", error=f"{type(exception).__name__}")
+            response["Retry-After"] = str(retry_after_seconds())
+        else:
+            log.error("api.internal_error", exc_info=exception)
+        return response

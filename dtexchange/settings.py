@@ -1,11 +1,11 @@
 """DT Exchange settings, driven by the environment (django-environ).
 
-Two profiles (DESIGN 2):
-* embedded default — no variable set: SQLite, in-memory channel layer, a Celery
-  broker on the filesystem, mail written to var/mail/, simulated prices and the
-  local Relworx sandbox;
-* production — DATABASE_URL, REDIS_URL, SECRET_KEY, ... set: PostgreSQL, Redis,
-  real providers, DEBUG off.
+Two profiles, chosen by DTX_PROFILE; both run on PostgreSQL and Redis:
+* embedded (the default) — nothing to set: the private PostgreSQL and Redis
+  that `make run` starts (or DATABASE_URL / REDIS_URL), mail written to
+  var/mail/, simulated prices and the local Relworx sandbox;
+* production — DATABASE_URL, REDIS_URL, SECRET_KEY, ... set: real servers and
+  providers, DEBUG off.
 """
 
 from datetime import timedelta
@@ -20,8 +20,27 @@ VAR_DIR = Path(environ.Env().str("DTX_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# The profile is one explicit setting, never guessed from other variables:
+# "embedded" (the default: `make run`, the tests, a developer's machine) or
+# "production" (real servers and providers; DEBUG off unless asked for).
+# Code that must behave differently in production asks for
+# ``settings.DTX_PROFILE == "production"``.
+DTX_PROFILES = ("embedded", "production")
+DTX_PROFILE = env.str("DTX_PROFILE", default="embedded")
+if DTX_PROFILE not in DTX_PROFILES:
+    raise ImproperlyConfigured(
+        f"DTX_PROFILE={DTX_PROFILE!r}: must be one of {', '.join(DTX_PROFILES)}."
+    )
+if DTX_PROFILE == "production":
+    _missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DTX_PROFILE=production needs {' and '.join(_missing)}: the production profile "
+            "never starts servers of its own."
+        )
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - marker, refused in prod
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+DEBUG = env.bool("DEBUG", default=DTX_PROFILE == "embedded")
 SECRET_KEY = env.str("SECRET_KEY", default=DEFAULT_SECRET_KEY)
 
 
@@ -41,7 +60,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django's admin with the staff site (password + authenticator app).
+    "accounts.admin_config.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,9 +75,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_otp",
+    "django_otp.plugins.otp_totp",
     "anymail",
     "notifications",
     "accounts",
+    "ledger",
     "trading",
     "payments",
     "vouchers",
@@ -65,11 +87,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dtexchange.middleware.RequestIdMiddleware",
+    "dtexchange.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.receivers.DeviceCookieMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -94,101 +118,66 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Prepared statements: psycopg binds parameters server-side and prepares
-    # a statement the 5th time a connection runs it, so PostgreSQL stops
-    # parsing and planning the trading API's statements on every request
-    # (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
-    # direct connection or PgBouncer >= 1.21 with max_prepared_statements;
-    # DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
-    # transaction-mode pooler). Restart the app after migrations, as for any
-    # deploy: a prepared statement over an altered table is refused.
-    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=_prepare_threshold > 0,
-        prepare_threshold=_prepare_threshold or None,
-    )
-else:
-    # A fresh clone has no var/ yet: SQLite cannot create its file's folder.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            # IMMEDIATE takes the write lock at BEGIN, so two writers queue
-            # instead of failing with "database is locked" mid-transaction.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-        }
-    }
+# --- PostgreSQL and Redis, in every profile ----------------------------------
+# DATABASE_URL / REDIS_URL name the servers. In the embedded profile, what is
+# not set comes from var/servers.json, written by the one process that owns
+# the private servers (`make run`, dtexchange/embedded.py); reading it starts
+# nothing, and without a running `make run` this stops with a message saying
+# to start it.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+REDIS_URL = env.str("REDIS_URL", default="")
+if DTX_PROFILE == "embedded" and not (DATABASE_URL and REDIS_URL):
+    from dtexchange import embedded as _embedded
+
+    _servers = _embedded.running_state(VAR_DIR)
+    DATABASE_URL = DATABASE_URL or _servers.get("database_url", "")
+    REDIS_URL = REDIS_URL or _servers.get("redis_url", "")
+    if not (DATABASE_URL and REDIS_URL):
+        raise _embedded.EmbeddedServersNotRunning(_embedded.not_running_message(VAR_DIR))
+
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Prepared statements: psycopg binds parameters server-side and prepares
+# a statement the 5th time a connection runs it, so PostgreSQL stops
+# parsing and planning the trading API's statements on every request
+# (~40 % of the database's CPU per trade, benchmarks/README.md). Needs a
+# direct connection or PgBouncer >= 1.21 with max_prepared_statements;
+# DATABASE_PREPARE_THRESHOLD=0 turns preparing off (e.g. behind an older
+# transaction-mode pooler). Restart the app after migrations, as for any
+# deploy: a prepared statement over an altered table is refused.
+_prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=_prepare_threshold > 0,
+    prepare_threshold=_prepare_threshold or None,
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
-# --- Redis: cache, channel layer, Celery broker -----------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "dtexchange.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
-        }
+# Redis: the cache (and rate limits), the channel layer, the Celery broker.
+CACHES = {
+    "default": {
+        "BACKEND": "dtexchange.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
     }
-    # Redis pub/sub layer (owner: notify): one subscription per Daphne process
-    # per group, fanned out to that process's sockets in memory. The core
-    # layer (CHANNEL_LAYER=core) does a Redis round trip per socket per group
-    # message: 1,000 sockets measured p99 385 ms and MaxConnectionsError on mass
-    # disconnect (benchmarks/README.md). Live updates are best-effort by design:
-    # the outbox is the durable record, pages re-read state on reconnect.
-    if env.str("CHANNEL_LAYER", default="pubsub") == "core":
-        CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    "hosts": [REDIS_URL],
-                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
-                },
-            }
-        }
-    else:
-        CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {
-                    "hosts": [REDIS_URL],
-                    "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
-                },
-            }
-        }
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-else:
-    CACHES = {
-        "default": {
-            # File cache: shared between the web server and the Celery worker
-            # processes of the embedded default (locmem would not be).
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
+}
+# Redis pub/sub layer: one subscription per Daphne process per group, fanned
+# out to that process's sockets in memory (channels_redis's core layer did a
+# Redis round trip per socket per group message: 1,000 sockets measured p99
+# 385 ms, benchmarks/README.md). Live updates are best-effort by design: the
+# outbox is the durable record, pages re-read state on reconnect.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env.str("CHANNEL_PREFIX", default="dtx:asgi"),
+        },
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "filesystem://"
-    # kombu's filesystem transport does not create its folders; the web server,
-    # the worker and beat each import these settings, so whoever starts first
-    # makes them.
-    for _folder in ("queue", "processed", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Exchange tables; kombu's default is "control" in the working directory.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
-        "data_folder_in": str(VAR_DIR / "celery" / "queue"),
-        "data_folder_out": str(VAR_DIR / "celery" / "queue"),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "store_processed": False,
-    }
+}
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 
 # --- Celery ---------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -220,6 +209,13 @@ OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", d
 # before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
 OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 
+# Staff authenticator apps (TOTP, accounts/staff_otp.py): the name the app
+# shows, and how long an enrolment link works.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DT Exchange")
+STAFF_TOTP_ENROL_HOURS = env.int("STAFF_TOTP_ENROL_HOURS", default=24)
+# "Was this you?" emails carry a link to lock the account, valid this long.
+ACCOUNT_LOCK_LINK_DAYS = env.int("ACCOUNT_LOCK_LINK_DAYS", default=7)
+
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # the API speaks JSON only
@@ -231,8 +227,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "dtexchange.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dtexchange.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # Per-IP rate limits use X-Forwarded-For only behind this many trusted
-    # proxies (production: 1); with 0 a client cannot forge its address.
+    # The same value as NUM_PROXIES below (dtexchange.client_ip decides).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
@@ -323,11 +318,44 @@ TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", defau
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
-# HTTP provider (PRICE_PROVIDER=http): CoinGecko's /simple/price shape at
-# PRICE_HTTP_URL (e.g. https://api.coingecko.com/api/v3), bounded retries.
+# HTTP provider (PRICE_PROVIDER=http, trading/services/price_feeds.py): crypto
+# in USD from a CoinGecko-compatible API at PRICE_HTTP_URL (e.g.
+# https://api.coingecko.com/api/v3), fallback a Binance-compatible one at
+# PRICE_FALLBACK_URL (e.g. https://api.binance.com); UGX through a USD→UGX rate
+# from an ExchangeRate-API-compatible FX API at FX_HTTP_URL (the base before
+# /v6, e.g. https://open.er-api.com; FX_HTTP_API_KEY for the keyed form),
+# fallback FX_FALLBACK_URL. Bounded retries per call.
 PRICE_HTTP_TIMEOUT_SECONDS = env.float("PRICE_HTTP_TIMEOUT_SECONDS", default=5.0)
 PRICE_HTTP_RETRIES = env.int("PRICE_HTTP_RETRIES", default=2)
 PRICE_HTTP_API_KEY = env.str("PRICE_HTTP_API_KEY", default="")
+# CoinGecko's plan: calls a month (Demo: 10,000, i.e. one call every ~260 s;
+# CoinGecko caches /simple/price 60 s, so never more often than that).
+PRICE_HTTP_CALLS_PER_MONTH = env.int("PRICE_HTTP_CALLS_PER_MONTH", default=10000)
+PRICE_FALLBACK_URL = env.str("PRICE_FALLBACK_URL", default="")
+FX_HTTP_URL = env.str("FX_HTTP_URL", default="")
+FX_HTTP_API_KEY = env.str("FX_HTTP_API_KEY", default="")
+FX_FALLBACK_URL = env.str("FX_FALLBACK_URL", default="")
+FX_FALLBACK_API_KEY = env.str("FX_FALLBACK_API_KEY", default="")
+# FX APIs publish hourly or daily: the rate is fetched once an hour and may be
+# this old (its provider's own update time) before UGX prices count as stale.
+FX_REFRESH_SECONDS = env.int("FX_REFRESH_SECONDS", default=3600)
+FX_MAX_AGE = timedelta(seconds=env.int("FX_MAX_AGE_SECONDS", default=30 * 3600))
+if PRICE_PROVIDER == "http" and not DEBUG:
+    _missing = [
+        name
+        for name, value in (
+            ("PRICE_HTTP_URL", PRICE_HTTP_URL),
+            ("PRICE_FALLBACK_URL", PRICE_FALLBACK_URL),
+            ("FX_HTTP_URL", FX_HTTP_URL),
+            ("FX_FALLBACK_URL", FX_FALLBACK_URL),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "PRICE_PROVIDER=http in production needs a provider and a fallback for each "
+            f"leg (crypto/USD and USD/UGX); missing: {', '.join(_missing)}."
+        )
 # Crypto-paid buys (swaps) are limited on the fiat value of the coin spent.
 PAYMENT_LIMITS["crypto"] = {
     "USD": (Decimal(env.str("CRYPTO_MIN_USD", default="1")), Decimal("50000")),
@@ -373,6 +401,34 @@ CELERY_BEAT_SCHEDULE["payments-expire-trades"] = {
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.mobile_money_reconcile_task",
     "schedule": env.float("PAYMENTS_RECONCILE_EVERY_SECONDS", default=900.0),
+}
+# Payout safeguards: the float must cover the payout plus this reserve (UGX).
+RELWORX_FLOAT_RESERVE = Decimal(env.str("RELWORX_FLOAT_RESERVE_UGX", default="0"))
+# Staff are told of a Relworx problem (refused key/IP, low float) once per this.
+RELWORX_ALERT_EVERY_SECONDS = env.int("RELWORX_ALERT_EVERY_SECONDS", default=3600)
+STAFF_ALERT_EMAIL = env.str(
+    "STAFF_ALERT_EMAIL", default=env.str("SUPPORT_EMAIL", default="support@dtexchange.ug")
+)
+# Signed webhooks older than RELWORX_WEBHOOK_MAX_AGE_SECONDS are still taken
+# within this window (Relworx retries up to 10 times with back-off, possibly
+# keeping the first signature's time): a webhook only triggers a status check,
+# so an old one cannot move money.
+RELWORX_WEBHOOK_RETRY_WINDOW = timedelta(
+    hours=env.int("RELWORX_WEBHOOK_RETRY_WINDOW_HOURS", default=72)
+)
+CELERY_BEAT_SCHEDULE["payments-relworx-health"] = {
+    "task": "payments.tasks.relworx_health_check_task",
+    "schedule": env.float("RELWORX_HEALTH_EVERY_SECONDS", default=300.0),
+}
+CELERY_BEAT_SCHEDULE["payments-statement-reconcile"] = {
+    "task": "payments.tasks.relworx_statement_reconcile_task",
+    "schedule": timedelta(days=1),
+}
+# Staff decisions that move more than this (per currency) need two different
+# people: one proposes, another confirms (payments/services/four_eyes.py).
+FOUR_EYES_THRESHOLDS = {
+    "UGX": Decimal(env.str("FOUR_EYES_THRESHOLD_UGX", default="2000000")),
+    "USD": Decimal(env.str("FOUR_EYES_THRESHOLD_USD", default="500")),
 }
 BANK_INSTRUCTIONS = {
     "bank_name": env.str("BANK_NAME", default="Stanbic Bank Uganda"),
@@ -422,15 +478,8 @@ else:
     }
 
 # --- Notifications: outbox dispatch, live updates, email (owner: notify) ---
-# Where live (channel-layer) deliveries are published: by the Celery worker
-# when the layer crosses processes (Redis), else inside the Daphne process
-# that holds the sockets (in-memory layer of the embedded default, DESIGN 6).
-OUTBOX_LIVE_DRAIN = env.str(
-    "OUTBOX_LIVE_DRAIN",
-    default="web"
-    if CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
-    else "worker",
-)
+# Live deliveries are published by the Celery worker over the Redis channel
+# layer; each Daphne process fans public events out to its own sockets.
 # Off only where something else drives delivery (the sweep alone, tests).
 OUTBOX_DISPATCH_ON_COMMIT = env.bool("OUTBOX_DISPATCH_ON_COMMIT", default=True)
 # One queued dispatcher per web process per this many seconds; it polls the
@@ -439,7 +488,6 @@ OUTBOX_KICK_COALESCE_SECONDS = env.float("OUTBOX_KICK_COALESCE_SECONDS", default
 # A queued email send task owns its delivery this long; if the task is lost,
 # the sweep queues it again afterwards (it is still sent at most once).
 OUTBOX_EMAIL_CLAIM_SECONDS = env.int("OUTBOX_EMAIL_CLAIM_SECONDS", default=300)
-OUTBOX_LIVE_POLL_SECONDS = env.float("OUTBOX_LIVE_POLL_SECONDS", default=0.5)
 OUTBOX_LIVE_SEND_TIMEOUT_SECONDS = env.float("OUTBOX_LIVE_SEND_TIMEOUT_SECONDS", default=5.0)
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
@@ -449,6 +497,12 @@ OUTBOX_KEEP_DELIVERED = timedelta(hours=env.int("OUTBOX_KEEP_DELIVERED_HOURS", d
 WS_RATE_LIMIT_PER_SECOND = env.float("WS_RATE_LIMIT_PER_SECOND", default=5.0)
 WS_RATE_LIMIT_BURST = env.int("WS_RATE_LIMIT_BURST", default=20)
 WS_AUTH_GRACE_SECONDS = env.float("WS_AUTH_GRACE_SECONDS", default=1.0)
+# The largest message a client may send; Daphne refuses bigger frames before
+# buffering them (dtexchange/server_options.py passes it to Daphne).
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+# Open sockets per client address per Daphne process (dtexchange/websocket_gate.py);
+# mobile networks put many people behind one address, so not too low.
+WS_MAX_CONNECTIONS_PER_IP = env.int("WS_MAX_CONNECTIONS_PER_IP", default=50)
 CELERY_BEAT_SCHEDULE["notifications.outbox_sweep"] = {
     "task": "notifications.outbox_sweep",
     "schedule": float(OUTBOX_SWEEP_SECONDS),
@@ -464,6 +518,29 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
 # --- Security ----------------------------------------------------------------
+# Who the client is (dtexchange/client_ip.py, the one place that decides): the
+# X-Forwarded-For header is used only behind this many proxies of ours
+# (production: 1); with 0 a client cannot forge its address. Clients in
+# TRUSTED_NETWORKS (CIDR list) see internal details (/readyz, /metrics).
+NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
+TRUSTED_NETWORKS = env.list("TRUSTED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+
+def _refuse_bad_networks(networks: list[str]) -> None:
+    import ipaddress
+
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"TRUSTED_NETWORKS: {cidr!r} is not a network.") from exc
+
+
+_refuse_bad_networks(TRUSTED_NETWORKS)
+# The API's 503 (database or Redis unreachable) tells clients to come back after:
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int(
+    "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5
+)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -519,4 +596,16 @@ from dtexchange.logging import configure_logging  # noqa: E402
 LOGGING_CONFIG = None
 configure_logging(
     level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
+)
+
+# --- Fail-closed production (dtexchange/production_checks.py) ---------------
+# Staging only: lets a production-profile site use the Relworx sandbox and
+# simulated prices, with a warning logged at every start.
+DTX_ALLOW_SANDBOX_SERVICES = env.bool("DTX_ALLOW_SANDBOX_SERVICES", default=False)
+from dtexchange.production_checks import production_settings_check  # noqa: E402
+
+production_settings_check(
+    profile=DTX_PROFILE,
+    values={**globals(), "RESEND_API_KEY": env.str("RESEND_API_KEY", default="")},
+    allow_sandbox=DTX_ALLOW_SANDBOX_SERVICES,
 )

@@ -20,6 +20,8 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from dtexchange.client_ip import client_ip
+
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -69,25 +71,8 @@ class RateThrottle(BaseThrottle):
     @staticmethod
     def _count(key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
         """Atomically add one to the window's counter; return it and the
-        previous window's count. Redis (dtexchange.cache) does both in one
-        round trip; other caches: increment first and create the key (with
-        its expiry) only when it is missing."""
-        if hasattr(cache, "count_in_window"):
-            return cache.count_in_window(key, previous_key, timeout=timeout)
-        return RateThrottle._incr(key, timeout=timeout), cache.get(previous_key, 0)
-
-    @staticmethod
-    def _incr(key: str, *, timeout: int) -> int:
-        with contextlib.suppress(ValueError):  # no counter yet
-            return cache.incr(key)
-        if cache.add(key, 1, timeout=timeout):
-            return 1
-        # A concurrent first request of the window created it meanwhile.
-        try:
-            return cache.incr(key)
-        except ValueError:  # ...and it has expired since: a new window
-            cache.add(key, 1, timeout=timeout)
-            return 1
+        previous window's count, in one Redis round trip (dtexchange.cache)."""
+        return cache.count_in_window(key, previous_key, timeout=timeout)
 
     @staticmethod
     def _seconds_until_allowed(
@@ -116,12 +101,12 @@ class UserRateThrottle(RateThrottle):
 
 
 class IPRateThrottle(RateThrottle):
-    """Per client address: the socket's, unless NUM_PROXIES says how many
-    trusted proxies put theirs in X-Forwarded-For (a client can type anything
-    there)."""
+    """Per client address, as dtexchange.client_ip decides it (the socket's,
+    unless NUM_PROXIES says how many proxies of ours put theirs in
+    X-Forwarded-For: a client can type anything there)."""
 
     def ident(self, request) -> str | None:
-        return f"ip:{self.get_ident(request)}"
+        return f"ip:{client_ip(request)}"
 
 
 class CooldownThrottle(BaseThrottle):

@@ -20,27 +20,33 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import fanout, live
-from notifications.routing import user_group
+from notifications import fanout
+from notifications.routing import session_fingerprint, user_group
 
 CLOSE_AUTH_FAILED = 4001
+CLOSE_SESSION_ENDED = 4003
 CLOSE_RATE_LIMITED = 4008
-MAX_MESSAGE_BYTES = 4096
-# Group message types (= handler names) delivered to the client as-is.
+# Group message types (= handler names) that never touch the database.
 FANOUT_TYPES = frozenset(
-    {"price_update", "trade_update", "notification", "announcement", "activity"}
+    {"price_update", "trade_update", "notification", "announcement", "activity", "session_ended"}
 )
+# Set by dtexchange.websocket_gate: False for a socket without Origin, whose
+# cookies were dropped (it authenticates by JWT only).
+COOKIE_AUTH_KEY = "dtx_cookie_auth"
 
 
 @database_sync_to_async
 def _active_user_id(user_id) -> int | None:
+    # A locked account (unusable password) has no live access either.
     return (
         get_user_model()
         .objects.filter(pk=user_id, is_active=True)
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
         .values_list("pk", flat=True)
         .first()
     )
@@ -81,13 +87,21 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
             rate=settings.WS_RATE_LIMIT_PER_SECOND, burst=settings.WS_RATE_LIMIT_BURST
         )
         self.throttled = 0
-        live.ensure_drainer()
+        self.via: str | None = None
+        self.session_id = ""
         await self.accept()
         # Public events come from the process's fan-out hub (one subscription
         # per process, one write loop), not through this consumer's channel.
         await fanout.register(self)
         user = self.scope.get("user")
-        if user is not None and user.is_authenticated and user.is_active:
+        if (
+            self.scope.get(COOKIE_AUTH_KEY)
+            and user is not None
+            and user.is_authenticated
+            and user.is_active
+        ):
+            session = self.scope.get("session")
+            self.session_id = session_fingerprint(getattr(session, "session_key", None))
             await self._become(user.pk, via="session")
 
     async def disconnect(self, code) -> None:
@@ -113,8 +127,13 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None:
             await self._error("invalid_message", "Send JSON text frames.")
             return
-        if len(text_data) > MAX_MESSAGE_BYTES:
-            await self._error("message_too_large", "Messages are limited to 4 KB.")
+        # Daphne refuses larger frames before buffering them (its
+        # --websocket-max-* options); this is the same limit, counted again.
+        if len(text_data.encode()) > settings.WS_MAX_MESSAGE_BYTES:
+            await self._error(
+                "message_too_large",
+                f"Messages are limited to {settings.WS_MAX_MESSAGE_BYTES} bytes.",
+            )
             return
         try:
             content = json.loads(text_data)
@@ -181,6 +200,20 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
     async def notification(self, event) -> None:
         await self._send_own(event)
 
+    async def session_ended(self, event) -> None:
+        """A session of this user ended: a socket that the ended session's
+        cookie authenticated closes (a JWT-authenticated one lives on until
+        its token expires)."""
+        if self.via != "session" or event.get("user_id") != self.user_id:
+            return
+        data = json.loads(event["text"]).get("data") or {}
+        if data.get("all") or data.get("session") == self.session_id:
+            self.closing = True
+            await self.send_json({"type": "session_ended"})
+            await self._leave(user_group(self.user_id))
+            self.user_id = None
+            await self.close(code=CLOSE_SESSION_ENDED)
+
     async def _send_own(self, event) -> None:
         # The group already limits these to the owner; checking again means a
         # socket that switched users can never see the previous one's events.
@@ -192,6 +225,7 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         if self.user_id is not None and self.user_id != user_id:
             await self._leave(user_group(self.user_id))
         self.user_id = user_id
+        self.via = via
         await self._join(user_group(user_id))
         if expires_at:
             self.timers.append(asyncio.create_task(self._expire_at(user_id, expires_at)))

@@ -8,9 +8,9 @@ A send that fails records the error and a next attempt time with exponential
 backoff; after OUTBOX_MAX_ATTEMPTS the row is given up (``failed``) and stays
 visible in the admin.
 
-Live delivery runs where it can reach the sockets: in the worker when the
-channel layer crosses processes (Redis), or inside the Daphne process when
-it is in-memory (embedded default; see ``notifications.live``).
+Live delivery has one path in every profile: the worker publishes due live
+deliveries once on the Redis channel layer, and each Daphne process fans
+public events out to its own sockets (``notifications.fanout``).
 """
 
 import asyncio
@@ -37,11 +37,6 @@ LIVE = OutboxDelivery.Destination.LIVE
 EMAIL = OutboxDelivery.Destination.EMAIL
 PENDING = OutboxDelivery.Status.PENDING
 SETTLED = (OutboxDelivery.Status.DELIVERED, OutboxDelivery.Status.EXPIRED)
-
-
-def live_drain_in_web() -> bool:
-    """True when live delivery must happen in the web (Daphne) process."""
-    return settings.OUTBOX_LIVE_DRAIN == "web"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -183,38 +178,6 @@ def outbox_deliver_live_batch(*, limit: int = 200) -> int:
                 _record_failure(delivery, reason, now=now)
         outbox_settle_events(event_ids={d.event_id for d in batch})
     return sent
-
-
-def outbox_claim_live_in_process(*, limit: int = 200) -> list[tuple[str, dict]]:
-    """Embedded default: take due live deliveries for this (single) Daphne
-    process and mark them delivered; the caller publishes them on its own
-    in-memory channel layer, which cannot fail short of the process dying."""
-    now = timezone.now()
-    with transaction.atomic():
-        batch = list(_due(LIVE, now=now, limit=limit))
-        if not batch:
-            return []
-        messages, delivered, expired = [], [], []
-        for delivery in batch:
-            built = (
-                None if _is_stale_price(delivery.event, now=now) else live_message(delivery.event)
-            )
-            if built is None:
-                expired.append(delivery.pk)
-            else:
-                delivered.append(delivery.pk)
-                messages.append(built)
-        _mark_delivered(delivered, now=now)
-        OutboxDelivery.objects.filter(pk__in=expired).update(status=OutboxDelivery.Status.EXPIRED)
-        outbox_settle_events(event_ids={d.event_id for d in batch})
-    return messages
-
-
-def live_pending_exists() -> bool:
-    """Cheap read first, so an idle drainer does not open write transactions."""
-    return OutboxDelivery.objects.filter(
-        destination=LIVE, status=PENDING, next_attempt_at__lte=timezone.now()
-    ).exists()
 
 
 def _is_stale_price(event: OutboxEvent, *, now) -> bool:

@@ -16,11 +16,22 @@ LIVE_TYPES = {
     "notification": "notification",
     "announcement": "announcement",
     "activity": "activity",
+    # A sign-in session ended (log-out, password change, "this wasn't me"):
+    # the user's sockets authenticated by that session's cookie close.
+    "session.ended": "session_ended",
 }
 # Per-user kinds go to their owner only; without a user they go nowhere live.
-USER_ONLY_KINDS = {"trade.updated", "notification"}
+USER_ONLY_KINDS = {"trade.updated", "notification", "session.ended"}
 EMAIL_KIND_PREFIX = "email."
 LATE_PAYMENT_TEMPLATE = "late_payment_credited"
+
+
+def session_fingerprint(session_key: str | None) -> str:
+    """How a sign-in session is named in "session.ended" events (never by
+    its key, which would let a reader of the outbox take the session)."""
+    import hashlib
+
+    return hashlib.sha256(f"session:{session_key or ''}".encode()).hexdigest()[:32]
 
 
 def user_group(user_id: int) -> str:

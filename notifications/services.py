@@ -141,8 +141,7 @@ _last_kick = float("-inf")
 
 
 def _dispatch_soon() -> None:
-    """After a commit that emitted events: wake the in-process live drainer
-    (embedded default) and queue the Celery dispatcher.
+    """After a commit that emitted events: queue the Celery dispatcher.
 
     Coalesced: a dispatcher queued less than OUTBOX_KICK_COALESCE_SECONDS ago
     keeps polling the outbox until that long after its kick
@@ -153,9 +152,8 @@ def _dispatch_soon() -> None:
     it can. If that dispatcher never runs (worker down), the periodic sweep
     delivers, as for a lost trigger."""
     global _last_kick
-    from notifications import live, tasks  # tasks imports this module
+    from notifications import tasks  # tasks imports this module
 
-    live.wake()
     now = time.monotonic()
     # Eager Celery (tests) runs the dispatcher inline and once: nothing polls.
     window = 0 if settings.CELERY_TASK_ALWAYS_EAGER else settings.OUTBOX_KICK_COALESCE_SECONDS
@@ -179,13 +177,9 @@ def _dispatch_soon() -> None:
 
 def _take_kick(window: float) -> tuple[bool, float]:
     """(whether this process queues the dispatcher of the current window,
-    seconds left of the window): the cache can say so for all processes
-    (Redis in production); without it each process kicks its own."""
-    claim = getattr(cache, "claim_for", None)
-    if claim is None:
-        return True, window
+    seconds left of the window), for all processes through Redis."""
     try:
-        return claim(KICK_KEY, window)
+        return cache.claim_for(KICK_KEY, window)
     except Exception:  # cache down: kick anyway, a duplicate dispatcher is harmless
         logger.warning("outbox kick: cache unavailable", exc_info=True)
         return True, window

@@ -53,12 +53,11 @@ def _drain_once() -> dict:
     """Publish the due live deliveries and queue one send task per due email
     no other dispatcher has claimed."""
     live = 0
-    if not dispatch.live_drain_in_web():
-        for _ in range(MAX_LIVE_BATCHES):
-            sent = dispatch.outbox_deliver_live_batch()
-            live += sent
-            if sent == 0:
-                break
+    for _ in range(MAX_LIVE_BATCHES):
+        sent = dispatch.outbox_deliver_live_batch()
+        live += sent
+        if sent == 0:
+            break
     ids = dispatch.outbox_claim_due_email_ids()
     # One task per batch: a Celery publish and task run per email cost the
     # worker more than rendering the email (py-spy, benchmarks/README.md).

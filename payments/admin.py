@@ -22,15 +22,33 @@ from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import DomainError, InvalidInput
-from payments.models import BankDeposit, DepositDecision, MobileMoneyPayment, PaymentResolution
+from ledger.money import fmt
+from payments.models import (
+    BankDeposit,
+    DecisionProposal,
+    DepositDecision,
+    MobileMoneyPayment,
+    PaymentResolution,
+    StatementDifference,
+)
 from payments.selectors import (
     deposit_preview,
     flagged_payment_credit_refusal,
     flagged_payment_reported_amount,
 )
-from payments.services import deposit_approve, deposit_reject, mobile_money_flag_resolve
+from payments.services import (
+    deposit_approval_propose,
+    deposit_approve,
+    deposit_reject,
+    flag_credit_propose,
+    mobile_money_flag_resolve,
+)
+from payments.services.four_eyes import four_eyes_required
 from payments.services.resolutions import can_resolve
-from trading.money import fmt
+
+
+def _open_proposal(**target) -> DecisionProposal | None:
+    return DecisionProposal.objects.filter(status=DecisionProposal.Status.OPEN, **target).first()
 
 
 class _ReadOnly:
@@ -108,6 +126,16 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
     def decide(self, obj):
         if obj.status != BankDeposit.Status.PENDING:
             return obj.get_status_display()
+        proposal = _open_proposal(deposit=obj)
+        if proposal is not None:
+            return format_html(
+                'Proposed by {}: {}&nbsp;<a class="button" href="{}">Confirm</a>'
+                '&nbsp;<a class="button" href="{}">Reject</a>',
+                proposal.proposed_by_email,
+                fmt(proposal.amount, proposal.currency),
+                reverse("admin:payments_bankdeposit_confirm", args=[obj.pk, proposal.pk]),
+                reverse("admin:payments_bankdeposit_reject", args=[obj.pk]),
+            )
         return format_html(
             '<a class="button" href="{}">Approve</a>&nbsp;<a class="button" href="{}">Reject</a>',
             reverse("admin:payments_bankdeposit_approve", args=[obj.pk]),
@@ -119,6 +147,11 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         return [
             path("<int:pk>/approve/", view(self.approve_view), name="payments_bankdeposit_approve"),
             path("<int:pk>/reject/", view(self.reject_view), name="payments_bankdeposit_reject"),
+            path(
+                "<int:pk>/confirm/<int:proposal_id>/",
+                view(self.confirm_view),
+                name="payments_bankdeposit_confirm",
+            ),
             *super().get_urls(),
         ]
 
@@ -177,6 +210,18 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
                 crypto=fmt(preview.crypto_amount, preview.crypto_currency),
             )
         try:
+            if four_eyes_required(amount, deposit.currency):
+                deposit_approval_propose(
+                    deposit_id=deposit.pk,
+                    reviewer=request.user,
+                    amount_received=amount,
+                    reason=reason,
+                )
+                return self._done(
+                    request,
+                    f"{deposit.reference_code}: approval of {fmt(amount, deposit.currency)} "
+                    "proposed. A different reviewer must confirm it before any money moves.",
+                )
             deposit_approve(
                 deposit_id=deposit.pk, reviewer=request.user, amount_received=amount, reason=reason
             )
@@ -184,6 +229,36 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
             return self._done(request, f"{deposit.reference_code}: {exc.message}", messages.ERROR)
         return self._done(
             request, f"{deposit.reference_code} approved: {fmt(amount, deposit.currency)}."
+        )
+
+    def confirm_view(self, request, pk, proposal_id):
+        """The second pair of eyes: the proposal's figures, then one click."""
+        deposit = self._deposit(request, pk)
+        proposal = get_object_or_404(DecisionProposal, pk=proposal_id, deposit=deposit)
+        if request.method != "POST":
+            preview = deposit_preview(deposit=deposit, amount_received=proposal.amount)
+            return self._render(
+                request,
+                deposit,
+                mode="four_eyes",
+                proposal=proposal,
+                received=fmt(proposal.amount, deposit.currency),
+                fee=fmt(preview.fee_amount, deposit.currency),
+                crypto=fmt(preview.crypto_amount, preview.crypto_currency),
+            )
+        try:
+            deposit_approve(
+                deposit_id=deposit.pk,
+                reviewer=request.user,
+                amount_received=proposal.amount,
+                proposal_id=proposal.pk,
+            )
+        except DomainError as exc:
+            return self._done(request, f"{deposit.reference_code}: {exc.message}", messages.ERROR)
+        return self._done(
+            request,
+            f"{deposit.reference_code} approved: {fmt(proposal.amount, deposit.currency)} "
+            f"(proposed by {proposal.proposed_by_email}, confirmed by {request.user.email}).",
         )
 
     def reject_view(self, request, pk):
@@ -208,6 +283,7 @@ class DepositDecisionAdmin(_ReviewersOnly, admin.ModelAdmin):
         "deposit",
         "decision",
         "actor_email",
+        "proposed_by_email",
         "decided_at",
         "expected_amount",
         "amount_received",
@@ -248,7 +324,14 @@ class PaymentResolutionInline(admin.TabularInline):
     model = PaymentResolution
     extra = 0
     can_delete = False
-    fields = ("resolved_at", "outcome", "actor_email", "amount_credited", "note")
+    fields = (
+        "resolved_at",
+        "outcome",
+        "actor_email",
+        "proposed_by_email",
+        "amount_credited",
+        "note",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -271,13 +354,28 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
         "amount",
         "currency",
         "status",
+        "waiting_reason",
+        "charge",
+        "provider_transaction_id",
         "flagged",
         "outcome",
         "created_at",
         "resolve",
     )
-    list_filter = (AttentionFilter, "status", "direction", "provider", "flagged")
-    search_fields = ("reference", "internal_reference", "user__email")
+    list_filter = (
+        AttentionFilter,
+        "status",
+        "waiting_reason",
+        "direction",
+        "provider",
+        "flagged",
+    )
+    search_fields = (
+        "reference",
+        "internal_reference",
+        "provider_transaction_id",
+        "user__email",
+    )
     list_select_related = ("user",)
     exclude = ("msisdn", "msisdn_hash")  # personal data stays out of screens
     inlines = (PaymentResolutionInline,)
@@ -291,6 +389,16 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
             return ""
         if obj.resolved_at is not None:
             return "Resolved"
+        proposal = _open_proposal(payment=obj)
+        if proposal is not None:
+            return format_html(
+                'Credit proposed by {}: {}&nbsp;<a class="button" href="{}">Confirm</a>'
+                '&nbsp;<a class="button" href="{}">Resolve otherwise</a>',
+                proposal.proposed_by_email,
+                fmt(proposal.amount, proposal.currency),
+                reverse("admin:payments_mobilemoneypayment_confirm", args=[obj.pk, proposal.pk]),
+                reverse("admin:payments_mobilemoneypayment_resolve", args=[obj.pk]),
+            )
         return format_html(
             '<a class="button" href="{}">Resolve</a>',
             reverse("admin:payments_mobilemoneypayment_resolve", args=[obj.pk]),
@@ -303,6 +411,11 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
                 "<int:pk>/resolve/",
                 view(self.resolve_view),
                 name="payments_mobilemoneypayment_resolve",
+            ),
+            path(
+                "<int:pk>/confirm/<int:proposal_id>/",
+                view(self.confirm_view),
+                name="payments_mobilemoneypayment_confirm",
             ),
             *super().get_urls(),
         ]
@@ -373,6 +486,15 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
                     request, payment, mode="confirm", credit=fmt(amount, payment.currency), **form
                 )
         try:
+            if amount is not None and amount > 0 and four_eyes_required(amount, payment.currency):
+                flag_credit_propose(
+                    payment_id=payment.pk, actor=request.user, amount=amount, note=note
+                )
+                return self._done(
+                    request,
+                    f"{payment.reference}: a credit of {fmt(amount, payment.currency)} proposed. "
+                    "A different resolver must confirm it before any money moves.",
+                )
             resolution = mobile_money_flag_resolve(
                 payment_id=payment.pk, actor=request.user, outcome=outcome, note=note, amount=amount
             )
@@ -388,6 +510,38 @@ class MobileMoneyPaymentAdmin(_ResolversOnly, admin.ModelAdmin):
             )
         return self._done(request, f"{payment.reference} resolved: dismissed.")
 
+    def confirm_view(self, request, pk, proposal_id):
+        """The second pair of eyes on a proposed credit."""
+        if not can_resolve(request.user):
+            raise PermissionDenied
+        payment = get_object_or_404(
+            MobileMoneyPayment.objects.select_related("user", "trade"), pk=pk
+        )
+        proposal = get_object_or_404(DecisionProposal, pk=proposal_id, payment=payment)
+        if request.method != "POST":
+            return self._render(
+                request,
+                payment,
+                mode="four_eyes",
+                proposal=proposal,
+                credit=fmt(proposal.amount, payment.currency),
+            )
+        try:
+            resolution = mobile_money_flag_resolve(
+                payment_id=payment.pk,
+                actor=request.user,
+                outcome=PaymentResolution.Outcome.CREDITED,
+                proposal_id=proposal.pk,
+            )
+        except DomainError as exc:
+            return self._done(request, f"{payment.reference}: {exc.message}", messages.ERROR)
+        return self._done(
+            request,
+            f"{payment.reference} resolved: {fmt(resolution.amount_credited, payment.currency)}"
+            f" credited to {payment.user.email}'s wallet (proposed by "
+            f"{proposal.proposed_by_email}, confirmed by {request.user.email}).",
+        )
+
 
 @admin.register(PaymentResolution)
 class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
@@ -395,6 +549,7 @@ class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
         "payment",
         "outcome",
         "actor_email",
+        "proposed_by_email",
         "resolved_at",
         "amount_credited",
         "currency",
@@ -404,3 +559,43 @@ class PaymentResolutionAdmin(_ResolversOnly, admin.ModelAdmin):
     search_fields = ("payment__reference", "actor_email")
     list_select_related = ("payment",)
     readonly_fields = [f.name for f in PaymentResolution._meta.fields]
+
+
+@admin.register(StatementDifference)
+class StatementDifferenceAdmin(_ResolversOnly, admin.ModelAdmin):
+    """Differences found by the daily Relworx statement reconciliation (read-only)."""
+
+    list_display = ("found_at", "kind", "reference", "internal_reference", "payment")
+    list_filter = ("kind",)
+    search_fields = ("reference", "internal_reference")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DecisionProposal)
+class DecisionProposalAdmin(_ResolversOnly, admin.ModelAdmin):
+    """Four-eyes proposals: who proposed, who confirmed (or closed), when."""
+
+    list_display = (
+        "kind",
+        "deposit",
+        "payment",
+        "amount",
+        "currency",
+        "status",
+        "proposed_by_email",
+        "proposed_at",
+        "confirmed_by_email",
+        "closed_by_email",
+        "decided_at",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("deposit__reference_code", "payment__reference", "proposed_by_email")
+    readonly_fields = [f.name for f in DecisionProposal._meta.fields]

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dtexchange.client_ip import client_ip
 from dtexchange.errors import error_body
 from dtexchange.schema import error_responses
 from payments.services import webhook_receive
@@ -37,8 +38,12 @@ class RelworxWebhookApi(APIView):
         customer_reference = serializers.CharField(allow_blank=True, required=False)
         internal_reference = serializers.CharField()
         message = serializers.CharField(allow_blank=True, required=False)
+        # Not signed, so not used to move money (the status check is); shape only.
         amount = serializers.DecimalField(max_digits=38, decimal_places=18, required=False)
         currency = serializers.CharField(allow_blank=True, required=False)
+        charge = serializers.DecimalField(
+            max_digits=38, decimal_places=18, required=False, allow_null=True
+        )
 
     @extend_schema(
         request=Input,
@@ -70,13 +75,16 @@ class RelworxWebhookApi(APIView):
                 url=settings.RELWORX_WEBHOOK_URL,
                 fields=fields,
                 max_age=settings.RELWORX_WEBHOOK_MAX_AGE_SECONDS,
+                # Relworx retries up to 10 times with back-off, perhaps with the
+                # first attempt's time; a webhook only queues a status check.
+                max_past=int(settings.RELWORX_WEBHOOK_RETRY_WINDOW.total_seconds()),
             )
         except SignatureError as exc:
             log.warning(
                 "relworx.webhook.rejected",
                 reason=exc.reason,
                 internal_reference=str(fields.get("internal_reference"))[:64],
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_ip(request),
             )
             return Response(
                 error_body("invalid_signature", "The webhook signature is missing or invalid."),

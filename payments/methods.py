@@ -9,11 +9,11 @@ from typing import Any
 
 from django.conf import settings
 
-from dtexchange.errors import InvalidInput
+from dtexchange.errors import Conflict, InvalidInput
+from ledger.money import fmt, quantize
 from payments import crypto
 from payments.models import MobileMoneyPayment
 from payments.phone import PROVIDER_NAMES, Msisdn, msisdn_parse
-from trading.money import fmt, quantize
 from trading.payment_methods import PaymentMethod
 
 PHONE_FIELD = "payment_details.phone_number"
@@ -28,9 +28,48 @@ class MobileMoneyMethod(PaymentMethod):
     supports_sell = True
     payout_clearing_kind = "mobile_money_clearing"
 
+    def availability(self) -> dict[str, Any]:
+        from payments.services.relworx_health import relworx_availability
+
+        now = relworx_availability()
+        return {
+            "buy": now["collections"],
+            "sell": now["payouts"],
+            "reason": now["reason"],
+        }
+
+    def progress(self, *, trade) -> dict[str, Any]:
+        payment = (
+            MobileMoneyPayment.objects.filter(trade_id=trade.pk)
+            .only("customer_name", "waiting_reason", "direction")
+            .order_by("-pk")
+            .first()
+        )
+        if payment is None:
+            return {"payee_name": "", "note": ""}
+        notes = {
+            "low_float": "Your payout is queued and goes out shortly; nothing is lost.",
+            "relworx_refused": "Mobile money is briefly unavailable on our side; your payment "
+            "is queued and goes ahead when it is back.",
+            "relworx_throttled": "Mobile money is busy; we try again in a moment.",
+            "ambiguous": "We are confirming with the mobile money network; nothing is lost.",
+        }
+        return {
+            "payee_name": payment.customer_name,
+            "note": notes.get(payment.waiting_reason, ""),
+        }
+
     def clean_details(
         self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
     ) -> dict[str, Any]:
+        now = self.availability()
+        if not now["sell" if trade_type == "sell" else "buy"]:
+            # Say so now rather than start a trade that would only wait.
+            raise Conflict(
+                now["reason"] or "Mobile money is unavailable right now.",
+                code="payment_method_unavailable",
+                details={"payment_method": [now["reason"] or "Unavailable right now."]},
+            )
         if fiat != "UGX":
             raise InvalidInput(
                 "Mobile money takes UGX only.",

@@ -6,10 +6,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ledger.fields import MoneyField
+from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
 from payments.crypto import EncryptedTextField
 from payments.phone import PROVIDER_CHOICES
-from trading.fields import MoneyField
-from trading.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
+
+WAITING_CHOICES = [
+    ("relworx_refused", "Relworx refused our key or IP (our configuration)"),
+    ("relworx_throttled", "Relworx asked us to slow down"),
+    ("low_float", "Not enough float on the Relworx wallet"),
+    ("ambiguous", "A resend was refused; waiting for the status check"),
+]
 
 
 def _money(**kwargs) -> MoneyField:
@@ -63,6 +70,20 @@ class MobileMoneyPayment(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     amount_received = _money(null=True, blank=True)  # as Relworx reported it
+    # Relworx's fee for this transaction (posted to the Relworx-fees expense
+    # account) and the network's own id (what MTN/Airtel support ask for).
+    charge = _money(null=True, blank=True)
+    provider_transaction_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # Payouts: the number's registered holder, from Relworx's validate (only
+    # Airtel numbers can be validated, so often empty).
+    customer_name = models.CharField(max_length=255, blank=True)
+    # Some attempt of this request may have reached Relworx: from then on only
+    # the status check (or a webhook confirmed by it) decides its outcome, never
+    # a refusal of a resend.
+    maybe_sent = models.BooleanField(default=False)
+    # Why a pending request is not moving, for staff and for the customer.
+    waiting_reason = models.CharField(max_length=32, blank=True, choices=WAITING_CHOICES)
+    error_code = models.CharField(max_length=64, blank=True)  # Relworx's, last seen
     failure_reason = models.TextField(blank=True)
     # Something a person must look at (amount mismatch, conflicting outcomes, ...).
     flagged = models.BooleanField(default=False, db_index=True)
@@ -198,6 +219,11 @@ class DepositDecision(models.Model):
     amount_received = _money(null=True, blank=True)
     currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
     ledger_reference = models.CharField(max_length=64, blank=True)
+    # A four-eyes decision: who proposed it (``actor`` confirmed it).
+    proposal = models.ForeignKey(
+        "DecisionProposal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -238,6 +264,11 @@ class PaymentResolution(models.Model):
     amount_credited = _money(null=True, blank=True)
     currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
     ledger_reference = models.CharField(max_length=64, blank=True)
+    # A four-eyes credit: who proposed it (``actor`` confirmed it).
+    proposal = models.ForeignKey(
+        "DecisionProposal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-resolved_at", "-id"]
@@ -264,3 +295,120 @@ class PaymentResolution(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Payment resolutions are append-only.")
+
+
+class DecisionProposal(models.Model):
+    """The first half of a four-eyes decision (payments/services/four_eyes.py):
+    one staff member proposes approving a deposit or crediting a flagged
+    payment, a different one confirms (then the decision is made and its audit
+    row names both), or the money is decided another way and the proposal is
+    closed. At most one open proposal per deposit or payment; the proposer can
+    never be the confirmer (also a database CHECK)."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT_APPROVE = "deposit_approve", "Approve a bank deposit"
+        FLAG_CREDIT = "flag_credit", "Credit a flagged payment"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a second person"
+        CONFIRMED = "confirmed", "Confirmed"
+        CLOSED = "closed", "Closed (decided otherwise)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    deposit = models.ForeignKey(
+        BankDeposit, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    payment = models.ForeignKey(
+        MobileMoneyPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    amount = _money()
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_by_email = models.EmailField()  # as it was at the time
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_by_email = models.EmailField(blank=True)
+    closed_by_email = models.EmailField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="proposal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    deposit__isnull=False, payment__isnull=True, kind="deposit_approve"
+                )
+                | models.Q(deposit__isnull=True, payment__isnull=False, kind="flag_credit"),
+                name="proposal_one_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_by__isnull=True)
+                | ~models.Q(confirmed_by=models.F("proposed_by")),
+                name="proposal_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="confirmed") | models.Q(confirmed_by__isnull=False),
+                name="proposal_confirmed_has_confirmer",
+            ),
+            models.UniqueConstraint(
+                fields=["deposit"],
+                condition=models.Q(status="open", deposit__isnull=False),
+                name="proposal_one_open_per_deposit",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(status="open", payment__isnull=False),
+                name="proposal_one_open_per_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.deposit or self.payment
+        return f"{self.get_kind_display()} {target}: {self.amount} {self.currency}"
+
+
+class StatementDifference(models.Model):
+    """A difference between Relworx's transaction list and our payments, found
+    by the daily statement reconciliation: for a person to look at. One row
+    per (kind, reference); found again, it is left as it is."""
+
+    class Kind(models.TextChoices):
+        MISSING_THERE = "missing_there", "Ours, not on Relworx's statement"
+        UNKNOWN_HERE = "unknown_here", "On Relworx's statement, unknown here"
+        STATUS_DIFFERS = "status_differs", "Final statuses differ"
+        AMOUNT_DIFFERS = "amount_differs", "Amounts or currencies differ"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reference = models.CharField(max_length=64)  # our reference (customer_reference there)
+    internal_reference = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        MobileMoneyPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statement_differences",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="statement_diff_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"

@@ -5,7 +5,21 @@ Paths, headers and fields are the real API's:
 ``POST /mobile-money/send-payment`` (pay out to a phone, for sells), both with
 ``{account_no, reference, msisdn, currency, amount, description}`` →
 ``{success, message, internal_reference}``, and
-``GET /mobile-money/check-request-status?internal_reference=…&account_no=…``.
+``GET /mobile-money/check-request-status?internal_reference=…&account_no=…``,
+whose answer carries both ``status`` and ``request_status``: clients in the
+wild read ``request_status`` for the transaction and ``status`` for the call,
+so the transaction's status is ``request_status``, else ``status``; anything
+but pending/success/failed is passed on as it came, for the caller to flag.
+Also ``POST /mobile-money/validate`` (the holder's name; the docs say only
+Airtel numbers can be validated), ``GET /mobile-money/check-wallet-balance``
+(our float; the docs' heading says POST, their example GET: GET is used) and
+``GET /payment-requests/transactions`` (last 30 days, up to 1,000).
+
+Errors are HTTP codes, often with ``{"success": false, "message", "error_code"}``:
+401/403 (bad key, IP not allowed, account or API disabled) raise
+``RelworxRefused`` — our configuration, never the customer's failure; 429
+raises ``RelworxThrottled``; other 4xx ``RelworxRejected``. Numbers are read
+from JSON as Decimal, never through float.
 
 Retries: only where the request may not have been acted on — timeouts,
 connection errors and 5xx — a bounded number of times, with the SAME reference,
@@ -18,6 +32,7 @@ by polling, not mark the payment failed.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -33,6 +48,9 @@ ACCEPT = "application/vnd.relworx.v2"
 REQUEST_PAYMENT = "/mobile-money/request-payment"
 SEND_PAYMENT = "/mobile-money/send-payment"
 CHECK_STATUS = "/mobile-money/check-request-status"
+VALIDATE = "/mobile-money/validate"
+WALLET_BALANCE = "/mobile-money/check-wallet-balance"
+TRANSACTIONS = "/payment-requests/transactions"
 
 # Relworx statuses, as sent in webhooks and check-request-status.
 STATUS_PENDING = "pending"
@@ -41,12 +59,24 @@ STATUS_FAILED = "failed"
 
 
 class RelworxError(Exception):
-    """Base class. ``status_code`` is the HTTP status when there was a response."""
+    """Base class. ``status_code`` is the HTTP status when there was a response,
+    ``error_code`` Relworx's own (``API_DISABLED``, ``INVALID_PARAMETERS``, ...)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, body: Any = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: Any = None,
+        may_have_reached: bool = True,
+    ):
         self.message = message
         self.status_code = status_code
         self.body = body
+        self.error_code = str(body.get("error_code") or "") if isinstance(body, dict) else ""
+        # False only when no attempt of this call can have reached Relworx
+        # (every attempt was refused at connect).
+        self.may_have_reached = may_have_reached
         super().__init__(message)
 
 
@@ -56,11 +86,18 @@ class RelworxUnavailable(RelworxError):
 
 
 class RelworxRejected(RelworxError):
-    """A clean 4xx (or ``success: false``) on the first contact: nothing happened."""
+    """A clean 4xx (or ``success: false``) on the first contact of this call.
+    Whether anything happened also depends on earlier calls with the same
+    reference (a resend after a timeout): the caller decides."""
 
 
-class RelworxAuthError(RelworxRejected):
-    """401/403: our API key or account is wrong. A configuration problem."""
+class RelworxRefused(RelworxError):
+    """401/403: our API key, our IP, our account or API access is refused.
+    Our configuration, not the customer's failure: nothing was done."""
+
+
+class RelworxThrottled(RelworxError):
+    """429: too many requests. Nothing was done; try again later."""
 
 
 class RelworxBadResponse(RelworxUnavailable):
@@ -77,13 +114,46 @@ class PaymentAccepted:
 
 @dataclass(frozen=True)
 class RequestStatus:
-    status: str  # pending | success | failed
+    status: str  # pending | success | failed, or whatever unknown value came
     message: str
     customer_reference: str
     internal_reference: str
     amount: Decimal | None
     currency: str
+    charge: Decimal | None = None
+    provider: str = ""
+    provider_transaction_id: str = ""
+    completed_at: str = ""
     raw: dict = field(default_factory=dict)
+
+    @property
+    def known(self) -> bool:
+        return self.status in (STATUS_PENDING, STATUS_SUCCESS, STATUS_FAILED)
+
+
+def transaction_status(body: dict) -> str:
+    """The transaction's status in a Relworx record: ``request_status``, else
+    ``status`` (lower-cased; "" when neither is there)."""
+    value = body.get("request_status")
+    if value is None or value == "":
+        value = body.get("status")
+    return str(value or "").strip().lower()
+
+
+def request_status_from(body: dict, internal_reference: str = "") -> RequestStatus:
+    return RequestStatus(
+        status=transaction_status(body),
+        message=str(body.get("message") or ""),
+        customer_reference=str(body.get("customer_reference") or ""),
+        internal_reference=str(body.get("internal_reference") or internal_reference),
+        amount=parse_amount(body.get("amount")),
+        currency=str(body.get("currency") or ""),
+        charge=parse_amount(body.get("charge")),
+        provider=str(body.get("provider") or ""),
+        provider_transaction_id=str(body.get("provider_transaction_id") or ""),
+        completed_at=str(body.get("completed_at") or ""),
+        raw=body,
+    )
 
 
 def _amount_json(amount: Decimal) -> int:
@@ -161,23 +231,37 @@ class RelworxClient:
         return self._payment(SEND_PAYMENT, reference, msisdn, amount, currency, description)
 
     def check_request_status(self, *, internal_reference: str) -> RequestStatus:
+        """The transaction's status (``request_status``, else ``status``). An
+        unknown value is returned as it came (``known`` False): flag it."""
         body = self._call(
             "GET",
             CHECK_STATUS,
             params={"internal_reference": internal_reference, "account_no": self.account_no},
         )
-        status = str(body.get("status", "")).lower()
-        if status not in (STATUS_PENDING, STATUS_SUCCESS, STATUS_FAILED):
-            raise RelworxBadResponse(f"Unknown Relworx status {status!r}.", body=body)
-        return RequestStatus(
-            status=status,
-            message=str(body.get("message", "")),
-            customer_reference=str(body.get("customer_reference", "")),
-            internal_reference=str(body.get("internal_reference", internal_reference)),
-            amount=parse_amount(body.get("amount")),
-            currency=str(body.get("currency", "")),
-            raw=body,
+        return request_status_from(body, internal_reference)
+
+    def validate(self, *, msisdn: str) -> str:
+        """The registered holder's name of a mobile-money number ("" if none given)."""
+        body = self._call("POST", VALIDATE, json={"msisdn": msisdn})
+        return str(body.get("customer_name") or "").strip()
+
+    def wallet_balance(self, *, currency: str) -> Decimal:
+        """Our float on the Relworx mobile-money wallet in ``currency``."""
+        body = self._call(
+            "GET", WALLET_BALANCE, params={"account_no": self.account_no, "currency": currency}
         )
+        balance = parse_amount(body.get("balance"))
+        if balance is None or not balance.is_finite():
+            raise RelworxBadResponse("Relworx gave no wallet balance.", body=body)
+        return balance
+
+    def transactions(self) -> list[RequestStatus]:
+        """The account's transactions of the last 30 days (up to 1,000)."""
+        body = self._call("GET", TRANSACTIONS, params={"account_no": self.account_no})
+        rows = body.get("transactions")
+        if not isinstance(rows, list):
+            raise RelworxBadResponse("Relworx gave no transaction list.", body=body)
+        return [request_status_from(row) for row in rows if isinstance(row, dict)]
 
     # --- plumbing -----------------------------------------------------------
     def _payment(
@@ -215,25 +299,34 @@ class RelworxClient:
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         ambiguous = False  # an earlier attempt may have reached Relworx
+        reached = False  # some attempt got past the connect
         last: RelworxError | None = None
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
                 time.sleep(self.backoff * 2 ** (attempt - 2))
             try:
                 response = self._client.request(method, path, **kwargs)
+            except httpx.ConnectTimeout:
+                last = RelworxUnavailable("Relworx timed out connecting.", may_have_reached=reached)
+                log.warning("relworx.connect_timeout", path=path, attempt=attempt)
+                continue
             except httpx.TimeoutException as exc:
-                ambiguous = True
+                ambiguous = reached = True
                 last = RelworxUnavailable(f"Relworx timed out: {exc.__class__.__name__}")
                 log.warning("relworx.timeout", path=path, attempt=attempt)
                 continue
             except httpx.TransportError as exc:
                 # A refused connection never reached Relworx; other transport
                 # errors (reset mid-request) may have.
-                ambiguous = ambiguous or not isinstance(exc, httpx.ConnectError)
-                last = RelworxUnavailable(f"Relworx unreachable: {exc.__class__.__name__}")
+                if not isinstance(exc, httpx.ConnectError):
+                    ambiguous = reached = True
+                last = RelworxUnavailable(
+                    f"Relworx unreachable: {exc.__class__.__name__}", may_have_reached=reached
+                )
                 log.warning("relworx.unreachable", path=path, attempt=attempt, error=str(exc))
                 continue
             body = self._json(response)
+            reached = True
             if response.status_code >= 500:
                 ambiguous = True
                 last = RelworxUnavailable(
@@ -256,15 +349,28 @@ class RelworxClient:
                     message=message,
                     ambiguous=ambiguous,
                 )
-                if ambiguous:
+                if response.status_code in (401, 403):
+                    cls = RelworxRefused
+                elif response.status_code == 429:
+                    cls = RelworxThrottled
+                elif ambiguous:
                     raise RelworxUnavailable(
                         f"Relworx refused a retry ({message}); the first attempt may have "
                         "been accepted.",
                         status_code=response.status_code,
                         body=body,
                     )
-                cls = RelworxAuthError if response.status_code in (401, 403) else RelworxRejected
-                raise cls(message, status_code=response.status_code, body=body)
+                else:
+                    cls = RelworxRejected
+                error = cls(message, status_code=response.status_code, body=body)
+                if ambiguous and cls is not RelworxRejected:
+                    # Refused or throttled now; an earlier attempt may still have gone through.
+                    raise RelworxUnavailable(
+                        f"{message} (after an attempt that may have been accepted)",
+                        status_code=response.status_code,
+                        body=body,
+                    )
+                raise error
             if not isinstance(body, dict):
                 raise RelworxBadResponse(
                     "Relworx answered with something other than JSON.",
@@ -277,12 +383,15 @@ class RelworxClient:
     @staticmethod
     def _json(response: httpx.Response) -> Any:
         try:
-            return response.json()
+            # parse_float=Decimal: amounts, charges and balances never pass through a float.
+            return json.loads(response.content, parse_float=Decimal)
         except ValueError:
             return None
 
 
 def _message(body: Any) -> str:
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or "")
+        message = str(body.get("message") or body.get("error") or "")
+        code = body.get("error_code")
+        return f"{message} [{code}]" if code else message
     return ""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ledger.models import LedgerTransaction
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from payments.relworx import parse_amount
-from trading.models import LedgerTransaction
 from trading.services.pricing import buy_amounts
 
 

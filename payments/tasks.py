@@ -75,3 +75,21 @@ def payment_trades_expire_task() -> int:
 def mobile_money_reconcile_task() -> dict:
     """Beat: the reconciliation pass (see mobile_money_reconcile)."""
     return mobile_money_reconcile()
+
+
+@shared_task
+def relworx_health_check_task() -> dict:
+    """Beat: is Relworx accepting our key and does the float cover payouts?"""
+    from payments.services.statement import relworx_health_check
+
+    return relworx_health_check()
+
+
+@shared_task(
+    autoretry_for=(RelworxUnavailable,), max_retries=3, retry_backoff=300, retry_backoff_max=3600
+)
+def relworx_statement_reconcile_task() -> dict:
+    """Beat, daily: Relworx's transaction list against our payments."""
+    from payments.services.statement import relworx_statement_reconcile
+
+    return relworx_statement_reconcile()

@@ -48,8 +48,8 @@ def fund_wallet(user, currency: str, amount, *, key: str | None = None):
     import uuid
     from decimal import Decimal
 
-    from trading.models import AccountKind
-    from trading.services.ledger import house_account, ledger_post, wallet_account
+    from ledger.models import AccountKind
+    from ledger.services import house_account, ledger_post, wallet_account
 
     amount = Decimal(str(amount))
     wallet = wallet_account(user=user, currency=currency)
@@ -139,7 +139,7 @@ TEST_RESERVES = {
 def fund_reserves(amounts: dict | None = None) -> None:
     from decimal import Decimal
 
-    from trading.services.ledger import reserve_fund
+    from ledger.services import reserve_fund
 
     for code, amount in (amounts or TEST_RESERVES).items():
         reserve_fund(currency=code, amount=Decimal(str(amount)), actor="test")
@@ -147,7 +147,7 @@ def fund_reserves(amounts: dict | None = None) -> None:
 
 def ledger_rows() -> tuple[int, int]:
     """(transactions, entries) in the ledger: "nothing written" is this unchanged."""
-    from trading.models import LedgerEntry, LedgerTransaction
+    from ledger.models import LedgerEntry, LedgerTransaction
 
     return LedgerTransaction.objects.count(), LedgerEntry.objects.count()
 

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
+from dtexchange import embedded
 from dtexchange.mail import EmlFileBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import json, dtexchange.settings as s; print(json.dumps({"
-    "'debug': s.DEBUG, 'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
+    "'profile': s.DTX_PROFILE, 'debug': s.DEBUG, "
+    "'session_secure': getattr(s, 'SESSION_COOKIE_SECURE', False), "
     "'csrf_secure': getattr(s, 'CSRF_COOKIE_SECURE', False), "
     "'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), 'mailers': s.MAILERS, "
     "'ssl_redirect': getattr(s, 'SECURE_SSL_REDIRECT', False), "
@@ -25,13 +27,18 @@ PROBE = (
     "'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL}))"
 )
 GOOD_SECRET = "k3y-" + "x9Qz" * 12
+PRODUCTION_URLS = {
+    "DATABASE_URL": "postgres://dtx@db.internal:5432/dtx",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+}
 
 
 def _import_settings(tmp_path, **env_vars) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "RESEND_API_KEY"}
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "RESEND_API_KEY", "DTX_PROFILE"}
         and not k.startswith("DJANGO_")
     }
     env.update(DTX_VAR_DIR=str(tmp_path / "var"), **env_vars)
@@ -52,7 +59,7 @@ def _import_settings(tmp_path, **env_vars) -> subprocess.CompletedProcess:
     ids=["missing", "empty", "default", "short"],
 )
 def test_production_refuses_a_missing_or_default_secret(tmp_path, secret):
-    env = {"DEBUG": "false"}
+    env = {"DTX_PROFILE": "production", **PRODUCTION_URLS}
     if secret is not None:
         env["SECRET_KEY"] = secret
     result = _import_settings(tmp_path, **env)
@@ -64,14 +71,24 @@ def test_production_refuses_a_missing_or_default_secret(tmp_path, secret):
 def test_production_with_a_real_secret_starts_hardened(tmp_path):
     result = _import_settings(
         tmp_path,
-        DEBUG="false",
+        DTX_PROFILE="production",
         SECRET_KEY=GOOD_SECRET,
-        DATABASE_URL="postgres://dtx@db.internal:5432/dtx",
-        REDIS_URL="redis://redis.internal:6379/0",
         RESEND_API_KEY="re_test_key",
+        **PRODUCTION_URLS,
+        # Real-looking services (tests/security/test_production_checks.py
+        # tries each missing one).
+        RELWORX_BASE_URL="https://payments.relworx.com/api",
+        RELWORX_API_KEY="live-relworx-key-123",
+        RELWORX_ACCOUNT_NO="REL0012345678",
+        RELWORX_WEBHOOK_SECRET="live-webhook-secret-123",
+        FIELD_ENCRYPTION_KEY="field-key-" + "a1" * 16,
+        VOUCHER_HASH_KEY="voucher-key-" + "b2" * 16,
+        PRICE_PROVIDER="http",
+        PRICE_HTTP_URL="https://api.coingecko.com/api/v3",
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "production"
     assert probe["debug"] is False
     assert probe["session_secure"] and probe["csrf_secure"]
     assert probe["hsts"] >= 31536000
@@ -82,20 +99,70 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
     assert probe["mailers"]["default"]["BACKEND"] == "dtexchange.mail.ResendEmailBackend"
 
 
-def test_embedded_default_needs_no_variable(tmp_path):
-    result = _import_settings(tmp_path)
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])
+def test_production_refuses_to_start_without_its_servers(tmp_path, missing):
+    urls = {k: v for k, v in PRODUCTION_URLS.items() if k != missing}
+    result = _import_settings(tmp_path, DTX_PROFILE="production", SECRET_KEY=GOOD_SECRET, **urls)
+    assert result.returncode != 0
+    assert f"DTX_PROFILE=production needs {missing}" in result.stderr
+
+
+def test_an_unknown_profile_is_refused(tmp_path):
+    result = _import_settings(tmp_path, DTX_PROFILE="prod")
+    assert result.returncode != 0
+    assert "DTX_PROFILE='prod': must be one of embedded, production" in result.stderr
+
+
+def test_the_profile_is_not_guessed_from_the_database_url(tmp_path):
+    """Real servers in the embedded profile (CI, a developer's own PostgreSQL)
+    keep the embedded profile: DEBUG on, no production hardening."""
+    result = _import_settings(tmp_path, **PRODUCTION_URLS)
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "embedded"
     assert probe["debug"] is True
-    assert probe["db"].endswith("sqlite3")
-    assert probe["broker"] == "filesystem://"
+    assert probe["ssl_redirect"] is False
+
+
+def test_embedded_default_without_make_run_says_to_start_it(tmp_path):
+    result = _import_settings(tmp_path)
+    assert result.returncode != 0
+    assert "EmbeddedServersNotRunning" in result.stderr
+    assert "start `make run` first" in result.stderr
+
+
+def test_embedded_default_takes_the_servers_make_run_recorded(tmp_path):
+    """Nothing to set: the URLs come from var/servers.json while the process
+    that wrote it (make run) holds var/run.lock; importing starts nothing."""
+    var = tmp_path / "var"
+    urls = {
+        "database_url": "postgres://postgres@127.0.0.1:40001/dtexchange",
+        "redis_url": "redis://127.0.0.1:40002/0",
+    }
+    with embedded.RunLock(var):
+        embedded.write_state(var, **urls)
+        result = _import_settings(tmp_path)
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["profile"] == "embedded"
+    assert probe["debug"] is True
+    assert probe["db"] == "django.db.backends.postgresql"
+    assert probe["broker"] == urls["redis_url"]
     assert probe["mailers"]["default"] == {
         "BACKEND": "dtexchange.mail.EmlFileBackend",
-        "OPTIONS": {"file_path": str(tmp_path / "var" / "mail")},
+        "OPTIONS": {"file_path": str(var / "mail")},
     }
-    # What the filesystem broker and SQLite need exists before any process uses it.
-    assert (tmp_path / "var" / "celery" / "queue").is_dir()
-    assert (tmp_path / "var" / "celery" / "processed").is_dir()
+    # A file left by a crashed run (nobody holds the lock) does not count.
+    crashed = _import_settings(tmp_path)
+    assert crashed.returncode != 0
+    assert "start `make run` first" in crashed.stderr
+
+
+def test_settings_contain_no_second_database_engine():
+    text = (ROOT / "dtexchange" / "settings.py").read_text().lower()
+    assert "sqlite" not in text
+    assert "inmemorychannellayer" not in text
+    assert "filesystem://" not in text
 
 
 def test_eml_backend_writes_one_openable_file_per_message(tmp_path):

@@ -25,10 +25,10 @@ from dtexchange.schema import (
     StrictInput,
     error_responses,
 )
+from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency
+from ledger.selectors import balances_for_user
 from trading import payment_methods
 from trading.models.trades import TradeStatus
-from trading.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency
-from trading.selectors.ledger import balances_for_user
 from trading.selectors.quotes import quote_as_dict
 from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_list_for_user
 from trading.services.prices import price_get, prices_get_all

@@ -3,8 +3,8 @@ trading services check meaning (limits, precision, balances, methods)."""
 
 from django import forms
 
+from ledger.money import CRYPTO_CODES, CURRENCIES, DECIMAL_PLACES, FIAT_CODES, MAX_DIGITS
 from trading import payment_methods
-from trading.money import CRYPTO_CODES, CURRENCIES, DECIMAL_PLACES, FIAT_CODES, MAX_DIGITS
 
 TRADE_TYPES = [("buy", "Buy"), ("sell", "Sell")]
 STATUSES = [

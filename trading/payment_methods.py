@@ -31,7 +31,7 @@ class PaymentMethod:
     supports_sell: ClassVar[bool] = False
     # True when the method's currency is crypto (a swap) rather than fiat.
     is_crypto_swap: ClassVar[bool] = False
-    # Sell: the house account kind (trading.models.ledger.AccountKind) that
+    # Sell: the house account kind (ledger.models.AccountKind) that
     # holds the net fiat while the method pays it out, e.g.
     # "mobile_money_clearing". None: the net goes to the user's fiat wallet
     # and the sale completes at once (no start_sell call).
@@ -79,8 +79,20 @@ class PaymentMethod:
         user's wallet; pays the fiat out."""
         raise NotImplementedError
 
+    def availability(self) -> dict[str, Any]:
+        """Whether buying and selling with this method work right now, and a
+        reason a customer understands when one does not:
+        ``{"buy": bool, "sell": bool, "reason": str | None}``."""
+        return {"buy": self.supports_buy, "sell": self.supports_sell, "reason": None}
+
+    def progress(self, *, trade: Any) -> dict[str, Any]:
+        """What the customer is shown about a trade's payment while it runs:
+        ``{"payee_name": str, "note": str}`` (both may be empty)."""
+        return {"payee_name": "", "note": ""}
+
     def describe(self) -> dict[str, Any]:
         fiats = self.fiat_currencies()
+        now = self.availability()
         return {
             "id": self.code,
             "name": self.name,
@@ -96,6 +108,12 @@ class PaymentMethod:
             "providers": list(self.providers),
             "supports_buy": self.supports_buy,
             "supports_sell": self.supports_sell,
+            # Right now (e.g. the provider is down): a method can be supported
+            # yet unavailable, with the reason shown to the customer.
+            "available": bool(now["buy"] or now["sell"]),
+            "buy_available": bool(now["buy"]),
+            "sell_available": bool(now["sell"]),
+            "unavailable_reason": now["reason"],
         }
 
 

@@ -16,11 +16,11 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dtexchange.errors import DomainError, NotFound
+from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
+from ledger.selectors import balances_for_user
 from trading import payment_methods
 from trading.forms import HistoryFilterForm, TradeForm
 from trading.models.trades import TradeStatus
-from trading.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
-from trading.selectors.ledger import balances_for_user
 from trading.selectors.site import activity_recent, trade_history_for_user
 from trading.selectors.trades import trade_get_for_user
 from trading.services.prices import prices_get_all
@@ -268,13 +268,15 @@ def _own_trade(request, trade_id):
 def trade_detail(request, trade_id):
     trade = _own_trade(request, trade_id)
     changes = list(trade.status_changes.all())
+    method = _method_or_none(trade.payment_method)
     return render(
         request,
         "trading/trade_detail.html",
         {
             "trade": trade,
             "changes": changes,
-            "method": _method_or_none(trade.payment_method),
+            "method": method,
+            "progress": method.progress(trade=trade) if method else {},
             "active": trade.status in (TradeStatus.PENDING, TradeStatus.PROCESSING),
             "amount_paid_currency": trade.fiat_currency,
         },

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from dtexchange.errors import DomainError
-from trading.money import fmt
+from ledger.money import fmt
 from vouchers.export import vouchers_csv
 from vouchers.models import VOUCHER_CURRENCIES, Voucher, VoucherBatch
 from vouchers.services import voucher_batch_create, voucher_void

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from trading.money import fmt
+from ledger.money import fmt
 
 DEMO_SEED = "dtexchange-demo-vouchers-v1"
 DEMO_SPECS = [("UGX", Decimal("50000"), 3), ("USD", Decimal("25"), 2)]

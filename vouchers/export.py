@@ -5,7 +5,7 @@ asks (`create_vouchers --csv PATH`)."""
 import csv
 import io
 
-from trading.money import quantize
+from ledger.money import quantize
 from vouchers.models import Voucher
 
 HEADER = ["code", "amount", "currency", "expires_at", "suffix", "batch"]

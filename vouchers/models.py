@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from trading.fields import MoneyField
-from trading.money import DECIMAL_PLACES, MAX_DIGITS, fmt
+from ledger.fields import MoneyField
+from ledger.money import DECIMAL_PLACES, MAX_DIGITS, fmt
 
 VOUCHER_CURRENCIES = ("UGX", "USD")
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from dtexchange.errors import InvalidInput
-from trading.models import AccountKind
+from ledger.models import AccountKind
+from ledger.services import house_account
 from trading.payment_methods import PaymentMethod
-from trading.services.ledger import house_account
 from trading.services.trades import trade_settle_buy
 from vouchers.selectors import voucher_for_payment
 from vouchers.services import voucher_redeem

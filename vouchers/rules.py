@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from dtexchange.errors import InvalidInput
-from trading.money import fmt, quantize
+from ledger.money import fmt, quantize
 from vouchers import codes
 from vouchers.errors import VoucherCurrencyMismatch, VoucherUnavailable
 from vouchers.models import VOUCHER_CURRENCIES, Voucher

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from trading.money import quantize
+from ledger.money import quantize
 from vouchers import codes
 from vouchers.errors import VoucherCurrencyMismatch, VoucherUnavailable
 from vouchers.models import Voucher

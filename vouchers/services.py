@@ -25,9 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
-from trading.models import AccountKind, TransactionKind
-from trading.money import fmt, has_valid_precision, quantize
-from trading.services.ledger import house_account, ledger_post
+from ledger.models import AccountKind, TransactionKind
+from ledger.money import fmt, has_valid_precision, quantize
+from ledger.services import house_account, ledger_post
 from vouchers import codes
 from vouchers.errors import VoucherStateConflict, VoucherUnavailable
 from vouchers.models import Voucher, VoucherBatch, VoucherStatus

@@ -3,7 +3,7 @@
 
 import importlib
 
-import trading.fields
+import ledger.fields
 from django.db import migrations
 
 _APPEND_ONLY = importlib.import_module("payments.migrations.0002_deposit_decision_append_only")
@@ -16,7 +16,7 @@ def _sqlite_drop_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         for sql in _APPEND_ONLY.SQLITE_DOWN:
             schema_editor.execute(sql)
-        trading.fields.sqlite_pause_checks(apps, schema_editor)
+        ledger.fields.sqlite_pause_checks(apps, schema_editor)
 
 
 def _sqlite_create_triggers(apps, schema_editor):
@@ -36,40 +36,40 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='bankdeposit',
             name='amount_received',
-            field=trading.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
+            field=ledger.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
         ),
         migrations.AlterField(
             model_name='bankdeposit',
             name='expected_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='depositdecision',
             name='amount_received',
-            field=trading.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
+            field=ledger.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
         ),
         migrations.AlterField(
             model_name='depositdecision',
             name='expected_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='mobilemoneypayment',
             name='amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='mobilemoneypayment',
             name='amount_received',
-            field=trading.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
+            field=ledger.fields.MoneyField(blank=True, decimal_places=18, max_digits=38, null=True),
         ),
         migrations.RunPython(
-            trading.fields.sqlite_canonicalize(
+            ledger.fields.sqlite_canonicalize(
                 ("payments", "MobileMoneyPayment", ("amount", "amount_received")),
                 ("payments", "BankDeposit", ("expected_amount", "amount_received")),
                 ("payments", "DepositDecision", ("expected_amount", "amount_received")),
             ),
-            trading.fields.sqlite_pause_checks,
+            ledger.fields.sqlite_pause_checks,
         ),
         migrations.RunPython(_sqlite_create_triggers, _sqlite_drop_triggers),
     ]

@@ -19,6 +19,9 @@ class Scenario:
     http_error_first: int | None = None  # first attempt answered with this status (state kept)
     reject: int | None = None  # refuse the request outright with this 4xx status
     amount_delta: int = 0  # the amount reported back differs from the one requested
+    # A resend with the same reference is refused "duplicate reference" (4xx)
+    # instead of getting the original answer (the docs allow both).
+    duplicate_refused: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -62,6 +65,34 @@ SCENARIOS: dict[str, Scenario] = {
     "+256770000009": Scenario(
         "MTN: succeeds, but 100 UGX less arrives than was requested", amount_delta=-100
     ),
+    "+256770000010": Scenario(
+        "MTN: the first attempt is accepted but answered 503; a resend with the same "
+        "reference is refused 409 'duplicate reference' (the request still succeeds)",
+        http_error_first=503,
+        duplicate_refused=True,
+        webhooks=0,
+    ),
+    "+256770000011": Scenario(
+        "MTN: the status check reports request_status 'processing', a value the docs "
+        "do not list (flagged for a person, never settled)",
+        collection="processing",
+        payout="processing",
+        webhooks=0,
+    ),
+}
+
+# Sandbox switches (POST /sandbox/switches {"name": value}; GET /sandbox lists them):
+SWITCHES: dict[str, str] = {
+    "ip_blocked": "every API call is answered 403 'no authorized IP'",
+    "api_disabled": "every API call is answered 403 error_code API_DISABLED",
+    "account_disabled": "every API call is answered 403 error_code ACCOUNT_DISABLED",
+    "rate_limited": "every API call is answered 429 with Retry-After: 30",
+    "float": "the wallet's float in UGX (default 10000000); a payout above it waits",
+    "status_is_transaction": "check-request-status's `status` is the transaction's status "
+    "(default: the call's, 'success', with the transaction's in `request_status`)",
+    "no_request_status": "check-request-status answers without `request_status`",
+    "balance_as_string": "check-wallet-balance sends the balance as a string",
+    "validate_mtn": "validate also names MTN numbers (the docs: Airtel only)",
 }
 
 DEFAULT = Scenario("Any other number: succeeds, one webhook")

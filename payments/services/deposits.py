@@ -18,9 +18,18 @@ from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import has_valid_precision, quantize
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
-from trading.money import has_valid_precision, quantize
-from trading.services import fiat_wallet_credit, house_account, trade_fail, trade_settle_buy
+from payments.services.four_eyes import (
+    FourEyesRequired,
+    four_eyes_required,
+    four_eyes_threshold,
+    proposal_take_for_confirmation,
+    proposals_close,
+    refuse_own_money,
+)
+from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
 from trading.services.trades import TradeNotSettleable
 
 log = structlog.get_logger(__name__)
@@ -63,7 +72,9 @@ def bank_deposit_create(*, trade) -> BankDeposit:
     raise RuntimeError("Could not draw a unique deposit reference code.")
 
 
-def _lock_pending(deposit_id: int, reviewer) -> BankDeposit:
+def lock_pending_deposit(deposit_id: int, reviewer) -> BankDeposit:
+    """The pending deposit, row-locked, that ``reviewer`` may decide: a
+    deposit reviewer, and not its owner (nobody decides about their own money)."""
     if not user_has_role(reviewer, DEPOSIT_REVIEWER):
         raise NotAReviewer()
     deposit = (
@@ -76,7 +87,23 @@ def _lock_pending(deposit_id: int, reviewer) -> BankDeposit:
         raise InvalidInput("No such deposit.", code="deposit_not_found")
     if deposit.status != BankDeposit.Status.PENDING:
         raise DepositAlreadyDecided(details={"status": deposit.status})
+    refuse_own_money(owner_id=deposit.user_id, staff=reviewer)
     return deposit
+
+
+def check_amount_received(amount_received, currency: str) -> Decimal:
+    if (
+        not isinstance(amount_received, Decimal)
+        or not amount_received.is_finite()
+        or amount_received <= 0
+        or not has_valid_precision(amount_received, currency)
+    ):
+        raise InvalidInput(
+            "Enter the amount received, in whole units of the currency.",
+            code="invalid_amount",
+            details={"amount_received": [f"A positive {currency} amount."]},
+        )
+    return amount_received
 
 
 def _decide(deposit: BankDeposit, *, status: str, reviewer, **fields) -> None:
@@ -93,7 +120,12 @@ def _decide(deposit: BankDeposit, *, status: str, reviewer, **fields) -> None:
 
 @transaction.atomic
 def deposit_approve(
-    *, deposit_id: int, reviewer, amount_received: Decimal, reason: str = ""
+    *,
+    deposit_id: int,
+    reviewer,
+    amount_received: Decimal,
+    reason: str = "",
+    proposal_id: int | None = None,
 ) -> BankDeposit:
     """Approve a pending deposit with the amount the bank statement shows.
 
@@ -101,19 +133,30 @@ def deposit_approve(
     and fee when it differs from the expected amount). If the trade can no
     longer be settled (expired or cancelled meanwhile) the money is credited
     to the user's fiat wallet instead. Raises DepositAlreadyDecided (409)
-    when it was approved or rejected already, NotAReviewer (403)."""
-    deposit = _lock_pending(deposit_id, reviewer)
-    if (
-        not isinstance(amount_received, Decimal)
-        or not amount_received.is_finite()
-        or amount_received <= 0
-        or not has_valid_precision(amount_received, deposit.currency)
-    ):
-        raise InvalidInput(
-            "Enter the amount received, in whole units of the currency.",
-            code="invalid_amount",
-            details={"amount_received": [f"A positive {deposit.currency} amount."]},
+    when it was approved or rejected already, NotAReviewer (403).
+
+    Nobody approves their own deposit (SelfDecisionRefused, 403). Above
+    ``FOUR_EYES_THRESHOLDS`` the approval must confirm an open proposal of a
+    different reviewer (``proposal_id``, from ``deposit_approval_propose``;
+    its amount and reason are used): FourEyesRequired (409) without one,
+    SamePersonRefused (403) for the proposer (payments/services/four_eyes.py)."""
+    deposit = lock_pending_deposit(deposit_id, reviewer)
+    proposal = None
+    if proposal_id is not None:
+        proposal = proposal_take_for_confirmation(
+            proposal_id=proposal_id, confirmer=reviewer, deposit=deposit
         )
+        amount_received, reason = proposal.amount, proposal.note
+    amount_received = check_amount_received(amount_received, deposit.currency)
+    if proposal is None and four_eyes_required(amount_received, deposit.currency):
+        raise FourEyesRequired(
+            details={
+                "threshold": str(four_eyes_threshold(deposit.currency) or 0),
+                "currency": deposit.currency,
+            }
+        )
+    if proposal is None:
+        proposals_close(deposit=deposit, by=reviewer)  # decided without them
     _decide(
         deposit,
         status=BankDeposit.Status.APPROVED,
@@ -154,6 +197,8 @@ def deposit_approve(
         amount_received=amount_received,
         currency=deposit.currency,
         ledger_reference=ledger_reference,
+        proposal=proposal,
+        proposed_by_email=proposal.proposed_by_email if proposal else "",
     )
     log.info(
         "deposit.approved",
@@ -174,8 +219,9 @@ def deposit_reject(*, deposit_id: int, reviewer, reason: str) -> BankDeposit:
             code="reason_required",
             details={"reason": ["A reason is required."]},
         )
-    deposit = _lock_pending(deposit_id, reviewer)
+    deposit = lock_pending_deposit(deposit_id, reviewer)
     _decide(deposit, status=BankDeposit.Status.REJECTED, reviewer=reviewer, reason=reason.strip())
+    proposals_close(deposit=deposit, by=reviewer)
     # An expired or cancelled trade has nothing left to close.
     with contextlib.suppress(TradeNotSettleable):
         trade_fail(

@@ -19,11 +19,12 @@ import contextlib
 
 import structlog
 
+from ledger.money import quantize_up
+from ledger.services import house_account, ledger_post
 from payments.models import MobileMoneyPayment
 from payments.selectors import momo_wallet_credit_key
 from trading.services import (
     fiat_wallet_credit,
-    house_account,
     trade_complete_payout,
     trade_fail,
     trade_refund_failed_payout,
@@ -93,3 +94,26 @@ def apply_outcome(payment: MobileMoneyPayment) -> str:
         actor=ACTOR,
     )
     return "payout_refunded"
+
+
+def post_relworx_charge(payment: MobileMoneyPayment) -> None:
+    """Book Relworx's charge on a decided payment, once (its idempotency key):
+    the mobile-money clearing account mirrors the Relworx wallet, which pays
+    the charge, and the charge is our expense (``relworx_fees``), so the
+    clearing account reconciles against the wallet. UGX has no minor unit and
+    Relworx reports charges in tenths: the books take it rounded up to a whole
+    unit (never understating the cost); the exact charge stays on the payment."""
+    amount = quantize_up(payment.charge, payment.currency)
+    if amount <= 0:
+        return
+    ledger_post(
+        kind="relworx_charge",
+        idempotency_key=f"momo:{payment.reference}:charge",
+        entries=[
+            (house_account(kind=CLEARING, currency=payment.currency), amount),
+            (house_account(kind="relworx_fees", currency=payment.currency), -amount),
+        ],
+        description=f"Relworx charge on {payment.direction} {payment.reference}",
+        actor=ACTOR,
+        reference=payment.reference,
+    )

@@ -3,14 +3,20 @@
 Rules kept here:
 * Relworx is called only outside database transactions (never while holding
   row locks): creation schedules submission with ``transaction.on_commit``.
-* Our ``reference`` is fixed at creation and reused by every (re)submission, so
-  a retried request is deduplicated by Relworx instead of charging twice.
-* An outcome (webhook, poll or submission refusal) is applied under the
-  payment's row lock and moves the status only out of ``pending``; repeats are
-  no-ops and contradictions are flagged for a person, never applied.
-* A payout whose outcome is unknown (timeouts, 5xx) stays pending: it is
-  polled or resubmitted with the same reference, never assumed failed (that
-  would refund money that may have left).
+* Our ``reference`` is fixed at creation and reused by every (re)submission.
+  Relworx's docs do not say what a resend with a used reference gets (the
+  original answer, or a "duplicate" refusal): both are survived.
+* ``maybe_sent`` is recorded before every send. Once set, only the status
+  check (``request_status``, else ``status``) decides the outcome; a refusal
+  of a resend leaves the request pending ("ambiguous"), and a request whose
+  answer never came is found on Relworx's transaction list by our reference.
+  Only Relworx's ``failed`` or a clean refusal of a first send fails it.
+* 401/403 (our key, IP or account) and 429 leave the request waiting and tell
+  staff; they never fail it. Payouts pass the safeguards first (payouts.py).
+* An outcome is applied under the payment's row lock and moves the status
+  only out of ``pending``; repeats are no-ops and contradictions, unknown
+  statuses and amount mismatches are flagged for a person, never applied.
+  Webhooks only queue the status check (their amount is not signed).
 """
 
 from __future__ import annotations
@@ -33,7 +39,10 @@ from payments.relworx import (
     STATUS_PENDING,
     STATUS_SUCCESS,
     RelworxClient,
+    RelworxError,
+    RelworxRefused,
     RelworxRejected,
+    RelworxThrottled,
     RelworxUnavailable,
 )
 
@@ -85,12 +94,45 @@ def _description(payment: MobileMoneyPayment) -> str:
     return f"DT Exchange {what}{trade}"
 
 
+def _update(payment_id: int, **fields) -> None:
+    MobileMoneyPayment.objects.filter(pk=payment_id).update(updated_at=timezone.now(), **fields)
+
+
+def _wait(payment: MobileMoneyPayment, reason: str, exc: RelworxError, maybe_sent: bool) -> str:
+    """The request could not go out (or its answer was a refusal of a resend):
+    it stays pending, with why, and the poller tries again."""
+    _update(
+        payment.pk,
+        waiting_reason=reason,
+        error_code=exc.error_code[:64],
+        maybe_sent=maybe_sent,
+        last_status_raw=redact({"submit_error": exc.message, "http_status": exc.status_code}),
+    )
+    log.warning(
+        "momo.submit.waiting",
+        reference=payment.reference,
+        reason=reason,
+        status=exc.status_code,
+        error_code=exc.error_code,
+    )
+    return "waiting"
+
+
 def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None) -> str:
     """Send the request to Relworx (again, with the same reference, if needed).
 
-    Must run outside a transaction. Returns "submitted", "already_submitted",
-    "not_pending" or "rejected"; raises RelworxUnavailable when Relworx could
-    not be reached or gave no clear answer (the caller retries later).
+    Must run outside a transaction. Before the first send of a payout, the
+    payout safeguards run (validate the number, check our float; see
+    payments.services.payouts). ``maybe_sent`` is recorded before each send,
+    so a Celery retry or the poller's resend knows an earlier attempt may have
+    gone out: a refusal then (e.g. "duplicate reference") leaves the request
+    pending for the status check, never failed. Only a clean refusal of a
+    request nothing can have delivered fails it. 401/403 (our configuration)
+    and 429 leave it waiting and tell staff.
+
+    Returns "submitted", "already_submitted", "not_pending", "waiting",
+    "failed"; raises RelworxUnavailable when Relworx could not be reached or
+    gave no clear answer (the caller retries later).
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("mobile_money_submit calls Relworx: never inside a transaction.")
@@ -99,14 +141,55 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
         return "not_pending"
     if payment.internal_reference:
         return "already_submitted"
-    MobileMoneyPayment.objects.filter(pk=payment.pk).update(
-        submit_attempts=payment.submit_attempts + 1
-    )
     own_client = client is None
     client = client or RelworxClient.from_settings()
-    call = (
-        client.request_payment if payment.direction == Direction.COLLECTION else client.send_payment
+    try:
+        return _submit(payment, client)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
+    from payments.services.payouts import (
+        payout_failure_is_definite,
+        payout_refusal_is_low_float,
+        payout_safeguards_check,
     )
+    from payments.services.relworx_health import (
+        relworx_low_float_report,
+        relworx_refused_report,
+        relworx_working_report,
+    )
+
+    maybe_sent_before = payment.maybe_sent
+    payout = payment.direction == Direction.PAYOUT
+    if not payout and not maybe_sent_before and _trade_closed(payment.trade_id):
+        # Never sent, and the order is over (it expired while Relworx was
+        # refusing us): prompting the customer now would only confuse them.
+        return mobile_money_apply_status(
+            payment_id=payment.pk,
+            status=STATUS_FAILED,
+            message="Not sent: the order closed before mobile money was available.",
+            raw={"not_sent": True},
+            source="submit",
+        )
+    if payout and not maybe_sent_before:
+        check = payout_safeguards_check(
+            client=client, msisdn=payment.msisdn, amount=payment.amount, currency=payment.currency
+        )
+        if check.customer_name and check.customer_name != payment.customer_name:
+            _update(payment.pk, customer_name=check.customer_name[:255])
+        if not check.ok:
+            _update(payment.pk, waiting_reason=check.waiting_reason)
+            log.warning(
+                "momo.payout.waiting", reference=payment.reference, reason=check.waiting_reason
+            )
+            return "waiting"
+    # Recorded before the call: a crash or timeout from here on leaves the
+    # memory that this request may have reached Relworx.
+    _update(payment.pk, submit_attempts=payment.submit_attempts + 1, maybe_sent=True)
+    call = client.send_payment if payout else client.request_payment
     try:
         accepted = call(
             reference=payment.reference,
@@ -115,32 +198,64 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
             currency=payment.currency,
             description=_description(payment),
         )
+    except RelworxRefused as exc:
+        relworx_refused_report(detail=f"HTTP {exc.status_code}: {exc.message}")
+        return _wait(payment, "relworx_refused", exc, maybe_sent_before)
+    except RelworxThrottled as exc:
+        return _wait(payment, "relworx_throttled", exc, maybe_sent_before)
     except RelworxRejected as exc:
+        if payout and payout_refusal_is_low_float(exc):
+            relworx_low_float_report(balance="?", needed=payment.amount, currency=payment.currency)
+            return _wait(payment, "low_float", exc, maybe_sent_before)
+        if not payout_failure_is_definite(maybe_sent_before=maybe_sent_before, error=exc):
+            # e.g. a resend answered "duplicate reference": the first attempt
+            # may have been accepted. The status check decides.
+            return _wait(payment, "ambiguous", exc, True)
         log.warning("momo.submit.rejected", reference=payment.reference, message=exc.message)
+        _update(payment.pk, error_code=exc.error_code[:64], maybe_sent=False)
         return mobile_money_apply_status(
             payment_id=payment.pk,
             status=STATUS_FAILED,
             message=exc.message,
-            raw={"submit_error": exc.message, "http_status": exc.status_code},
+            raw={
+                "submit_error": exc.message,
+                "http_status": exc.status_code,
+                "error_code": exc.error_code,
+            },
             source="submit",
         )
     except RelworxUnavailable as exc:
+        if not exc.may_have_reached and not maybe_sent_before:
+            _update(payment.pk, maybe_sent=False)  # refused at connect: nothing went out
         log.warning("momo.submit.unavailable", reference=payment.reference, error=exc.message)
         raise
-    finally:
-        if own_client:
-            client.close()
+    relworx_working_report()
     with transaction.atomic():
         locked = MobileMoneyPayment.objects.select_for_update().get(pk=payment.pk)
         if not locked.internal_reference:
             # A webhook may have brought the internal reference first; keep it.
             locked.internal_reference = accepted.internal_reference
         locked.submitted_at = locked.submitted_at or timezone.now()
-        locked.save(update_fields=["internal_reference", "submitted_at", "updated_at"])
+        locked.waiting_reason = ""
+        locked.save(
+            update_fields=["internal_reference", "submitted_at", "waiting_reason", "updated_at"]
+        )
     log.info("momo.submitted", reference=payment.reference, direction=payment.direction)
     if payment.direction == Direction.COLLECTION and payment.trade_id:
         _mark_processing(payment.trade_id)
     return "submitted"
+
+
+def _trade_closed(trade_id: int | None) -> bool:
+    from trading.models import Trade, TradeStatus
+
+    if trade_id is None:
+        return False
+    return (
+        Trade.objects.filter(pk=trade_id)
+        .exclude(status__in=(TradeStatus.PENDING, TradeStatus.PROCESSING))
+        .exists()
+    )
 
 
 def _mark_processing(trade_id: int) -> None:
@@ -159,11 +274,34 @@ def _next_poll_delay(attempts: int) -> timedelta:
     return min(delay, settings.RELWORX_POLL_MAX_INTERVAL)
 
 
+def _find_on_statement(payment: MobileMoneyPayment, client: RelworxClient) -> str:
+    """For a request that may have reached Relworx but whose answer we never
+    got: find our reference in Relworx's transaction list and adopt its
+    internal reference (then the status check can be asked)."""
+    try:
+        rows = client.transactions()
+    except RelworxError as exc:
+        log.warning("momo.statement.error", reference=payment.reference, error=exc.message)
+        return ""
+    for row in rows:
+        if row.customer_reference == payment.reference and row.internal_reference:
+            with transaction.atomic():
+                locked = MobileMoneyPayment.objects.select_for_update().get(pk=payment.pk)
+                if not locked.internal_reference:
+                    locked.internal_reference = row.internal_reference
+                    locked.submitted_at = locked.submitted_at or timezone.now()
+                    locked.save(update_fields=["internal_reference", "submitted_at", "updated_at"])
+                return locked.internal_reference
+    return ""
+
+
 def mobile_money_poll(*, payment_id: int, client: RelworxClient | None = None) -> str:
     """Ask Relworx for the status of a pending request and apply it.
 
-    A request Relworx never acknowledged is resubmitted with the same reference
-    (deduplicated there). Returns the applied result; safe to run twice.
+    A request without Relworx's internal reference is looked up on Relworx's
+    transaction list when an attempt may have reached Relworx, else (or when
+    it is not listed) resubmitted with the same reference. Returns the
+    applied result; safe to run twice.
     """
     payment = MobileMoneyPayment.objects.get(pk=payment_id)
     if payment.status != Status.PENDING or payment.flagged:
@@ -171,7 +309,10 @@ def mobile_money_poll(*, payment_id: int, client: RelworxClient | None = None) -
     own_client = client is None
     client = client or RelworxClient.from_settings()
     try:
-        if not payment.internal_reference:
+        internal = payment.internal_reference
+        if not internal and payment.maybe_sent:
+            internal = _find_on_statement(payment, client)
+        if not internal:
             try:
                 result = mobile_money_submit(payment_id=payment.pk, client=client)
             except RelworxUnavailable:
@@ -179,9 +320,13 @@ def mobile_money_poll(*, payment_id: int, client: RelworxClient | None = None) -
             _schedule_next_poll(payment.pk)
             return result
         try:
-            status = client.check_request_status(internal_reference=payment.internal_reference)
-        except (RelworxUnavailable, RelworxRejected) as exc:
+            status = client.check_request_status(internal_reference=internal)
+        except RelworxError as exc:
             log.warning("momo.poll.error", reference=payment.reference, error=exc.message)
+            if isinstance(exc, RelworxRefused):
+                from payments.services.relworx_health import relworx_refused_report
+
+                relworx_refused_report(detail=f"HTTP {exc.status_code}: {exc.message}")
             _schedule_next_poll(payment.pk)
             return "unavailable"
     finally:
@@ -194,6 +339,8 @@ def mobile_money_poll(*, payment_id: int, client: RelworxClient | None = None) -
         currency=status.currency,
         internal_reference=status.internal_reference,
         message=status.message,
+        charge=status.charge,
+        provider_transaction_id=status.provider_transaction_id,
         raw=status.raw,
         source="poll",
     )
@@ -236,9 +383,15 @@ def mobile_money_apply_status(
     currency: str = "",
     internal_reference: str = "",
     message: str = "",
+    charge: Decimal | None = None,
+    provider_transaction_id: str = "",
     raw: dict | None = None,
 ) -> str:
     """Apply one Relworx outcome to a payment, under its row lock.
+
+    Called with what the status check said (the poller), or by a submission
+    Relworx refused outright. Webhooks never call this with their own unsigned
+    amount: they make the poller ask (see webhooks).
 
     ``status`` is Relworx's (pending/success/failed). Returns what happened:
     "pending", "succeeded", "failed", "duplicate", "flagged". Moving out of
@@ -248,6 +401,15 @@ def mobile_money_apply_status(
     payment = MobileMoneyPayment.objects.select_for_update().get(pk=payment_id)
     payment.last_status_raw = redact(raw)
     fields = ["last_status_raw", "updated_at", "flagged", "flag_reason", "resolved_at"]
+    if charge is not None and payment.charge != charge:
+        payment.charge = charge
+        fields.append("charge")
+    if provider_transaction_id and payment.provider_transaction_id != provider_transaction_id:
+        payment.provider_transaction_id = provider_transaction_id[:128]
+        fields.append("provider_transaction_id")
+    if payment.waiting_reason and status in (STATUS_SUCCESS, STATUS_FAILED, STATUS_PENDING):
+        payment.waiting_reason = ""  # Relworx has the request and answered for it
+        fields.append("waiting_reason")
 
     if internal_reference:
         if not payment.internal_reference:
@@ -272,6 +434,8 @@ def mobile_money_apply_status(
             _flag(payment, f"{source}: {status} arrived after the payment was {payment.status}")
             payment.save(update_fields=fields)
             return "flagged"
+        payment.save(update_fields=fields)
+        _post_charge(payment)  # a charge reported after the outcome
         return "duplicate"
 
     if target == Status.SUCCEEDED:
@@ -301,7 +465,21 @@ def mobile_money_apply_status(
     payment.save(update_fields=fields)
     log.info("momo.outcome", reference=payment.reference, status=target, source=source)
     _apply_effect(payment, source)
+    _post_charge(payment)
     return str(target)
+
+
+def _post_charge(payment: MobileMoneyPayment) -> None:
+    """Relworx's fee for a decided transaction, booked once: the mobile-money
+    clearing account mirrors the Relworx wallet (which pays the charge), the
+    fee is our expense (the ``relworx_fees`` account). UGX has no minor unit
+    and Relworx reports charges in tenths: the books take it rounded up to a
+    whole UGX (never understating the cost); the exact charge stays on the
+    payment."""
+    from payments.services.effects import post_relworx_charge
+
+    if payment.charge is not None and payment.charge > 0:
+        post_relworx_charge(payment)
 
 
 def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:

@@ -21,10 +21,19 @@ from django.utils import timezone
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import Conflict, DomainError, InvalidInput, NotFound
+from ledger.money import fmt, has_valid_precision
+from ledger.services import house_account
 from payments.models import MobileMoneyPayment, PaymentResolution
 from payments.selectors import flagged_payment_credit_refusal, momo_wallet_credit_key
-from trading.money import fmt, has_valid_precision
-from trading.services import fiat_wallet_credit, house_account, trade_fail
+from payments.services.four_eyes import (
+    FourEyesRequired,
+    four_eyes_required,
+    four_eyes_threshold,
+    proposal_take_for_confirmation,
+    proposals_close,
+    refuse_own_money,
+)
+from trading.services import fiat_wallet_credit, trade_fail
 from trading.services.trades import TradeNotSettleable
 
 log = structlog.get_logger(__name__)
@@ -75,7 +84,12 @@ def _check_amount(amount, currency: str) -> Decimal:
     return amount
 
 
-def _lock_open(payment_id: int) -> MobileMoneyPayment:
+def lock_open_flag(payment_id: int, actor) -> MobileMoneyPayment:
+    """The flagged, unresolved payment, row-locked, that ``actor`` may resolve:
+    a resolver, and not the payment's owner (nobody decides about their own
+    money)."""
+    if not can_resolve(actor):
+        raise NotAResolver()
     payment = (
         MobileMoneyPayment.objects.select_for_update(of=("self",))
         .select_related("user")
@@ -95,12 +109,28 @@ def _lock_open(payment_id: int) -> MobileMoneyPayment:
                 "by": last.actor_email if last else "",
             }
         )
+    refuse_own_money(owner_id=payment.user_id, staff=actor)
     return payment
+
+
+def check_credit(payment: MobileMoneyPayment, amount) -> Decimal:
+    """The amount a flagged payment may be credited, or CreditNotAllowed /
+    InvalidInput."""
+    refusal = flagged_payment_credit_refusal(payment)
+    if refusal:
+        raise CreditNotAllowed(refusal)
+    return _check_amount(amount, payment.currency)
 
 
 @transaction.atomic
 def mobile_money_flag_resolve(
-    *, payment_id: int, actor, outcome: str, note: str, amount: Decimal | None = None
+    *,
+    payment_id: int,
+    actor,
+    outcome: str,
+    note: str = "",
+    amount: Decimal | None = None,
+    proposal_id: int | None = None,
 ) -> PaymentResolution:
     """Resolve an open flag on a payment, once.
 
@@ -118,7 +148,15 @@ def mobile_money_flag_resolve(
     CreditNotAllowed (409); nothing is written when it raises. A new flag on
     the payment later (services.mobile_money) reopens it; a second credit is
     still impossible (one credited resolution per payment, one ledger key).
+
+    Nobody resolves a flag on their own payment (SelfDecisionRefused, 403).
+    A credit above ``FOUR_EYES_THRESHOLDS`` must confirm an open proposal of
+    a different resolver (``proposal_id``, from ``flag_credit_propose``; its
+    amount and note are used): FourEyesRequired (409) without one,
+    SamePersonRefused (403) for the proposer.
     """
+    if proposal_id is not None:
+        return _confirm_credit(payment_id=payment_id, actor=actor, proposal_id=proposal_id)
     note = (note or "").strip()
     if not note:
         raise InvalidInput(
@@ -132,17 +170,43 @@ def mobile_money_flag_resolve(
             code="invalid_outcome",
             details={"outcome": [f"One of: {', '.join(Outcome.values)}."]},
         )
-    if not can_resolve(actor):
-        raise NotAResolver()
-    payment = _lock_open(payment_id)
+    payment = lock_open_flag(payment_id, actor)
+    if outcome == Outcome.CREDITED:
+        credited = check_credit(payment, amount)
+        if four_eyes_required(credited, payment.currency):
+            raise FourEyesRequired(
+                details={
+                    "threshold": str(four_eyes_threshold(payment.currency) or 0),
+                    "currency": payment.currency,
+                }
+            )
+    return _resolve(payment=payment, actor=actor, outcome=outcome, note=note, amount=amount)
+
+
+def _confirm_credit(*, payment_id: int, actor, proposal_id: int) -> PaymentResolution:
+    payment = lock_open_flag(payment_id, actor)
+    proposal = proposal_take_for_confirmation(
+        proposal_id=proposal_id, confirmer=actor, payment=payment
+    )
+    check_credit(payment, proposal.amount)
+    return _resolve(
+        payment=payment,
+        actor=actor,
+        outcome=Outcome.CREDITED,
+        note=proposal.note,
+        amount=proposal.amount,
+        proposal=proposal,
+    )
+
+
+def _resolve(*, payment, actor, outcome, note, amount, proposal=None) -> PaymentResolution:
     flag_reason, status_before = payment.flag_reason, payment.status
     credited, ledger_reference = None, ""
     now = timezone.now()
+    if proposal is None:
+        proposals_close(payment=payment, by=actor)  # decided without them
     if outcome == Outcome.CREDITED:
-        refusal = flagged_payment_credit_refusal(payment)
-        if refusal:
-            raise CreditNotAllowed(refusal)
-        credited = _check_amount(amount, payment.currency)
+        credited = check_credit(payment, amount)
         ledger_reference = momo_wallet_credit_key(payment)
         fiat_wallet_credit(
             user=payment.user,
@@ -182,6 +246,8 @@ def mobile_money_flag_resolve(
         amount_credited=credited,
         currency=payment.currency,
         ledger_reference=ledger_reference,
+        proposal=proposal,
+        proposed_by_email=proposal.proposed_by_email if proposal else "",
     )
     log.info(
         "momo.flag_resolved",

@@ -1,4 +1,15 @@
-"""Verified Relworx webhooks: store each event once, then apply it."""
+"""Verified Relworx webhooks: store each event once, then let the status
+check decide.
+
+The signature covers only the references and the status; ``amount``,
+``currency`` and ``charge`` are not signed. So a webhook never moves money on
+its own: for a pending payment it brings the (signed) internal reference and
+queues the poller, whose ``check-request-status`` answer is applied (amount
+and currency confirmed there). A webhook about a payment already decided is
+compared with that decision: the same is a duplicate, a contradiction is
+flagged for a person. A replayed or late-retried webhook is therefore
+harmless: it can only cause a status check.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from payments.models import MobileMoneyPayment, WebhookEvent
-from payments.relworx import parse_amount
+from payments.relworx import STATUS_FAILED, STATUS_PENDING, STATUS_SUCCESS
 from payments.services.mobile_money import mobile_money_apply_status, redact
 
 log = structlog.get_logger(__name__)
@@ -23,7 +34,7 @@ def _event_key(customer_reference: str, internal_reference: str, status: str) ->
 
 
 def webhook_receive(*, payload: dict, signed_at: int) -> str:
-    """Record and apply one webhook whose signature has been verified.
+    """Record one webhook whose signature has been verified, and act on it.
 
     The event row and its effect commit together: a repeat of the same event
     (even concurrent — the unique ``event_key`` makes the others wait, then
@@ -68,18 +79,45 @@ def webhook_receive(*, payload: dict, signed_at: int) -> str:
             # Signed, but naming our reference for another payment's request.
             log.error("relworx.webhook.reference_mismatch", payment=payment.pk)
             result = "reference_mismatch"
-        else:
+        elif payment.status != MobileMoneyPayment.Status.PENDING:
+            # Decided already: only compared (a contradiction is flagged), nothing moves.
             result = mobile_money_apply_status(
                 payment_id=payment.pk,
                 status=status,
-                amount=parse_amount(payload.get("amount")),
-                currency=str(payload.get("currency") or ""),
                 internal_reference=internal_reference,
                 message=str(payload.get("message") or ""),
                 raw=payload,
                 source="webhook",
             )
+        else:
+            result = _adopt_and_check(payment, internal_reference, status)
         event.payment = payment
         event.result = result
         event.save(update_fields=["payment", "result"])
     return result
+
+
+def _adopt_and_check(payment: MobileMoneyPayment, internal_reference: str, status: str) -> str:
+    locked = MobileMoneyPayment.objects.select_for_update().get(pk=payment.pk)
+    if internal_reference and locked.internal_reference not in ("", None, internal_reference):
+        # Signed, but another internal reference than the one Relworx gave us: flagged.
+        return mobile_money_apply_status(
+            payment_id=locked.pk,
+            status=status,
+            internal_reference=internal_reference,
+            source="webhook",
+        )
+    if internal_reference and not locked.internal_reference:
+        # Signed: the request reached Relworx even if its answer never reached us.
+        locked.internal_reference = internal_reference
+        locked.maybe_sent = True
+        locked.save(update_fields=["internal_reference", "maybe_sent", "updated_at"])
+    if status == STATUS_PENDING:
+        return "pending"
+    if status not in (STATUS_SUCCESS, STATUS_FAILED):
+        log.warning("relworx.webhook.unknown_status", payment=locked.pk, status=status)
+    from payments.tasks import mobile_money_poll_task
+
+    payment_id = locked.pk
+    transaction.on_commit(lambda: mobile_money_poll_task.delay(payment_id))
+    return "status_check_queued"

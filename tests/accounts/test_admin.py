@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import User
 from tests.factories import UserFactory
+from tests.staff import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client):
     admin = UserFactory(email="boss@example.test", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    staff_sign_in(client, admin)
     return client
 
 

@@ -3,8 +3,9 @@
 * A real Daphne server (HTTP + WebSocket) in a subprocess, on a free port, on
   the *test* database that pytest-django created: tests that use it create
   their data committed (``django_db(transaction=True)``) so the server sees it.
-* Headless Chromium from Debian (/usr/bin/chromium) driven by Playwright for
-  Python; never a downloaded browser.
+* Headless Chromium driven by Playwright for Python: Debian's
+  (/usr/bin/chromium) when it is there, else Playwright's own browser
+  (``playwright install chromium`` on first use), else a clear failure.
 * Every page a test visits is audited by axe-core (npm, pinned; `make test`
   installs it) against WCAG 2.1 A and AA: the audit runs in the browser once
   each document has loaded and reports back; any violation fails the test.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +94,10 @@ def e2e_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
         account_no="RELE2E0001",
         webhook_url=f"{server.url}{RELWORX_WEBHOOK_PATH}",
         webhook_secret="e2e-relworx-webhook-secret",
-        webhook_delay=0.5,
+        # Long enough that the trade page has loaded and shows the pending
+        # state before the webhook settles it, even on a loaded CI host; the
+        # tests wait up to 25 s for the live completion.
+        webhook_delay=3.0,
         webhook_gap=0.1,
     ).start()
     server.extra_env = {
@@ -108,6 +114,39 @@ def e2e_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
     sandbox.stop()
 
 
+_playwright_install: list[str] = []  # the failure of this session's one install try
+
+
+def _chromium_executable() -> str | None:
+    """Debian's Chromium if present; else None, meaning Playwright's own
+    browser, downloaded once by ``playwright install chromium`` (where
+    downloads are allowed); if that fails, the test fails saying what to do."""
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    if not _playwright_install:
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "playwright", "install", "chromium"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            _playwright_install.append(
+                "" if result.returncode == 0 else (result.stderr or result.stdout)[-500:]
+            )
+        except subprocess.TimeoutExpired:
+            _playwright_install.append("`playwright install chromium` timed out")
+    if _playwright_install[0]:
+        pytest.fail(
+            f"Browser tests need Debian's Chromium at {CHROMIUM}: "
+            "install it with `apt-get install chromium` (.ci/run does this). "
+            f"Playwright's own browser could not be installed either:\n{_playwright_install[0]}",
+            pytrace=False,
+        )
+    return None
+
+
 @pytest.fixture(scope="module")
 def browser(e2e_server):
     """Chromium for one test module.
@@ -118,12 +157,7 @@ def browser(e2e_server):
     browser lives per module, and DJANGO_ALLOW_ASYNC_UNSAFE is set only while
     it does: tests outside tests/e2e run with Django's guard intact.
     """
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Browser tests need Debian's Chromium at {CHROMIUM}: "
-            "install it with `apt-get install chromium` (.ci/run does this).",
-            pytrace=False,
-        )
+    executable = _chromium_executable()
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -131,7 +165,7 @@ def browser(e2e_server):
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()

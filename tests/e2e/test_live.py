@@ -8,10 +8,10 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from ledger.models import AccountKind
+from ledger.services import house_account
 from tests.factories import UserFactory, fund_reserves, set_prices
 from trading.models import Trade
-from trading.models.ledger import AccountKind
-from trading.services.ledger import house_account
 from trading.services.trades import trade_settle_buy
 
 pytestmark = pytest.mark.django_db(transaction=True)

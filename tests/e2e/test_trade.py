@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from ledger.selectors import balance_get
 from tests.factories import UserFactory, fund_reserves, fund_wallet, set_prices
-from trading.selectors.ledger import balance_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.selectors import balance_get
 from tests.factories import UserFactory, VoucherFactory, fund_reserves, set_prices
-from trading.selectors.ledger import balance_get
 from vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from dtexchange.server_options import daphne_options
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,6 +47,8 @@ def daphne_server(*, extra_env: dict | None = None, settings_module: str = "test
                 "127.0.0.1",
                 "-p",
                 str(port),
+                # The limits `make run` and production start Daphne with.
+                *daphne_options(env),
                 "dtexchange.asgi:application",
             ],
             cwd=ROOT,

@@ -9,6 +9,7 @@ from django.test import Client
 from dtexchange.asgi import application
 from notifications.models import Announcement, OutboxEvent
 from tests.notifications.conftest import run
+from tests.staff import staff_sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def test_announce_refuses_empty_text():
 def test_staff_posts_an_announcement_from_the_admin(make_user):
     staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(staff)
+    staff_sign_in(client, staff)
     response = client.post(
         "/admin/notifications/announcement/add/",
         {"title": "New coin", "body": "TRX trading is open.", "level": "info"},

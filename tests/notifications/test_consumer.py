@@ -220,31 +220,3 @@ def test_foreign_origin_is_refused():
         assert not connected
 
     run(scenario)
-
-
-@override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
-    OUTBOX_LIVE_DRAIN="web",
-    OUTBOX_LIVE_POLL_SECONDS=0.1,
-)
-def test_embedded_default_drains_live_events_inside_the_web_process(make_user):
-    """In-memory layer: the worker cannot reach the sockets, so the socket
-    process itself drains the outbox (DESIGN 6)."""
-    user = make_user()
-
-    async def scenario():
-        ws = await connect()
-        await ws.send_json_to({"type": "authenticate", "token": access_token(user)})
-        assert (await ws.receive_json_from())["type"] == "authenticated"
-        # Eager dispatch (the "worker") leaves live deliveries to the web drainer.
-        await sync_to_async(emit)(kind="price.updated", payload={"crypto": "ETH", "price": "1"})
-        await sync_to_async(emit)(kind="trade.updated", user_id=user.pk, payload=trade_payload())
-        first = await ws.receive_json_from(timeout=5)
-        second = await ws.receive_json_from(timeout=5)
-        assert [first["type"], second["type"]] == ["price_update", "trade_update"]
-        await ws.disconnect()
-
-    run(scenario)
-    from notifications.models import OutboxDelivery
-
-    assert set(OutboxDelivery.objects.values_list("status", flat=True)) == {"delivered"}

@@ -16,7 +16,6 @@ import websockets
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
-from django.test import override_settings
 
 from dtexchange.asgi import application
 from notifications import fanout
@@ -200,33 +199,6 @@ def test_a_socket_whose_send_fails_is_closed_and_the_others_still_receive():
         assert await broken.receive_output(timeout=5) == {"type": "websocket.close", "code": 1011}
         assert len(hub) == 2
         for ws in (first, last):
-            await ws.disconnect()
-
-    run(scenario)
-
-
-@override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
-    OUTBOX_LIVE_DRAIN="web",
-    OUTBOX_LIVE_POLL_SECONDS=0.1,
-)
-def test_embedded_default_fans_out_each_public_event_once(make_user):
-    """In-memory layer, outbox drained inside the web process (make run)."""
-    user = make_user()
-
-    async def scenario():
-        a, b = await connect(), await connect()
-        await a.send_json_to({"type": "authenticate", "token": access_token(user)})
-        assert (await a.receive_json_from())["type"] == "authenticated"
-        await sync_to_async(emit)(kind="price.updated", payload=PRICE)
-        await sync_to_async(emit)(kind="trade.updated", user_id=user.pk, payload=trade_payload())
-        assert [(await a.receive_json_from(timeout=5))["type"] for _ in range(2)] == [
-            "price_update",
-            "trade_update",
-        ]
-        assert (await b.receive_json_from(timeout=5))["type"] == "price_update"
-        for ws in (a, b):
-            assert await ws.receive_nothing(timeout=0.5)
             await ws.disconnect()
 
     run(scenario)

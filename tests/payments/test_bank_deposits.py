@@ -11,14 +11,17 @@ from django.db import connection
 
 from accounts.roles import DEPOSIT_REVIEWER
 from dtexchange.errors import InvalidInput
+from ledger.models import AccountKind, LedgerEntry, LedgerTransaction
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
 from payments.selectors import deposit_preview
 from payments.services import deposit_approve, deposit_reject
 from payments.services.deposits import REFERENCE_ALPHABET, DepositAlreadyDecided, NotAReviewer
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
-from trading.models import AccountKind, LedgerEntry, LedgerTransaction, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy
+from tests.staff import staff_sign_in
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy
 
 
 @pytest.fixture
@@ -190,7 +193,7 @@ def test_customers_and_other_staff_cannot_reach_the_queue(market, client):
     url = "/admin/payments/bankdeposit/"
     client.force_login(UserFactory())
     assert client.get(url).status_code == 302  # to the admin login
-    client.force_login(UserFactory(is_staff=True))
+    staff_sign_in(client, UserFactory(is_staff=True))
     assert client.get(url).status_code == 403
 
 
@@ -198,7 +201,7 @@ def test_customers_and_other_staff_cannot_reach_the_queue(market, client):
 def test_reviewers_see_pending_deposits_oldest_first(market, client, reviewer):
     _, first = deposit_buy(UserFactory(email="first@example.test"))
     _, second = deposit_buy(UserFactory(email="second@example.test"), amount="2000000")
-    client.force_login(reviewer)
+    staff_sign_in(client, reviewer)
     body = client.get("/admin/payments/bankdeposit/").content.decode()
     assert body.index(first.reference_code) < body.index(second.reference_code)
     assert "first@example.test" in body and "UGX 2,000,000" in body
@@ -207,7 +210,7 @@ def test_reviewers_see_pending_deposits_oldest_first(market, client, reviewer):
 @pytest.mark.django_db
 def test_approving_a_different_amount_in_the_admin_asks_for_confirmation(market, client, reviewer):
     _trade, deposit = deposit_buy()
-    client.force_login(reviewer)
+    staff_sign_in(client, reviewer)
     url = f"/admin/payments/bankdeposit/{deposit.pk}/approve/"
     assert client.get(url).status_code == 200
     before = ledger_rows()
@@ -226,7 +229,7 @@ def test_approving_a_different_amount_in_the_admin_asks_for_confirmation(market,
 @pytest.mark.django_db
 def test_rejecting_in_the_admin_requires_a_reason(market, client, reviewer):
     _, deposit = deposit_buy()
-    client.force_login(reviewer)
+    staff_sign_in(client, reviewer)
     url = f"/admin/payments/bankdeposit/{deposit.pk}/reject/"
     assert "A reason is required" in client.post(url, {"reason": ""}).content.decode()
     assert BankDeposit.objects.get().status == "pending"
@@ -239,14 +242,14 @@ def test_rejecting_in_the_admin_requires_a_reason(market, client, reviewer):
 def test_reviewers_cannot_edit_ledger_rows_or_decisions(market, client, reviewer):
     _, deposit = deposit_buy()
     deposit_approve(deposit_id=deposit.pk, reviewer=reviewer, amount_received=Decimal("1000000"))
-    client.force_login(reviewer)
+    staff_sign_in(client, reviewer)
     entry = LedgerEntry.objects.first()
     txn = LedgerTransaction.objects.first()
     decision = DepositDecision.objects.get()
     for url in (
-        f"/admin/trading/ledgerentry/{entry.pk}/change/",
-        f"/admin/trading/ledgerentry/{entry.pk}/delete/",
-        f"/admin/trading/ledgertransaction/{txn.pk}/delete/",
+        f"/admin/ledger/ledgerentry/{entry.pk}/change/",
+        f"/admin/ledger/ledgerentry/{entry.pk}/delete/",
+        f"/admin/ledger/ledgertransaction/{txn.pk}/delete/",
         f"/admin/payments/depositdecision/{decision.pk}/delete/",
     ):
         assert client.post(url, {"post": "yes", "amount": "1"}).status_code in (302, 403), url

@@ -12,6 +12,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
 from dtexchange.errors import InvalidInput, NotFound
+from ledger.models import AccountKind
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from payments.models import AppendOnlyError, MobileMoneyPayment, PaymentResolution
 from payments.phone import msisdn_parse
@@ -28,9 +31,9 @@ from payments.services.resolutions import (
 )
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
 from tests.payments.conftest import wait_for
-from trading.models import AccountKind, Trade, TradeStatus
-from trading.selectors import balance_get
-from trading.services import house_account, trade_buy
+from tests.staff import staff_sign_in
+from trading.models import Trade, TradeStatus
+from trading.services import trade_buy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = MobileMoneyPayment.Status
@@ -443,7 +446,7 @@ def _url(payment):
 
 def test_reviewers_find_open_flags_and_resolve_with_a_note(client, reviewer, customer):
     payment = short_payment(customer)
-    client.force_login(reviewer)
+    staff_sign_in(client, reviewer)
     listing = client.get("/admin/payments/mobilemoneypayment/?attention=open").content.decode()
     assert payment.reference in listing and _url(payment) in listing
     page = client.get(_url(payment)).content.decode()
@@ -480,6 +483,6 @@ def test_only_resolvers_reach_the_resolve_page(client, customer):
     payment = short_payment(customer)
     client.force_login(customer)
     assert client.get(_url(payment)).status_code == 302  # to the admin login
-    client.force_login(UserFactory(is_staff=True))
+    staff_sign_in(client, UserFactory(is_staff=True))
     assert client.post(_url(payment), {"outcome": "dismissed", "note": "x"}).status_code == 403
     assert not PaymentResolution.objects.exists()

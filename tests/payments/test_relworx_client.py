@@ -11,8 +11,8 @@ import pytest
 from payments.relworx import (
     CHECK_STATUS,
     REQUEST_PAYMENT,
-    RelworxAuthError,
     RelworxClient,
+    RelworxRefused,
     RelworxRejected,
     RelworxUnavailable,
 )
@@ -73,7 +73,7 @@ def test_send_payment_failure_is_reported_by_status(make_sandbox):
 
 def test_a_wrong_api_key_is_an_auth_error_and_not_retried(make_sandbox):
     sandbox = make_sandbox()
-    with client_for(sandbox.base_url, api_key="wrong") as client, pytest.raises(RelworxAuthError):
+    with client_for(sandbox.base_url, api_key="wrong") as client, pytest.raises(RelworxRefused):
         pay(client)
     assert sandbox.hits == [("POST", "/api" + REQUEST_PAYMENT, 401)]
 

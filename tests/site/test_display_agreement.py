@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dtexchange.display import display_approx, display_money, display_number
-from trading.money import fmt
+from ledger.money import fmt
 from trading.templatetags.site_tags import money
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from ledger.selectors import balance_get
 from tests.factories import UserFactory, fund_wallet
 from trading.models import Quote, Trade
-from trading.selectors.ledger import balance_get
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prices", "reserves")]
 

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from ledger.selectors import balance_get
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
 from trading.models import Trade
-from trading.selectors.ledger import balance_get
 
 D = Decimal
 BUY = {

@@ -1,12 +1,8 @@
 """Prices: the simulated feed, the HTTP provider against a real local stub
 server, the cached snapshot, price.updated events, staleness."""
 
-import json
-import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
@@ -14,12 +10,9 @@ from freezegun import freeze_time
 
 from notifications.models import OutboxEvent
 from tests.factories import TEST_PRICES, FixedPriceProvider, fund_wallet, ledger_rows, set_prices
-from trading.money import CRYPTO_CODES, FIAT_CODES
 from trading.services.prices import (
     SIMULATED_BAND,
     SIMULATED_BASE_USD,
-    HttpPriceProvider,
-    PriceProviderError,
     SimulatedPriceProvider,
     prices_refresh,
     prices_snapshot,
@@ -28,125 +21,6 @@ from trading.tasks import prices_refresh_task
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-GECKO = {
-    "bitcoin": {"usd": 97123.45, "ugx": 349644420},
-    "ethereum": {"usd": 3401.5, "ugx": 12245400},
-    "solana": {"usd": 180.12, "ugx": 648432},
-    "tron": {"usd": 0.2498, "ugx": 899.28},
-}
-
-
-class StubPriceApi:
-    """A real HTTP server on 127.0.0.1 and a free port, scripted per request:
-    each item of ``script`` is (status, body) or ("sleep", seconds)."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.requests: list[str] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                stub.requests.append(self.path)
-                step = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
-                if step[0] == "sleep":
-                    time.sleep(step[1])
-                    step = (200, GECKO)
-                status, body = step
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _provider(url, **kw):
-    return HttpPriceProvider(
-        base_url=url,
-        timeout=kw.pop("timeout", 2.0),
-        retries=kw.pop("retries", 2),
-        backoff=0.01,
-        **kw,
-    )
-
-
-def test_http_provider_reads_coingecko_shape_without_floats():
-    with StubPriceApi([(200, GECKO)]) as stub:
-        pairs = _provider(stub.url).fetch(previous={})
-    assert pairs[("BTC", "USD")] == D("97123.45")
-    assert pairs[("TRX", "UGX")] == D("899.28")
-    assert set(pairs) == {(c, f) for c in CRYPTO_CODES for f in FIAT_CODES}
-    assert "ids=bitcoin%2Cethereum%2Csolana%2Ctron" in stub.requests[0]
-    assert "vs_currencies=usd%2Cugx" in stub.requests[0]
-
-
-def test_http_provider_retries_5xx_then_succeeds():
-    with StubPriceApi([(503, {"error": "busy"}), (502, b"bad gateway"), (200, GECKO)]) as stub:
-        pairs = _provider(stub.url, retries=2).fetch(previous={})
-    assert len(stub.requests) == 3
-    assert pairs[("ETH", "USD")] == D("3401.5")
-
-
-def test_http_provider_gives_up_after_bounded_retries():
-    with StubPriceApi([(500, {"error": "down"})]) as stub, pytest.raises(PriceProviderError):
-        _provider(stub.url, retries=2).fetch(previous={})
-    assert len(stub.requests) == 3
-
-
-def test_http_provider_times_out_and_retries():
-    with StubPriceApi([("sleep", 1.0), (200, GECKO)]) as stub:
-        pairs = _provider(stub.url, timeout=0.2, retries=1).fetch(previous={})
-    assert len(stub.requests) == 2
-    assert pairs[("SOL", "USD")] == D("180.12")
-
-
-def test_http_provider_does_not_retry_4xx_and_rejects_bad_bodies():
-    with StubPriceApi([(404, {"error": "no"})]) as stub, pytest.raises(PriceProviderError):
-        _provider(stub.url).fetch(previous={})
-    assert len(stub.requests) == 1
-    broken = {**GECKO, "tron": {"usd": -1, "ugx": 900}}
-    with StubPriceApi([(200, broken)]) as stub, pytest.raises(PriceProviderError):
-        _provider(stub.url).fetch(previous={})
-    with StubPriceApi([(200, b"not json")]) as stub, pytest.raises(PriceProviderError):
-        _provider(stub.url).fetch(previous={})
-
-
-def test_http_provider_connection_refused_is_a_provider_error():
-    with StubPriceApi([(200, GECKO)]) as stub:
-        url = stub.url
-    with pytest.raises(PriceProviderError):
-        _provider(url, retries=1, timeout=0.5).fetch(previous={})
-
-
-def test_prices_api_with_the_http_provider(anon):
-    with (
-        StubPriceApi([(200, GECKO)]) as stub,
-        override_settings(PRICE_PROVIDER="http", PRICE_HTTP_URL=stub.url),
-    ):
-        r = anon.get("/api/trading/prices?crypto=BTC&fiat=USD")
-    assert r.status_code == 200
-    body = r.json()
-    assert (body["price"], body["source"], body["stale"]) == ("97123.45", "coingecko", False)
 
 
 def test_simulated_walk_stays_in_its_band_and_is_marked_simulated():

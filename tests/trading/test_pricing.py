@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dtexchange.errors import InvalidInput
-from trading.money import has_valid_precision
+from ledger.money import has_valid_precision
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 
 D = Decimal

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import UserFactory, fund_wallet
+from tests.staff import staff_sign_in
 from trading.models import Trade
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ def test_staff_see_trades_and_cannot_change_them(client, api, customer, prices, 
     )
     trade = Trade.objects.get()
     staff = UserFactory(is_staff=True, roles=["admin"])
-    client.force_login(staff)
+    staff_sign_in(client, staff)
     r = client.get("/admin/trading/trade/")
     assert r.status_code == 200 and trade.reference in r.content.decode()
     r = client.get(f"/admin/trading/trade/{trade.pk}/change/")

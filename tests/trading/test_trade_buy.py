@@ -4,11 +4,12 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.models import AccountKind
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from tests.factories import fund_wallet, ledger_rows
-from trading.models import AccountKind, Trade, TradeStatusChange
-from trading.selectors.ledger import balance_get
-from trading.services.ledger import house_account
+from trading.models import Trade, TradeStatusChange
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from ledger.models import AccountKind
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
-from trading.models import AccountKind, Trade
-from trading.selectors.ledger import balance_get
-from trading.services.ledger import house_account
+from trading.models import Trade
 
 D = Decimal
 URL = "/api/trading/sell"

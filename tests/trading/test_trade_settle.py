@@ -10,6 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from ledger.models import AccountKind, LedgerTransaction
+from ledger.selectors import balance_get
+from ledger.services import house_account
 from notifications.models import OutboxEvent
 from tests.factories import (
     ExternalTestMethod,
@@ -20,8 +23,7 @@ from tests.factories import (
     set_prices,
 )
 from trading import payment_methods
-from trading.models import AccountKind, LedgerTransaction, Trade, TradeStatusChange
-from trading.selectors.ledger import balance_get
+from trading.models import Trade, TradeStatusChange
 from trading.services import (
     TradeNotSettleable,
     fiat_wallet_credit,
@@ -34,7 +36,6 @@ from trading.services import (
     trade_sell,
     trade_settle_buy,
 )
-from trading.services.ledger import house_account
 
 D = Decimal
 

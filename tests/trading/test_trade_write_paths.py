@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import trading.services.ledger
+import ledger.services
 from notifications.models import OutboxDelivery, OutboxEvent
 from tests.factories import fund_wallet
 from trading.models import Trade, TradeStatusChange
@@ -64,7 +64,7 @@ def test_fast_and_portable_paths_write_the_same_rows(
     fund_wallet(customer, "ETH", "10")
     results = {}
     for fast in (True, False):
-        monkeypatch.setattr(trading.services.ledger, "FAST_SQL", fast)
+        monkeypatch.setattr(ledger.services, "FAST_SQL", fast)
         r = api.post(f"/api/trading/{'sell' if body is SELL else 'buy'}", body, format="json")
         assert r.status_code == 201, r.json()
         results[fast] = _written(r.json()["id"])

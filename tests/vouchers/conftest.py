@@ -55,7 +55,7 @@ def assert_code_stored_nowhere(plain: str) -> None:
 def house_balance(kind: str, currency: str):
     from decimal import Decimal
 
-    from trading.models import LedgerAccount
+    from ledger.models import LedgerAccount
 
     account = LedgerAccount.objects.filter(owner=None, kind=kind, currency=currency).first()
     return account.balance if account else Decimal(0)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from tests.factories import UserFactory, VoucherFactory
+from tests.staff import staff_sign_in
 from tests.vouchers.conftest import assert_code_stored_nowhere
 from vouchers import codes
 from vouchers.models import Voucher, VoucherBatch
@@ -23,7 +24,7 @@ PLAIN_RE = re.compile(r"DTX(?:-[23456789A-HJKMNP-Z]{4}){5}")
 def admin_client():
     admin = UserFactory(email="root@example.test", is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(admin)
+    staff_sign_in(client, admin)
     client.admin = admin
     return client
 
@@ -77,7 +78,7 @@ def test_staff_without_permission_cannot_issue_or_void():
     staff = UserFactory(email="reviewer@example.test", is_staff=True)
     voucher = VoucherFactory()
     client = Client()
-    client.force_login(staff)
+    staff_sign_in(client, staff)
     assert client.get(ADD_URL).status_code == 403
     response = client.post(
         ADD_URL, {"count": "1", "amount": "5000", "currency": "UGX", "expires_in_days": "1"}

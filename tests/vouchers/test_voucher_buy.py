@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from ledger.selectors import balance_get
 from tests.factories import UserFactory, VoucherFactory, ledger_rows
 from tests.vouchers.conftest import (
     assert_code_stored_nowhere,
@@ -17,7 +18,6 @@ from tests.vouchers.conftest import (
     house_balance,
 )
 from trading.models import Trade
-from trading.selectors.ledger import balance_get
 from vouchers.models import Voucher
 from vouchers.services import voucher_redeem, voucher_void
 

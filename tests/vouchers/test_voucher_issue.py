@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from dtexchange.errors import InvalidInput
+from ledger.models import LedgerTransaction
 from tests.factories import UserFactory
 from tests.vouchers.conftest import (
     assert_code_stored_nowhere,
@@ -13,7 +14,6 @@ from tests.vouchers.conftest import (
     house_balance,
 )
 from tests.vouchers.test_codes import CODE_RE
-from trading.models import LedgerTransaction
 from vouchers import codes
 from vouchers.models import Voucher, VoucherBatch
 from vouchers.services import voucher_batch_create

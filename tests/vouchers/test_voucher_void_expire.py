@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
+from ledger.models import LedgerTransaction
 from tests.factories import UserFactory, VoucherFactory
 from tests.vouchers.conftest import assert_ledger_reconciles, house_balance
-from trading.models import LedgerTransaction
 from vouchers.errors import VoucherStateConflict, VoucherUnavailable
 from vouchers.models import Voucher
 from vouchers.services import voucher_expire_due, voucher_redeem, voucher_void

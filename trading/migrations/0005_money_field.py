@@ -1,7 +1,7 @@
 # MoneyField: NUMERIC(38, 18) on PostgreSQL as before (no DDL there), exact
 # canonical text on SQLite (see trading/fields.py).
 
-import trading.fields
+import ledger.fields
 from django.db import migrations
 
 
@@ -13,75 +13,75 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            trading.fields.sqlite_pause_checks, trading.fields.sqlite_resume_checks
+            ledger.fields.sqlite_pause_checks, ledger.fields.sqlite_resume_checks
         ),
         migrations.AlterField(
             model_name='ledgeraccount',
             name='balance',
-            field=trading.fields.MoneyField(decimal_places=18, default=0, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, default=0, max_digits=38),
         ),
         migrations.AlterField(
             model_name='ledgerentry',
             name='amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='crypto_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='exchange_rate',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='fee_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='fee_rate',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='quote',
             name='fiat_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='trade',
             name='crypto_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='trade',
             name='exchange_rate',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='trade',
             name='fee_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='trade',
             name='fee_rate',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='trade',
             name='fiat_amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.RunPython(
-            trading.fields.sqlite_canonicalize(
+            ledger.fields.sqlite_canonicalize(
                     ("trading", "LedgerAccount", ("balance",)),
                     ("trading", "LedgerEntry", ("amount",)),
                     (
@@ -102,6 +102,6 @@ class Migration(migrations.Migration):
                         ("crypto_amount", "fiat_amount", "fee_amount", "fee_rate", "exchange_rate"),
                     ),
             ),
-            trading.fields.sqlite_pause_checks,
+            ledger.fields.sqlite_pause_checks,
         ),
     ]

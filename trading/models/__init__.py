@@ -1,24 +1,12 @@
 """trading's models, one module per area; each is imported here so Django sees it."""
 
-from trading.models.ledger import (
-    AccountKind,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerTransaction,
-    TransactionKind,
-)
 from trading.models.quotes import Quote
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
 
 __all__ = [
-    "AccountKind",
-    "LedgerAccount",
-    "LedgerEntry",
-    "LedgerTransaction",
     "Quote",
     "Trade",
     "TradeStatus",
     "TradeStatusChange",
     "TradeType",
-    "TransactionKind",
 ]

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from trading.fields import MoneyField
-from trading.money import DECIMAL_PLACES, MAX_DIGITS
+from ledger.fields import MoneyField
+from ledger.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 def _money(**kwargs) -> MoneyField:

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from trading.fields import MoneyField
-from trading.money import DECIMAL_PLACES, MAX_DIGITS
+from ledger.fields import MoneyField
+from ledger.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 def _money(**kwargs) -> MoneyField:
@@ -79,7 +79,7 @@ class Trade(models.Model):
     # trade touches the reserves) short. PostgreSQL checks these foreign keys
     # at commit (Django creates them DEFERRABLE INITIALLY DEFERRED).
     ledger_transaction = models.ForeignKey(
-        "trading.LedgerTransaction",
+        "ledger.LedgerTransaction",
         to_field="idempotency_key",
         null=True,
         blank=True,
@@ -87,7 +87,7 @@ class Trade(models.Model):
         related_name="+",
     )
     refund_transaction = models.ForeignKey(
-        "trading.LedgerTransaction",
+        "ledger.LedgerTransaction",
         to_field="idempotency_key",
         null=True,
         blank=True,

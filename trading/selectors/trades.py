@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from dtexchange.errors import InvalidInput, NotFound
+from ledger.money import quantize, quantize_rate
 from trading.models.trades import Trade, TradeStatus
-from trading.money import quantize, quantize_rate
 
 
 def rate_str(rate: Decimal) -> str:

@@ -1,25 +1,26 @@
-"""Prices: providers, the cached snapshot, staleness (DESIGN 3, issue #3).
+"""Prices: providers, the cached snapshot, staleness.
 
-A provider returns the USD and UGX price of each coin. ``prices_refresh``
+A provider returns the USD and UGX price of each coin: simulated, or the
+outside feeds of ``PRICE_PROVIDER=http`` (price_feeds: crypto/USD and USD/UGX
+legs, each with a fallback, each price aged by its provider's timestamps). ``prices_refresh``
 (run by Celery beat every ``PRICE_REFRESH_SECONDS``) stores one snapshot of
 every pair in the Django cache (Redis in production) under one key, so a trade
 reads all it needs in one round trip, and emits ``price.updated`` per changed
-pair through the outbox. ``price_get`` refuses a price older than
-``PRICE_MAX_AGE`` (409 ``stale_price``); if no price was ever fetched it
+pair through the outbox. ``price_get`` refuses a price whose crypto leg is
+older than ``PRICE_MAX_AGE`` or whose FX leg is older than ``FX_MAX_AGE``
+(409 ``stale_price``); if no price was ever fetched it
 fetches once synchronously so a fresh ``make run`` can trade at once.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from typing import Protocol
 
-import httpx
 import structlog
 from django.conf import settings
 from django.core.cache import cache
@@ -27,8 +28,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, DomainError, InvalidInput
+from ledger.money import CRYPTO_CODES, currency, quantize_rate
 from notifications.services import outbox_emit
-from trading.money import CRYPTO_CODES, FIAT_CODES, currency, quantize_rate
+from trading.services.price_feeds import (
+    HttpPriceProvider,
+    PricePoint,
+    PriceProviderError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,9 +56,6 @@ SIMULATED_BASE_USD_UGX = Decimal("3600")
 SIMULATED_STEP = Decimal("0.002")
 SIMULATED_BAND = Decimal("0.10")
 
-# CoinGecko ids of our coins (its simple/price API is the HTTP provider's shape).
-COINGECKO_IDS = {"BTC": "bitcoin", "ETH": "ethereum", "SOL": "solana", "TRX": "tron"}
-
 
 class StalePrice(Conflict):
     code = "stale_price"
@@ -65,10 +68,6 @@ class PriceUnavailable(DomainError):
     status = 503
 
 
-class PriceProviderError(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Price:
     crypto: str
@@ -76,13 +75,28 @@ class Price:
     price: Decimal
     change: Decimal  # percent change against the previous snapshot
     source: str
-    at: datetime
+    at: datetime  # the price's age: its older leg
+    # The legs' own times: the crypto/USD market price and, for UGX, the
+    # USD→UGX rate (None for USD pairs). Each leg has its own maximum age.
+    crypto_at: datetime | None = None
+    fx_at: datetime | None = None
 
     def age_seconds(self, now: datetime | None = None) -> float:
+        """The price's age: its older leg (for UGX often the FX rate, hours old)."""
         return ((now or timezone.now()) - self.at).total_seconds()
 
+    def crypto_age_seconds(self, now: datetime | None = None) -> float:
+        """The crypto/USD leg's age: what a quote's freshness is judged on (the
+        FX leg has its own, longer, FX_MAX_AGE)."""
+        return ((now or timezone.now()) - (self.crypto_at or self.at)).total_seconds()
+
     def is_stale(self, now: datetime | None = None) -> bool:
-        return (now or timezone.now()) - self.at > settings.PRICE_MAX_AGE
+        """The crypto leg is older than PRICE_MAX_AGE, or the FX leg older than
+        FX_MAX_AGE (FX APIs update hourly or daily)."""
+        now = now or timezone.now()
+        if now - (self.crypto_at or self.at) > settings.PRICE_MAX_AGE:
+            return True
+        return self.fx_at is not None and now - self.fx_at > settings.FX_MAX_AGE
 
     def as_dict(self) -> dict:
         return {
@@ -92,6 +106,8 @@ class Price:
             "change": str(self.change),
             "source": self.source,
             "at": self.at.isoformat(),
+            "crypto_at": (self.crypto_at or self.at).isoformat(),
+            "fx_at": self.fx_at.isoformat() if self.fx_at else None,
         }
 
 
@@ -101,9 +117,11 @@ Pairs = dict[tuple[str, str], Decimal]
 class PriceProvider(Protocol):
     name: str
 
-    def fetch(self, *, previous: Pairs) -> Pairs:
-        """Every (crypto, fiat) pair of CRYPTO_CODES x FIAT_CODES; raise
-        PriceProviderError when the source can't deliver."""
+    def fetch(self, *, previous: Pairs) -> dict[tuple[str, str], Decimal | PricePoint]:
+        """(crypto, fiat) pairs of CRYPTO_CODES x FIAT_CODES: a bare Decimal is
+        a price of this moment, a PricePoint carries its legs' own times and
+        source. Pairs left out keep their last price (and age). Raise
+        PriceProviderError when the source can't deliver anything."""
 
 
 class SimulatedPriceProvider:
@@ -138,83 +156,6 @@ class SimulatedPriceProvider:
         return out
 
 
-class HttpPriceProvider:
-    """A public price API in CoinGecko's ``/simple/price`` shape:
-    ``GET {base}/simple/price?ids=bitcoin,...&vs_currencies=usd,ugx`` →
-    ``{"bitcoin": {"usd": 97000.1, "ugx": 349000000}, ...}``.
-
-    Timeouts on every call; 5xx, timeouts and connection errors are retried a
-    bounded number of times with a short backoff; 4xx are not retried.
-    """
-
-    name = "http"
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        timeout: float,
-        retries: int,
-        backoff: float = 0.2,
-        api_key: str = "",
-        source: str = "coingecko",
-    ):
-        if not base_url:
-            raise PriceProviderError("PRICE_HTTP_URL is not set.")
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.api_key = api_key
-        self.name = source
-
-    def _get(self) -> bytes:
-        params = {
-            "ids": ",".join(COINGECKO_IDS[c] for c in CRYPTO_CODES),
-            "vs_currencies": ",".join(f.lower() for f in FIAT_CODES),
-            "precision": "full",
-        }
-        headers = {"Accept": "application/json"}
-        if self.api_key:
-            headers["x-cg-demo-api-key"] = self.api_key
-        last_error: Exception | None = None
-        with httpx.Client(timeout=self.timeout, headers=headers) as client:
-            for attempt in range(self.retries + 1):
-                if attempt:
-                    time.sleep(self.backoff * attempt)
-                try:
-                    response = client.get(f"{self.base_url}/simple/price", params=params)
-                except httpx.TransportError as exc:  # timeouts, refused connections
-                    last_error = exc
-                    continue
-                if response.status_code >= 500 or response.status_code == 429:
-                    last_error = PriceProviderError(f"HTTP {response.status_code}")
-                    continue
-                if response.status_code != 200:
-                    raise PriceProviderError(f"HTTP {response.status_code} from the price API")
-                return response.content
-        raise PriceProviderError(
-            f"price API failed after {self.retries + 1} attempts: {last_error}"
-        )
-
-    def fetch(self, *, previous: Pairs) -> Pairs:
-        raw = self._get()
-        try:
-            # parse_float=Decimal: a price never passes through a float.
-            data = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
-            out: Pairs = {}
-            for code in CRYPTO_CODES:
-                row = data[COINGECKO_IDS[code]]
-                for fiat in FIAT_CODES:
-                    value = Decimal(row[fiat.lower()])
-                    if not value.is_finite() or value <= 0:
-                        raise ValueError(f"bad price {value} for {code}/{fiat}")
-                    out[(code, fiat)] = quantize_rate(value)
-        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise PriceProviderError(f"unexpected price API response: {exc}") from exc
-        return out
-
-
 _simulated = SimulatedPriceProvider()
 
 
@@ -222,12 +163,7 @@ def price_provider_get() -> PriceProvider:
     if settings.PRICE_PROVIDER == "simulated":
         return _simulated
     if settings.PRICE_PROVIDER == "http":
-        return HttpPriceProvider(
-            base_url=settings.PRICE_HTTP_URL,
-            timeout=settings.PRICE_HTTP_TIMEOUT_SECONDS,
-            retries=settings.PRICE_HTTP_RETRIES,
-            api_key=settings.PRICE_HTTP_API_KEY,
-        )
+        return HttpPriceProvider.from_settings()
     raise PriceProviderError(f"unknown PRICE_PROVIDER {settings.PRICE_PROVIDER!r}")
 
 
@@ -236,13 +172,17 @@ def _decode(snapshot: dict | None) -> dict[tuple[str, str], Price]:
         return {}
     out = {}
     for row in snapshot["pairs"]:
+        at = datetime.fromisoformat(row["at"])
+        fx_at = row.get("fx_at")
         p = Price(
             crypto=row["crypto"],
             fiat=row["fiat"],
             price=Decimal(row["price"]),
             change=Decimal(row["change"]),
             source=row["source"],
-            at=datetime.fromisoformat(row["at"]),
+            at=at,
+            crypto_at=datetime.fromisoformat(row["crypto_at"]) if row.get("crypto_at") else at,
+            fx_at=datetime.fromisoformat(fx_at) if fx_at else None,
         )
         out[(p.crypto, p.fiat)] = p
     return out
@@ -285,9 +225,20 @@ def prices_refresh(*, provider: PriceProvider | None = None) -> list[Price]:
     previous = _decode(cache.get(CACHE_KEY))  # the shared one, not this process's copy
     fetched = provider.fetch(previous={k: v.price for k, v in previous.items()})
     now = timezone.now()
-    current: list[Price] = []
+    current: dict[tuple[str, str], Price] = dict(previous)  # pairs not fetched keep ageing
     changed: list[Price] = []
-    for (crypto, fiat), value in sorted(fetched.items()):
+    for (crypto, fiat), point in sorted(fetched.items()):
+        if isinstance(point, PricePoint):
+            value, crypto_at, fx_at, source = (
+                point.price,
+                point.crypto_at,
+                point.fx_at,
+                point.source,
+            )
+        else:
+            value, crypto_at, source = point, now, provider.name
+            fx_at = now if fiat != "USD" else None
+        at = min(crypto_at, fx_at) if fx_at else crypto_at
         old = previous.get((crypto, fiat))
         if old and old.price:
             with localcontext() as ctx:
@@ -295,11 +246,13 @@ def prices_refresh(*, provider: PriceProvider | None = None) -> list[Price]:
                 change = ((value - old.price) / old.price * 100).quantize(Decimal("0.0001"))
         else:
             change = Decimal("0.0000")
-        price = Price(crypto, fiat, value, change, provider.name, now)
-        current.append(price)
+        if old is not None and old.price == value:
+            change = old.change  # same price, newer time: keep the last move
+        price = Price(crypto, fiat, value, change, source, at, crypto_at, fx_at)
+        current[(crypto, fiat)] = price
         if old is None or old.price != value:
             changed.append(price)
-    cache.set(CACHE_KEY, {"pairs": [p.as_dict() for p in current]}, CACHE_TIMEOUT)
+    cache.set(CACHE_KEY, {"pairs": [p.as_dict() for p in current.values()]}, CACHE_TIMEOUT)
     prices_forget_local()
     with transaction.atomic():
         for price in changed:

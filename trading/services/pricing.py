@@ -9,14 +9,14 @@ Rounding never favours the user and never loses a unit:
 * swap (buy paid with another coin): the fee is taken from the coin spent
   (rounded up), the coin received is rounded down.
 
-Every rounding goes through ``trading.money.quantize``.
+Every rounding goes through ``ledger.money.quantize``.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from dtexchange.errors import InvalidInput
-from trading.money import currency, quantize, quantize_rate, quantize_up
+from ledger.money import currency, quantize, quantize_rate, quantize_up
 
 # Wide enough that no intermediate product or quotient of NUMERIC(38, 18)
 # values is rounded before ``quantize`` does it on purpose.

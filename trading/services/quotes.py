@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, InvalidInput
+from ledger.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading import payment_methods
 from trading.models.quotes import Quote
-from trading.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading.payment_methods import PaymentMethod
 from trading.selectors.trades import rate_str
 from trading.services.prices import price_get, prices_get_all

@@ -6,7 +6,7 @@ completed, with both history rows (created, completed) and its outbox events,
 and then the ledger posts. On PostgreSQL the trade, its history, its events
 and their deliveries are ONE statement (common table expressions, like the
 ledger's posting); elsewhere (SQLite for ``make run``) the same rows through
-the ORM. ``trading.services.ledger.FAST_SQL`` switches both, so the tests run
+the ORM. ``ledger.services.FAST_SQL`` switches both, so the tests run
 the portable path on PostgreSQL too.
 
 The rows travel as JSON parameters (``jsonb_populate_record``): the
@@ -23,9 +23,9 @@ from decimal import Decimal
 
 from django.db import connection
 
+from ledger.services import fast_sql_enabled
 from notifications.services import outbox_emit_many, outbox_emitted, outbox_insert_ctes
 from trading.models.trades import Trade, TradeStatusChange
-from trading.services.ledger import fast_sql_enabled
 
 _TRADE = Trade._meta.db_table
 _HISTORY = TradeStatusChange._meta.db_table

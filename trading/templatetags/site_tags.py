@@ -4,7 +4,7 @@ reads (DESIGN 9). Display only: amounts follow dtexchange.display's rules."""
 from django import template
 
 from dtexchange.display import DASH, display_approx, display_money, display_number, to_decimal
-from trading.money import UnknownCurrency, currency
+from ledger.money import UnknownCurrency, currency
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 # MoneyField: NUMERIC(38, 18) on PostgreSQL as before (no DDL there), exact
 # canonical text on SQLite (see trading/fields.py).
 
-import trading.fields
+import ledger.fields
 from django.db import migrations
 
 
@@ -13,23 +13,23 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            trading.fields.sqlite_pause_checks, trading.fields.sqlite_resume_checks
+            ledger.fields.sqlite_pause_checks, ledger.fields.sqlite_resume_checks
         ),
         migrations.AlterField(
             model_name='voucher',
             name='amount',
-            field=trading.fields.MoneyField(decimal_places=18, max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
         ),
         migrations.AlterField(
             model_name='voucherbatch',
             name='amount',
-            field=trading.fields.MoneyField(decimal_places=18, help_text='Face value of each.', max_digits=38),
+            field=ledger.fields.MoneyField(decimal_places=18, help_text='Face value of each.', max_digits=38),
         ),
         migrations.RunPython(
-            trading.fields.sqlite_canonicalize(
+            ledger.fields.sqlite_canonicalize(
                     ("vouchers", "VoucherBatch", ("amount",)),
                     ("vouchers", "Voucher", ("amount",)),
             ),
-            trading.fields.sqlite_pause_checks,
+            ledger.fields.sqlite_pause_checks,
         ),
     ]

@@ -11,13 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, NotFound
+from ledger.errors import InsufficientBalance
+from ledger.models import AccountKind, LedgerAccount
+from ledger.money import quantize
+from ledger.services import fast_sql_enabled, house_account, ledger_post, wallet_account
 from notifications.services import outbox_emit_many
-from trading.errors import InsufficientBalance
-from trading.models.ledger import AccountKind, LedgerAccount
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange
-from trading.money import quantize
 from trading.selectors.trades import trade_as_dict
-from trading.services.ledger import fast_sql_enabled, house_account, ledger_post, wallet_account
 from trading.services.trade_writes import trade_insert_settled
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"

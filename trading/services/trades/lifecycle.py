@@ -9,12 +9,12 @@ from decimal import Decimal
 from django.db import transaction
 
 from dtexchange.errors import InvalidInput
+from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.money import fmt, quantize
+from ledger.services import house_account, wallet_account
 from notifications.services import outbox_emit
 from trading import payment_methods
-from trading.models.ledger import LedgerAccount, LedgerTransaction
 from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus, TradeType
-from trading.money import fmt, quantize
-from trading.services.ledger import house_account, wallet_account
 from trading.services.trades.common import (
     REFUNDED_LABEL,
     TradeNotCancellable,

@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dtexchange.errors import InvalidInput
+from ledger.errors import IdempotencyKeyReused
+from ledger.models import AccountKind
+from ledger.money import fmt
 from trading import payment_methods
-from trading.errors import IdempotencyKeyReused
-from trading.models.ledger import AccountKind
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
-from trading.money import fmt
 from trading.selectors.trades import trade_as_dict
 from trading.services.quotes import PricedTrade, quote_use, trade_price
 from trading.services.trades.common import (

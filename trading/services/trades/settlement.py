@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from dtexchange.errors import InvalidInput
-from trading.models.ledger import AccountKind, LedgerAccount
+from ledger.models import AccountKind, LedgerAccount
+from ledger.money import fmt, quantize
 from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus, TradeType
-from trading.money import fmt, quantize
 from trading.services.pricing import buy_amounts
 from trading.services.trades.common import (
     TradeNotSettleable,

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from dtexchange.errors import DomainError
-from trading.money import fmt
+from ledger.money import fmt
 from vouchers.export import vouchers_csv
 from vouchers.services import voucher_batch_create
 

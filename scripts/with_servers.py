@@ -1,0 +1,102 @@
+"""`make test`'s servers: run a command with DATABASE_URL and REDIS_URL set.
+
+* DATABASE_URL / REDIS_URL already set: used as they are.
+* Else PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on
+  127.0.0.1:6379 when they answer (CI, our machines).
+* Else, for what does not answer, the same private servers `make run` uses
+  (dtexchange/embedded.py), in a throw-away folder under var/ for the
+  command's lifetime, stopped afterwards (also on Ctrl-C).
+
+Usage: scripts/with_servers.py COMMAND [ARG...]
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dtexchange import embedded  # noqa: E402 - after the path is set
+
+LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dtexchange"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+        client.close()
+    except redis.RedisError:
+        return False
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    servers: list[embedded.EmbeddedServer] = []
+    folder: Path | None = None
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        for name, local, answers in (
+            ("DATABASE_URL", LOCAL_DATABASE_URL, _postgres_answers),
+            ("REDIS_URL", LOCAL_REDIS_URL, _redis_answers),
+        ):
+            if env.get(name):
+                continue
+            if answers(local):
+                env[name] = local
+                continue
+            if folder is None:
+                (ROOT / "var").mkdir(exist_ok=True)
+                folder = Path(tempfile.mkdtemp(prefix="test-servers-", dir=ROOT / "var"))
+            if name == "DATABASE_URL":
+                # A throw-away cluster: durability buys nothing here.
+                server = embedded.start_postgres(
+                    folder / "postgres",
+                    options={
+                        "fsync": "off",
+                        "synchronous_commit": "off",
+                        "full_page_writes": "off",
+                    },
+                )
+            else:
+                server = embedded.start_redis(folder / "redis", persist=False)
+            servers.append(server)
+            env[name] = server.url
+            print(f"{name}: {server.url} (embedded, nothing answered on localhost)", flush=True)
+        return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603 - the caller's
+    except KeyboardInterrupt:
+        return 130
+    except embedded.EmbeddedError as exc:
+        print(f"make test: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
