@@ -128,8 +128,8 @@ class VerifyEmailApi(_PublicAuthView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.email_verify(**data.validated_data)
-        return Response(self.Output({"email": user.email, "email_verified": True}).data)
+        result = services.email_verify(**data.validated_data)
+        return Response(self.Output({"email": result.user.email, "email_verified": True}).data)
 
 
 class ResendCodeApi(_PublicAuthView):

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.models import CooldownMixin, Device, ThrottlingMixin, VerifyNotAllowed
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class UserManager(BaseUserManager):
@@ -83,6 +84,64 @@ class User(AbstractBaseUser, PermissionsMixin):
 OTP_DIGITS = 6
 
 
+class RegistrationAttempt(models.Model):
+    """One sign-up of an address that is not verified yet: the password it
+    chose (hashed) and a hash of the random token handed to whoever signed up
+    (the site keeps it in that browser's session).
+
+    The password takes effect only when the address is verified with an
+    emailed code: the code proves who reads the mailbox, so a second sign-up
+    of someone else's unverified address never changes its password by
+    itself (accounts.services.email_verify decides which attempt wins)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registration_attempts"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"registration attempt {self.pk} of user {self.user_id}"
+
+
+class EmailCodeFailureDay(models.Model):
+    """Wrong emailed codes per address per day (East Africa Time), whatever
+    code they were meant for: the cap of accounts.codes.email_code_attempt.
+    The address is kept only as a keyed hash."""
+
+    address_hash = models.CharField(max_length=64)
+    day = models.DateField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_hash", "day"], name="accounts_one_failure_row_per_address_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} wrong codes on {self.day}"
+
+
+class RefreshTokenFamily(models.Model):
+    """The sign-in a refresh token descends from: rotation hands the family
+    on, so presenting a rotated (spent) token again revokes every token of
+    the family (OWASP refresh token reuse detection)."""
+
+    token = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, related_name="family_link"
+    )
+    family = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"refresh token {self.token_id} of family {self.family}"
+
+
 class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
     """The user's email address as a django-otp device: one 6-digit code at a time.
 
@@ -99,6 +158,11 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
     code_hash = models.CharField(max_length=128, blank=True, default="")
     code_salt = models.CharField(max_length=32, blank=True, default="")
     valid_until = models.DateTimeField(null=True, blank=True)
+    # The sign-up the current code was sent for: its password takes effect
+    # when this code is entered outside the browser that signed up.
+    registration = models.ForeignKey(
+        RegistrationAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -125,11 +189,14 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
             "accounts.EmailOTPDevice", f"{self.pk}:{self.code_salt}:{code}", algorithm="sha256"
         ).hexdigest()
 
-    def generate_code(self) -> str:
+    def generate_code(self, *, registration: RegistrationAttempt | None = None) -> str:
         """Set a fresh code (replacing any earlier one) and return it in clear,
         for the email only. Resets the attempt counter and starts the resend
-        cooldown. Saves the device."""
+        cooldown. ``registration``: bind the code to that sign-up (else the
+        binding of the earlier code is kept, as for a resend). Saves the device."""
         code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+        if registration is not None:
+            self.registration = registration
         self.code_salt = secrets.token_hex(16)
         self.code_hash = self._digest(code)
         self.valid_until = timezone.now() + settings.OTP_CODE_TTL

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from accounts.codes import email_code_failures_prune
 from accounts.emails import verification_code_email_send
 
 
@@ -16,3 +17,9 @@ def verification_code_send(*, user_id: int, code: str) -> None:
     does in the email itself); the database holds only its HMAC. Running twice
     is one email through Resend (an idempotency key per user and code)."""
     verification_code_email_send(user_id=user_id, code=code)
+
+
+@shared_task
+def email_code_failures_prune_task() -> int:
+    """Drop the per-address wrong-code counters of past days (beat, hourly)."""
+    return email_code_failures_prune()

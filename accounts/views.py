@@ -99,6 +99,10 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # do too, so the site cannot be used to find out who has an account.
 
 SIGNUP_EMAIL_KEY = "signup_email"
+# The token of this browser's own sign-up (accounts.services.Registration):
+# the only proof that this browser chose the password, so the only browser a
+# verification signs in. A resend never sets it.
+SIGNUP_TOKEN_KEY = "signup_registration"  # noqa: S105 - a session key name
 
 
 def _resend_wait_seconds() -> int:
@@ -113,7 +117,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_register(
+            registration = services.user_register(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
         except InvalidInput as exc:
@@ -122,6 +126,7 @@ def signup(request):
                     form.add_error(field if field in form.fields else None, message)
         else:
             request.session[SIGNUP_EMAIL_KEY] = services.email_normalize(form.cleaned_data["email"])
+            request.session[SIGNUP_TOKEN_KEY] = registration.token
             request.session["code_sent_at"] = int(time.time())
             return redirect("verify_email")
     return render(request, "accounts/signup.html", {"form": form})
@@ -135,19 +140,24 @@ def verify_email(request):
         email = request.user.email
     form = VerifyEmailForm(request.POST or None, initial={"email": email})
     if request.method == "POST" and form.is_valid():
+        signed_in_as = request.user.pk if request.user.is_authenticated else None
         try:
-            user = services.email_verify(
-                email=form.cleaned_data["email"], code=form.cleaned_data["code"]
+            result = services.email_verify(
+                email=form.cleaned_data["email"],
+                code=form.cleaned_data["code"],
+                registration=request.session.get(SIGNUP_TOKEN_KEY),
+                signed_in_user_id=signed_in_as,
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            # Signed in only in the browser that registered (it chose the
-            # password); anyone else who verifies goes to the log-in page.
-            same_browser = request.session.get(SIGNUP_EMAIL_KEY) == user.email
+            # Signed in only in the browser that signed up (it chose the
+            # password that now applies) or that was signed in as this user
+            # already; anyone else who verifies goes to the log-in page.
             request.session.pop(SIGNUP_EMAIL_KEY, None)
-            if same_browser or (request.user.is_authenticated and request.user.pk == user.pk):
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(SIGNUP_TOKEN_KEY, None)
+            if result.registered_here or signed_in_as == result.user.pk:
+                login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, "Your email is verified. Welcome to DT Exchange.")
                 return redirect("dashboard")
             messages.success(request, "Your email is verified. Log in to continue.")

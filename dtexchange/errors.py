@@ -120,7 +120,10 @@ def _first_message(details: dict) -> str:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        if exc.status == status.HTTP_429_TOO_MANY_REQUESTS and "retry_after_seconds" in exc.details:
+            response["Retry-After"] = str(exc.details["retry_after_seconds"])
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         exc = drf_exceptions.ValidationError(detail)

@@ -208,6 +208,14 @@ OTP_RESEND_INTERVAL = timedelta(seconds=env.int("OTP_RESEND_INTERVAL_SECONDS", d
 # django-otp ThrottlingMixin: after n wrong codes, wait FACTOR * 2**(n-1) seconds
 # before the next try (1, 2, 4, 8 s); OTP_MAX_ATTEMPTS then spends the code.
 OTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
+# Every emailed code (sign-up, confirmations): at most this many wrong codes
+# per address per day, across codes (accounts.codes). 20 a day leaves a
+# guesser of 6 digits a 1-in-50,000 chance per day.
+EMAIL_CODE_MAX_FAILURES_PER_DAY = env.int("EMAIL_CODE_MAX_FAILURES_PER_DAY", default=20)
+CELERY_BEAT_SCHEDULE["accounts-email-code-failures-prune"] = {
+    "task": "accounts.tasks.email_code_failures_prune_task",
+    "schedule": 3600.0,
+}
 
 # Staff authenticator apps (TOTP, accounts/staff_otp.py): the name the app
 # shows, and how long an enrolment link works.
@@ -235,6 +243,8 @@ REST_FRAMEWORK = {
         "otp": env.str("THROTTLE_OTP", default="10/min"),
         "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
         "trading": env.str("THROTTLE_TRADING", default="120/min"),
+        # Anonymous /calculate (the public calculator), per client address.
+        "calculate_anon": env.str("THROTTLE_CALCULATE_ANON", default="30/min"),
         # Per client address, and Relworx posts every webhook from a few
         # addresses: 600/min (10/s sustained) is ~10x the peak we expect (one
         # or two webhooks per payment, plus Relworx's retries, at a few
@@ -307,6 +317,18 @@ PAYMENT_LIMITS = {
     },
 }
 QUOTE_TTL = timedelta(seconds=env.int("QUOTE_TTL_SECONDS", default=30))
+# A quote is an option the house gives away: it is built only on a price
+# whose crypto leg is at most this old (prices refresh every 5 s), and is
+# executed only while the price has not moved against the house by more than
+# QUOTE_PRICE_TOLERANCE (a fraction: 0.005 = 0.5 %) since (trading.services.quotes).
+QUOTE_PRICE_MAX_AGE = timedelta(seconds=env.int("QUOTE_PRICE_MAX_AGE_SECONDS", default=20))
+QUOTE_PRICE_TOLERANCE = Decimal(env.str("QUOTE_PRICE_TOLERANCE", default="0.005"))
+# Expired, unused quotes are deleted this long after expiry by beat.
+QUOTE_PURGE_AFTER = timedelta(minutes=env.int("QUOTE_PURGE_AFTER_MINUTES", default=10))
+CELERY_BEAT_SCHEDULE["trading-quotes-purge"] = {
+    "task": "trading.tasks.quotes_purge_expired_task",
+    "schedule": env.float("QUOTE_PURGE_EVERY_SECONDS", default=300.0),
+}
 PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
 PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
 PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
@@ -316,6 +338,9 @@ PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
 PRICE_LOCAL_CACHE_SECONDS = env.float("PRICE_LOCAL_CACHE_SECONDS", default=0.5)
 TRADE_PENDING_TTL = timedelta(minutes=env.int("TRADE_PENDING_TTL_MINUTES", default=30))
 BANK_DEPOSIT_TTL = timedelta(days=env.int("BANK_DEPOSIT_TTL_DAYS", default=3))
+# A bank deposit approved later than this after its order (or for another
+# amount) is priced at the price of the approval, not the order's.
+BANK_DEPOSIT_PRICE_HOLD = timedelta(minutes=env.int("BANK_DEPOSIT_PRICE_HOLD_MINUTES", default=30))
 
 # --- Trading: price provider and refresh (owner: trading) ------------------
 # HTTP provider (PRICE_PROVIDER=http, trading/services/price_feeds.py): crypto
@@ -390,6 +415,16 @@ RELWORX_POLL_MAX_INTERVAL = timedelta(
     seconds=env.int("RELWORX_POLL_MAX_INTERVAL_SECONDS", default=1800)
 )
 RELWORX_POLL_GIVE_UP = timedelta(hours=env.int("RELWORX_POLL_GIVE_UP_HOURS", default=72))
+# Collection prompts (the PIN request on a phone): per number, whoever asks,
+# and per user, whatever the numbers (payments.services.mobile_money).
+MOBILE_MONEY_PROMPTS_PER_NUMBER = env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER", default=3)
+MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW_MINUTES", default=10)
+)
+MOBILE_MONEY_PROMPTS_PER_USER = env.int("MOBILE_MONEY_PROMPTS_PER_USER", default=10)
+MOBILE_MONEY_PROMPTS_PER_USER_WINDOW = timedelta(
+    minutes=env.int("MOBILE_MONEY_PROMPTS_PER_USER_WINDOW_MINUTES", default=60)
+)
 CELERY_BEAT_SCHEDULE["payments-poll-pending"] = {
     "task": "payments.tasks.mobile_money_poll_due",
     "schedule": env.float("RELWORX_POLL_EVERY_SECONDS", default=30.0),

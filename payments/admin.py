@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -95,8 +96,8 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(BankDeposit)
 class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
-    list_display = ("reference_code", "user", "expected", "age", "status", "decide")
-    list_filter = (StatusFilter,)
+    list_display = ("reference_code", "user", "expected", "age", "status", "flagged", "decide")
+    list_filter = (StatusFilter, "flagged")
     search_fields = ("reference_code", "user__email")
     ordering = ("created_at", "id")  # oldest first
     list_select_related = ("user",)
@@ -112,6 +113,8 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         "reviewed_at",
         "reason",
         "created_at",
+        "flagged",
+        "flag_reason",
     )
 
     @admin.display(description="Expected amount")
@@ -178,6 +181,26 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         self.message_user(request, message, level)
         return redirect("admin:payments_bankdeposit_changelist")
 
+    @staticmethod
+    def _figures(deposit, preview) -> dict:
+        """What the reviewer checks before money moves (deposit_preview)."""
+        cur = deposit.currency
+        return {
+            "received": fmt(preview.amount_received, cur),
+            "fee": fmt(preview.fee_amount, cur),
+            "crypto": fmt(preview.crypto_amount, preview.crypto_currency),
+            "differs": preview.differs,
+            "repriced": preview.repriced,
+            "late": "late" in preview.reasons,
+            "hold_minutes": int(settings.BANK_DEPOSIT_PRICE_HOLD.total_seconds() // 60),
+            "rate": fmt(preview.rate, cur),
+            "order_rate": fmt(preview.order_rate, cur),
+            "settled": fmt(preview.settle_amount, cur),
+            "remainder": fmt(preview.remainder, cur) if preview.remainder else "",
+            "maximum": fmt(preview.maximum, cur) if preview.maximum is not None else "",
+            "reserve_covers": preview.reserve_covers,
+        }
+
     def approve_view(self, request, pk):
         deposit = self._deposit(request, pk)
         if request.method != "POST":
@@ -189,25 +212,21 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         try:
             amount = Decimal(raw)
             preview = deposit_preview(deposit=deposit, amount_received=amount)
-        except (InvalidOperation, DomainError, ArithmeticError):
+        except (InvalidOperation, DomainError, ArithmeticError) as exc:
+            error = "Enter the amount received as a number, e.g. 250000."
+            if isinstance(exc, DomainError) and exc.code != "invalid_input":
+                error = exc.message  # e.g. no fresh price to re-price with
             return self._render(
-                request,
-                deposit,
-                mode="approve",
-                amount=raw,
-                reason=reason,
-                error="Enter the amount received as a number, e.g. 250000.",
+                request, deposit, mode="approve", amount=raw, reason=reason, error=error
             )
-        if preview.differs and request.POST.get("confirmed") != "yes":
+        if preview.needs_confirmation and request.POST.get("confirmed") != "yes":
             return self._render(
                 request,
                 deposit,
                 mode="confirm",
                 amount=raw,
                 reason=reason,
-                received=fmt(amount, deposit.currency),
-                fee=fmt(preview.fee_amount, deposit.currency),
-                crypto=fmt(preview.crypto_amount, preview.crypto_currency),
+                **self._figures(deposit, preview),
             )
         try:
             if four_eyes_required(amount, deposit.currency):
@@ -236,16 +255,13 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         deposit = self._deposit(request, pk)
         proposal = get_object_or_404(DecisionProposal, pk=proposal_id, deposit=deposit)
         if request.method != "POST":
-            preview = deposit_preview(deposit=deposit, amount_received=proposal.amount)
-            return self._render(
-                request,
-                deposit,
-                mode="four_eyes",
-                proposal=proposal,
-                received=fmt(proposal.amount, deposit.currency),
-                fee=fmt(preview.fee_amount, deposit.currency),
-                crypto=fmt(preview.crypto_amount, preview.crypto_currency),
-            )
+            try:
+                figures = self._figures(
+                    deposit, deposit_preview(deposit=deposit, amount_received=proposal.amount)
+                )
+            except DomainError as exc:  # e.g. no fresh price to re-price with
+                figures = {"error": exc.message, "received": fmt(proposal.amount, deposit.currency)}
+            return self._render(request, deposit, mode="four_eyes", proposal=proposal, **figures)
         try:
             deposit_approve(
                 deposit_id=deposit.pk,

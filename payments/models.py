@@ -179,6 +179,10 @@ class BankDeposit(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # For a person to look at after approval: money above the method maximum
+    # went to the fiat wallet, or the reserve could not cover the trade.
+    flagged = models.BooleanField(default=False, db_index=True)
+    flag_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]  # the review queue: oldest first

@@ -5,19 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ledger.models import LedgerTransaction
+from django.conf import settings
+from django.utils import timezone
+
+from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from payments.relworx import parse_amount
+from trading import payment_methods
+from trading.services.prices import price_get
 from trading.services.pricing import buy_amounts
 
 
 @dataclass(frozen=True)
 class DepositPreview:
+    """What approving a deposit with ``amount_received`` will do (the one
+    plan deposit_approve follows, and the figures the reviewer is shown)."""
+
     amount_received: Decimal
     fee_amount: Decimal
     crypto_amount: Decimal
     crypto_currency: str
     differs: bool
+    # The part settled as crypto (at most the method maximum) and the rest,
+    # credited to the user's fiat wallet (less the method's fee) and flagged.
+    settle_amount: Decimal
+    remainder: Decimal
+    maximum: Decimal | None
+    # Re-priced at the current price (late, a different amount or above the
+    # maximum) rather than at the rate of the order; why, and both rates.
+    repriced: bool
+    reasons: tuple[str, ...]
+    rate: Decimal
+    order_rate: Decimal
+    # The reserve holds the crypto now (checked again by the posting).
+    reserve_covers: bool
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.differs or self.repriced or bool(self.remainder)
+
+
+def _deposit_is_late(deposit: BankDeposit, now) -> bool:
+    return now - deposit.created_at > settings.BANK_DEPOSIT_PRICE_HOLD
 
 
 def deposit_review_queue():
@@ -29,23 +58,55 @@ def deposit_review_queue():
     )
 
 
-def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal) -> DepositPreview:
-    """What approving with ``amount_received`` will settle: the trade re-priced
-    at its own rate and fee rate (the same arithmetic trade_settle_buy uses)."""
+def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal, now=None) -> DepositPreview:
+    """The plan of approving ``deposit`` with ``amount_received`` now.
+
+    A bank deposit is an option the customer holds for days: the order's rate
+    holds only for the expected amount approved within BANK_DEPOSIT_PRICE_HOLD
+    of the order. Approved later, or for another amount, the trade is priced
+    at the current price (StalePrice when there is none fresh) with the
+    order's fee rate. At most the method's maximum is settled as crypto; the
+    rest goes to the fiat wallet (less the fee) and the deposit is flagged.
+    The same arithmetic as trade_settle_buy (buy_amounts)."""
     trade = deposit.trade
+    now = now or timezone.now()
+    fiat, crypto = trade.fiat_currency, trade.crypto_currency
+    bounds = payment_methods.get("bank_deposit").limits(fiat)
+    maximum = bounds[1] if bounds else None
+    settle_amount = min(amount_received, maximum) if maximum is not None else amount_received
+    remainder = amount_received - settle_amount
+    reasons = []
+    if _deposit_is_late(deposit, now):
+        reasons.append("late")
+    if amount_received != deposit.expected_amount:
+        reasons.append("amount_differs")
+    if remainder:
+        reasons.append("above_maximum")
+    rate = trade.exchange_rate
+    if reasons:
+        rate = price_get(crypto=crypto, fiat=fiat).price
     amounts = buy_amounts(
-        amount=amount_received,
-        fee_rate=trade.fee_rate,
-        price=trade.exchange_rate,
-        crypto=trade.crypto_currency,
-        fiat=trade.fiat_currency,
+        amount=settle_amount, fee_rate=trade.fee_rate, price=rate, crypto=crypto, fiat=fiat
+    )
+    reserve = (
+        LedgerAccount.objects.filter(owner=None, kind=AccountKind.RESERVE, currency=crypto)
+        .values_list("balance", flat=True)
+        .first()
     )
     return DepositPreview(
         amount_received=amount_received,
         fee_amount=amounts.fee_amount,
         crypto_amount=amounts.crypto_amount,
-        crypto_currency=trade.crypto_currency,
+        crypto_currency=crypto,
         differs=amount_received != deposit.expected_amount,
+        settle_amount=settle_amount,
+        remainder=remainder,
+        maximum=maximum,
+        repriced=bool(reasons),
+        reasons=tuple(reasons),
+        rate=amounts.exchange_rate,
+        order_rate=trade.exchange_rate,
+        reserve_covers=reserve is not None and reserve >= amounts.crypto_amount,
     )
 
 

@@ -35,7 +35,7 @@ from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_buy, trade_cancel, trade_sell
 from trading.services.trades.opening import IDEMPOTENCY_KEY_PATTERN
-from trading.throttles import TradingThrottle
+from trading.throttles import AnonCalculateThrottle, TradingThrottle
 
 # Trading and reading one's trades need a verified email (403
 # email_not_verified; 401 when not signed in).
@@ -198,7 +198,7 @@ class PricesApi(APIView):
 
 class CalculateApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [TradingThrottle]
+    throttle_classes = [TradingThrottle, AnonCalculateThrottle]
 
     class Input(StrictInput):
         crypto_currency = crypto_field()

@@ -4,6 +4,7 @@ import structlog
 from celery import shared_task
 
 from trading.services.prices import PriceProviderError, prices_refresh
+from trading.services.quotes import quotes_purge_expired
 
 log = structlog.get_logger(__name__)
 
@@ -17,3 +18,9 @@ def prices_refresh_task() -> int:
     except PriceProviderError as exc:
         log.warning("prices_refresh_failed", error=str(exc))
         return 0
+
+
+@shared_task(ignore_result=True)
+def quotes_purge_expired_task() -> int:
+    """Beat, every QUOTE_PURGE_EVERY_SECONDS: drop expired, unused quotes."""
+    return quotes_purge_expired()

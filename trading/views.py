@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.decorators import verified_required
 from dtexchange.errors import DomainError, NotFound
 from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
 from ledger.selectors import balances_for_user
@@ -100,7 +101,7 @@ def landing(request):
 # --- Dashboard --------------------------------------------------------------
 
 
-@login_required
+@verified_required
 def dashboard(request):
     fiat = _display_fiat(request)
     prices = _prices()
@@ -161,7 +162,7 @@ def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
-@login_required
+@verified_required
 @require_http_methods(["GET", "POST"])
 def trade(request):
     """Step 1 (GET, or POST step=edit): the form. Step 2 (POST step=review):
@@ -290,7 +291,7 @@ def _method_or_none(code: str):
         return None
 
 
-@login_required
+@verified_required
 @require_POST
 def trade_cancel_view(request, trade_id):
     trade = _own_trade(request, trade_id)

@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import Conflict, DomainError, InvalidInput
-from ledger.money import has_valid_precision, quantize
+from ledger.money import fmt, has_valid_precision, quantize
 from ledger.services import house_account
 from payments.models import BankDeposit, DepositDecision
+from payments.selectors import deposit_preview
 from payments.services.four_eyes import (
     FourEyesRequired,
     four_eyes_required,
@@ -29,8 +30,9 @@ from payments.services.four_eyes import (
     proposals_close,
     refuse_own_money,
 )
+from trading.selectors.trades import trade_is_open
 from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
-from trading.services.trades import TradeNotSettleable
+from trading.services.trades import InsufficientLiquidity, TradeNotSettleable
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +120,108 @@ def _decide(deposit: BankDeposit, *, status: str, reviewer, **fields) -> None:
         setattr(deposit, name, value)
 
 
+def _flag(deposit: BankDeposit, reason: str) -> None:
+    deposit.flagged = True
+    deposit.flag_reason = (deposit.flag_reason + "\n" + reason).strip()
+    BankDeposit.objects.filter(pk=deposit.pk).update(flagged=True, flag_reason=deposit.flag_reason)
+    log.warning("deposit.flagged", deposit=deposit.reference_code, reason=reason)
+
+
+def _wallet_credit(deposit: BankDeposit, *, amount: Decimal, key: str, why: str, fee: bool):
+    fiat_wallet_credit(
+        user=deposit.user,
+        currency=deposit.currency,
+        amount=amount,
+        funding_account=house_account(kind=CLEARING, currency=deposit.currency),
+        idempotency_key=key,
+        reason=f"Your bank transfer {deposit.reference_code} {why}.",
+        payment_method="bank_deposit",
+        payment_reference=deposit.reference_code,
+        charge_fee=fee,
+    )
+
+
+def _deposit_settle(deposit: BankDeposit, *, amount_received: Decimal, actor: str) -> str:
+    """Move the money of an approved deposit (the caller holds its row):
+    the plan of deposit_preview, so the reviewer saw these figures.
+
+    * The trade closed meanwhile (expired, cancelled): everything to the
+      fiat wallet, less the bank fee (as the buy would have paid).
+    * Else the trade settles on at most the method maximum, re-priced at the
+      current price when late, for another amount or above the maximum; the
+      reserve is checked again by the posting. The rest above the maximum
+      goes to the fiat wallet, less the fee, and the deposit is flagged.
+    * The reserve cannot cover the re-priced trade: the money goes to the
+      fiat wallet in full (the house could not fill it), the trade fails and
+      the deposit is flagged.
+    Arrived money always ends in the trade or the wallet. Returns the ledger
+    key of the main posting."""
+    wallet_key = f"deposit:{deposit.reference_code}:wallet"
+    if not trade_is_open(trade_id=deposit.trade_id):
+        _wallet_credit(
+            deposit,
+            amount=amount_received,
+            key=wallet_key,
+            why="arrived after your order closed",
+            fee=True,
+        )
+        return wallet_key
+    plan = deposit_preview(deposit=deposit, amount_received=amount_received)
+    clearing = house_account(kind=CLEARING, currency=deposit.currency)
+    try:
+        with transaction.atomic():
+            trade = trade_settle_buy(
+                trade_id=deposit.trade_id,
+                funding_account=clearing,
+                amount_received=plan.settle_amount,
+                price=plan.rate if plan.repriced else None,
+                actor=actor,
+                reason=f"bank deposit {deposit.reference_code} approved"
+                + (f" ({', '.join(plan.reasons)}: re-priced)" if plan.repriced else ""),
+            )
+        reference = f"trade:{trade.public_id}:settle"
+    except TradeNotSettleable:  # closed between the check and the lock
+        _wallet_credit(
+            deposit,
+            amount=amount_received,
+            key=wallet_key,
+            why="arrived after your order closed",
+            fee=True,
+        )
+        return wallet_key
+    except InsufficientLiquidity:
+        _wallet_credit(
+            deposit,
+            amount=amount_received,
+            key=wallet_key,
+            why="arrived, but we could not fill your order at today's price",
+            fee=False,
+        )
+        with contextlib.suppress(TradeNotSettleable):
+            trade_fail(trade_id=deposit.trade_id, reason="reserve could not cover", actor=actor)
+        _flag(
+            deposit, "The reserve could not cover the re-priced trade: all credited to the wallet."
+        )
+        return wallet_key
+    if plan.remainder:
+        key = f"deposit:{deposit.reference_code}:above-maximum"
+        _wallet_credit(
+            deposit,
+            amount=plan.remainder,
+            key=key,
+            why=f"was above the bank-deposit maximum of {fmt(plan.maximum, deposit.currency)}; "
+            "the rest is in your wallet",
+            fee=True,
+        )
+        _flag(
+            deposit,
+            f"Received {fmt(amount_received, deposit.currency)}, above the maximum "
+            f"{fmt(plan.maximum, deposit.currency)}: {fmt(plan.remainder, deposit.currency)} "
+            f"credited to the wallet less the fee ({key}).",
+        )
+    return reference
+
+
 @transaction.atomic
 def deposit_approve(
     *,
@@ -129,10 +233,13 @@ def deposit_approve(
 ) -> BankDeposit:
     """Approve a pending deposit with the amount the bank statement shows.
 
-    Settles the trade on ``amount_received`` (re-priced at the trade's rate
-    and fee when it differs from the expected amount). If the trade can no
-    longer be settled (expired or cancelled meanwhile) the money is credited
-    to the user's fiat wallet instead. Raises DepositAlreadyDecided (409)
+    Settles the trade on ``amount_received`` as deposit_preview plans it
+    (re-priced at the current price when approved late, for another amount
+    or above the method maximum; the rest above it to the fiat wallet, and
+    flagged). If the trade can no longer be settled (expired or cancelled
+    meanwhile) the money is credited to the user's fiat wallet instead, less
+    the bank fee (_deposit_settle). StalePrice (409, nothing written) when a
+    re-pricing finds no fresh price. Raises DepositAlreadyDecided (409)
     when it was approved or rejected already, NotAReviewer (403).
 
     Nobody approves their own deposit (SelfDecisionRefused, 403). Above
@@ -164,29 +271,9 @@ def deposit_approve(
         amount_received=amount_received,
         reason=reason.strip(),
     )
-    actor = f"staff:{reviewer.pk}"
-    clearing = house_account(kind=CLEARING, currency=deposit.currency)
-    try:
-        trade = trade_settle_buy(
-            trade_id=deposit.trade_id,
-            funding_account=clearing,
-            amount_received=amount_received,
-            actor=actor,
-            reason=f"bank deposit {deposit.reference_code} approved",
-        )
-        ledger_reference = f"trade:{trade.public_id}:settle"
-    except TradeNotSettleable:
-        ledger_reference = f"deposit:{deposit.reference_code}:wallet"
-        fiat_wallet_credit(
-            user=deposit.user,
-            currency=deposit.currency,
-            amount=amount_received,
-            funding_account=clearing,
-            idempotency_key=ledger_reference,
-            reason=f"Your bank transfer {deposit.reference_code} arrived after your order closed.",
-            payment_method="bank_deposit",
-            payment_reference=deposit.reference_code,
-        )
+    ledger_reference = _deposit_settle(
+        deposit, amount_received=amount_received, actor=f"staff:{reviewer.pk}"
+    )
     DepositDecision.objects.create(
         deposit=deposit,
         decision=DepositDecision.Decision.APPROVED,

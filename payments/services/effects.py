@@ -5,7 +5,8 @@ same transaction as the payment's status change, so the two never disagree.
 * collection succeeded → ``trade_settle_buy`` from the mobile-money clearing
   account; if the trade can no longer be settled (expired, cancelled, failed)
   or the reserve cannot cover it any more, the money is not lost: it is
-  credited to the user's UGX wallet and the user is notified.
+  credited to the user's UGX wallet (less the mobile-money fee when the
+  trade had closed) and the user is notified.
 * collection failed → ``trade_fail`` ("nothing was charged").
 * payout succeeded → ``trade_complete_payout``.
 * payout failed → ``trade_refund_failed_payout``: the net goes to the user's
@@ -37,8 +38,11 @@ ACTOR = "system:relworx"
 CLEARING = "mobile_money_clearing"
 
 
-def _credit_wallet(payment: MobileMoneyPayment, why: str) -> str:
+def _credit_wallet(payment: MobileMoneyPayment, why: str, *, charge_fee: bool) -> str:
     # fiat_wallet_credit also tells the user (a ``notification`` outbox event).
+    # Money for a trade that had closed is a top-up through mobile money and
+    # pays its fee (else cancelling and paying anyway would avoid the fee);
+    # money the house could not fill is not charged.
     fiat_wallet_credit(
         user=payment.user,
         currency=payment.currency,
@@ -48,6 +52,7 @@ def _credit_wallet(payment: MobileMoneyPayment, why: str) -> str:
         reason=f"Your mobile money payment arrived after your order {why}.",
         payment_method="mobile_money",
         payment_reference=payment.reference,
+        charge_fee=charge_fee,
     )
     log.warning("momo.late_payment_credited", reference=payment.reference, why=why)
     return "wallet_credited"
@@ -69,9 +74,9 @@ def apply_outcome(payment: MobileMoneyPayment) -> str:
             )
             return "trade_settled"
         except TradeNotSettleable:
-            return _credit_wallet(payment, "had expired")
+            return _credit_wallet(payment, "had closed", charge_fee=True)
         except InsufficientLiquidity:
-            result = _credit_wallet(payment, "could not be filled")
+            result = _credit_wallet(payment, "could not be filled", charge_fee=False)
             with contextlib.suppress(TradeNotSettleable):
                 trade_fail(trade_id=payment.trade_id, reason="reserve could not cover", actor=ACTOR)
             return result

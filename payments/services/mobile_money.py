@@ -28,9 +28,10 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from dtexchange.errors import DomainError
 from payments.crypto import lookup_hash
 from payments.models import MobileMoneyPayment
 from payments.phone import Msisdn
@@ -45,6 +46,7 @@ from payments.relworx import (
     RelworxThrottled,
     RelworxUnavailable,
 )
+from trading.selectors.trades import trade_is_open
 
 log = structlog.get_logger(__name__)
 Status = MobileMoneyPayment.Status
@@ -57,6 +59,67 @@ def _new_reference(direction: str) -> str:
     return prefix + secrets.token_hex(12).upper()
 
 
+class TooManyPaymentPrompts(DomainError):
+    code = "too_many_payment_prompts"
+    message = "Too many payment prompts were sent recently; please wait before asking for another."
+    status = 429
+
+
+def _advisory_lock(key: str) -> None:
+    # A transaction-scoped PostgreSQL lock on a name: serializes the count
+    # and the insert below per number / per user, so parallel requests cannot
+    # pass a limit together. Released at commit or rollback.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _prompts_check(*, scope: str, limit: int, window: timedelta, **filters) -> None:
+    since = timezone.now() - window
+    recent = list(
+        MobileMoneyPayment.objects.filter(
+            direction=Direction.COLLECTION, created_at__gte=since, **filters
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    retry = max(1, int((recent[-1] + window - timezone.now()).total_seconds() + 0.999))
+    raise TooManyPaymentPrompts(
+        details={
+            "scope": scope,
+            "limit": limit,
+            "window_seconds": int(window.total_seconds()),
+            "retry_after_seconds": retry,
+        }
+    )
+
+
+def mobile_money_prompts_allow(*, user, msisdn: Msisdn) -> None:
+    """Every collection prompts a phone: at most MOBILE_MONEY_PROMPTS_PER_NUMBER
+    per MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW to one number, whoever asks
+    (nobody floods a stranger's phone; Relworx itself allows about 5 per 10
+    minutes per number), and MOBILE_MONEY_PROMPTS_PER_USER per
+    MOBILE_MONEY_PROMPTS_PER_USER_WINDOW per user, whatever the numbers. Call
+    inside the transaction that records the payment (it takes the locks).
+    Raises TooManyPaymentPrompts (429, ``retry_after_seconds``)."""
+    number = lookup_hash(msisdn.e164)
+    _advisory_lock(f"momo-prompts:user:{user.pk}")
+    _advisory_lock(f"momo-prompts:number:{number}")
+    _prompts_check(
+        scope="user",
+        limit=settings.MOBILE_MONEY_PROMPTS_PER_USER,
+        window=settings.MOBILE_MONEY_PROMPTS_PER_USER_WINDOW,
+        user=user,
+    )
+    _prompts_check(
+        scope="phone_number",
+        limit=settings.MOBILE_MONEY_PROMPTS_PER_NUMBER,
+        window=settings.MOBILE_MONEY_PROMPTS_PER_NUMBER_WINDOW,
+        msisdn_hash=number,
+    )
+
+
 def mobile_money_payment_create(
     *,
     direction: str,
@@ -67,7 +130,10 @@ def mobile_money_payment_create(
     trade_id: int | None = None,
     submit: bool = True,
 ) -> MobileMoneyPayment:
-    """Record the request in the caller's transaction; submit it after commit."""
+    """Record the request in the caller's transaction; submit it after commit.
+    A collection is refused past the prompt limits (mobile_money_prompts_allow)."""
+    if direction == Direction.COLLECTION:
+        mobile_money_prompts_allow(user=user, msisdn=msisdn)
     payment = MobileMoneyPayment.objects.create(
         direction=direction,
         trade_id=trade_id,
@@ -130,8 +196,11 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
     request nothing can have delivered fails it. 401/403 (our configuration)
     and 429 leave it waiting and tell staff.
 
+    A collection whose trade was cancelled or expired before anything was
+    sent is not sent (the payment fails: nobody is prompted for a closed order).
+
     Returns "submitted", "already_submitted", "not_pending", "waiting",
-    "failed"; raises RelworxUnavailable when Relworx could not be reached or
+    "trade_closed", "failed"; raises RelworxUnavailable when Relworx could not be reached or
     gave no clear answer (the caller retries later).
     """
     if transaction.get_connection().in_atomic_block:
@@ -164,16 +233,24 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
 
     maybe_sent_before = payment.maybe_sent
     payout = payment.direction == Direction.PAYOUT
-    if not payout and not maybe_sent_before and _trade_closed(payment.trade_id):
-        # Never sent, and the order is over (it expired while Relworx was
-        # refusing us): prompting the customer now would only confuse them.
-        return mobile_money_apply_status(
+    if (
+        not payout
+        and not maybe_sent_before
+        and payment.trade_id
+        and not trade_is_open(trade_id=payment.trade_id)
+    ):
+        # Cancelled or expired before anything was sent (e.g. while Relworx
+        # refused us): nobody's phone is prompted for an order that no longer
+        # exists. Once an attempt may have gone out, only the status check decides.
+        log.info("momo.submit.trade_closed", reference=payment.reference)
+        mobile_money_apply_status(
             payment_id=payment.pk,
             status=STATUS_FAILED,
-            message="Not sent: the order closed before mobile money was available.",
-            raw={"not_sent": True},
+            message="The order was closed before the payment was requested.",
+            raw={"not_submitted": "trade_closed"},
             source="submit",
         )
+        return "trade_closed"
     if payout and not maybe_sent_before:
         check = payout_safeguards_check(
             client=client, msisdn=payment.msisdn, amount=payment.amount, currency=payment.currency
@@ -244,18 +321,6 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
     if payment.direction == Direction.COLLECTION and payment.trade_id:
         _mark_processing(payment.trade_id)
     return "submitted"
-
-
-def _trade_closed(trade_id: int | None) -> bool:
-    from trading.models import Trade, TradeStatus
-
-    if trade_id is None:
-        return False
-    return (
-        Trade.objects.filter(pk=trade_id)
-        .exclude(status__in=(TradeStatus.PENDING, TradeStatus.PROCESSING))
-        .exists()
-    )
 
 
 def _mark_processing(trade_id: int) -> None:

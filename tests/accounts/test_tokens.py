@@ -22,21 +22,55 @@ def _unb64(part: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-def test_refresh_rotates_and_the_old_refresh_is_refused(api):
+def test_refresh_rotates_and_the_new_refresh_works_once(api):
     first = verified_tokens(api, EMAIL)
     response = api.post("/api/auth/token/refresh", {"refresh": first["refresh"]})
     assert response.status_code == 200
     second = response.json()
     assert set(second) == {"access", "refresh"}
     assert second["refresh"] != first["refresh"]
-
-    # The spent refresh token is refused; the new one works (once).
-    assert_error(
-        api.post("/api/auth/token/refresh", {"refresh": first["refresh"]}), 401, "invalid_token"
-    )
     api.bearer(second["access"])
     assert api.get("/api/auth/me").status_code == 200
-    assert api.post("/api/auth/token/refresh", {"refresh": second["refresh"]}).status_code == 200
+    third = api.post("/api/auth/token/refresh", {"refresh": second["refresh"]})
+    assert third.status_code == 200
+    fourth = api.post("/api/auth/token/refresh", {"refresh": third.json()["refresh"]})
+    assert fourth.status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(api):
+    """A thief copied the refresh token and rotated it (or the owner did):
+    when the spent token comes back, every token descending from that sign-in
+    dies, the thief's chain included. Another sign-in (another device) lives."""
+    stolen = verified_tokens(api, EMAIL)
+    other_device = api.post("/api/auth/token", {"email": EMAIL, "password": DEFAULT_PASSWORD})
+    thief = api.post("/api/auth/token/refresh", {"refresh": stolen["refresh"]}).json()
+    thief = api.post("/api/auth/token/refresh", {"refresh": thief["refresh"]}).json()
+
+    # The owner's app presents the (already rotated) token it still holds.
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": stolen["refresh"]}), 401, "invalid_token"
+    )
+    # The thief's newest token is dead too, and so is logging out with it.
+    assert_error(
+        api.post("/api/auth/token/refresh", {"refresh": thief["refresh"]}), 401, "invalid_token"
+    )
+    assert_error(api.post("/api/auth/logout", {"refresh": thief["refresh"]}), 401, "invalid_token")
+    # A separate sign-in is a separate family.
+    assert (
+        api.post("/api/auth/token/refresh", {"refresh": other_device.json()["refresh"]}).status_code
+        == 200
+    )
+
+
+def test_a_forged_copy_of_a_spent_token_revokes_nothing(api):
+    """Only a token we signed counts as a reuse: an attacker who knows a
+    token's id but not the key cannot revoke someone's sessions."""
+    tokens = verified_tokens(api, EMAIL)
+    rotated = api.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}).json()
+    header, payload, _ = tokens["refresh"].split(".")
+    forged = f"{header}.{payload}.{_b64({'sig': 'x'})}"
+    assert_error(api.post("/api/auth/token/refresh", {"refresh": forged}), 401, "invalid_token")
+    assert api.post("/api/auth/token/refresh", {"refresh": rotated["refresh"]}).status_code == 200
 
 
 def test_logout_blacklists_the_refresh_token(api):

@@ -16,3 +16,10 @@ MAILERS = {
 # Serve pages as production does (friendly 404/500, no debug pages), while the
 # HTTP-only cookies and the rest stay as the test profile set them.
 DEBUG = False
+
+# A person in the browser tests takes a while between setting prices and
+# confirming on a busy test host: quotes may use a price up to a minute old
+# (production: QUOTE_PRICE_MAX_AGE_SECONDS, 20).
+from datetime import timedelta  # noqa: E402
+
+QUOTE_PRICE_MAX_AGE = timedelta(seconds=60)

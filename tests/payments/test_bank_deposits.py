@@ -145,11 +145,16 @@ def test_only_reviewers_decide(market):
 
 
 @pytest.mark.django_db
-def test_a_deposit_for_an_expired_trade_is_credited_to_the_wallet(market, reviewer):
+def test_a_deposit_for_an_expired_trade_is_credited_to_the_wallet_less_the_bank_fee(
+    market, reviewer, settings
+):
     trade, deposit = deposit_buy()
     Trade.objects.filter(pk=trade.pk).update(status=TradeStatus.EXPIRED)
     deposit_approve(deposit_id=deposit.pk, reviewer=reviewer, amount_received=Decimal("1000000"))
-    assert balance_get(user=trade.user, currency="UGX") == Decimal("1000000")
+    # The bank fee, as a bank-deposit buy pays: expiring the order avoids nothing.
+    assert settings.FEE_RATES["bank_deposit"] == Decimal("0.015")
+    assert balance_get(user=trade.user, currency="UGX") == Decimal("985000")
+    assert house_account(kind="fee_revenue", currency="UGX").balance == Decimal("15000")
     assert balance_get(user=trade.user, currency="BTC") == 0
     call_command("reconcile_ledger")
 

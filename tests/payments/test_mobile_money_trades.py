@@ -142,17 +142,22 @@ def test_a_payment_after_the_trade_expired_goes_to_the_wallet(sandbox, market, u
     payment = MobileMoneyPayment.objects.get(trade=trade)
     assert mobile_money_poll(payment_id=payment.pk) == "succeeded"
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.EXPIRED
-    assert balance_get(user=user, currency="UGX") == Decimal("250000")
+    # The money is credited less the mobile-money fee (2.5 %, as a buy through
+    # mobile money pays): closing the trade is no way round the fee.
+    assert settings.FEE_RATES["mobile_money"] == Decimal("0.025")
+    assert balance_get(user=user, currency="UGX") == Decimal("243750")
+    assert house_account(kind="fee_revenue", currency="UGX").balance == Decimal("6250")
     assert balance_get(user=user, currency="BTC") == 0
     payment.refresh_from_db()
     assert payment.outcome == "wallet_credited"
     note = OutboxEvent.objects.get(kind="notification", user_id=user.pk)
-    assert "UGX 250,000" in note.payload["body"]
+    assert "UGX 243,750" in note.payload["body"]
+    assert "UGX 6,250" in note.payload["body"]
     # ... and by the late-payment email, once.
     late = [m for m in mail.outbox if "late payment" in m.subject.lower()]
     assert len(late) == 1, [m.subject for m in mail.outbox]
     assert late[0].to == [user.email]
-    assert "UGX 250,000" in late[0].body
+    assert "UGX 243,750" in late[0].body
     assert payment.reference in late[0].body
     assert_reconciles()
 

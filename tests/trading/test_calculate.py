@@ -76,10 +76,14 @@ def test_calculate_bad_input_is_400(api, prices, change, code):
     assert not Quote.objects.exists()
 
 
-def test_buy_on_a_quote_uses_its_rate_even_if_the_price_moved(api, customer, prices, reserves):
+def test_buy_on_a_quote_keeps_its_rate_when_the_price_moved_in_the_houses_favour(
+    api, customer, prices, reserves
+):
+    # (A move against the house beyond QUOTE_PRICE_TOLERANCE is refused:
+    # tests/security/test_quote_options.py.)
     fund_wallet(customer, "USD", "1000.00")
     quote_id = _quote(api).json()["quote_id"]
-    set_prices({("BTC", "USD"): "200000"})
+    set_prices({("BTC", "USD"): "50000"})
     r = api.post("/api/trading/buy", {**BUY, "quote_id": quote_id}, format="json")
     assert r.status_code == 201, r.json()
     assert r.json()["crypto_amount"] == "0.00497500"

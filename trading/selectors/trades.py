@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from dtexchange.errors import InvalidInput, NotFound
 from ledger.money import quantize, quantize_rate
-from trading.models.trades import Trade, TradeStatus
+from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus
 
 
 def rate_str(rate: Decimal) -> str:
@@ -87,3 +87,9 @@ def trade_get_for_user(*, user, trade_id: str) -> Trade:
     if trade is None:
         raise NotFound("Trade not found.", code="trade_not_found")
     return trade
+
+
+def trade_is_open(*, trade_id: int) -> bool:
+    """Whether the trade still waits for its payment (pending or processing):
+    a payment request for a cancelled, expired or finished trade is not sent."""
+    return Trade.objects.filter(pk=trade_id, status__in=ACTIVE_STATUSES).exists()

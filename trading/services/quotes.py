@@ -18,7 +18,7 @@ from trading import payment_methods
 from trading.models.quotes import Quote
 from trading.payment_methods import PaymentMethod
 from trading.selectors.trades import rate_str
-from trading.services.prices import price_get, prices_get_all
+from trading.services.prices import Price, StalePrice, price_get, prices_get_all
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 
 
@@ -40,6 +40,73 @@ class QuoteMismatch(Conflict):
 class QuoteUsed(Conflict):
     code = "quote_used"
     message = "This quote was already used for a trade."
+
+
+class PriceMoved(QuoteExpired):
+    """A QuoteExpired: callers that offer a new quote on expiry do the same here."""
+
+    code = "price_moved"
+    message = "The price has moved since this quote; please get a new one."
+
+
+def _fresh(price: Price) -> Price:
+    """A price a quote may be built on or executed against: its crypto leg
+    (the one that moves by the second; the USD->UGX leg has its own, longer
+    limit in prices) at most QUOTE_PRICE_MAX_AGE old. StalePrice (409)."""
+    age = price.crypto_age_seconds()
+    if age > settings.QUOTE_PRICE_MAX_AGE.total_seconds():
+        raise StalePrice(
+            details={
+                "crypto": price.crypto,
+                "fiat": price.fiat,
+                "age_seconds": int(age),
+                "max_age_seconds": int(settings.QUOTE_PRICE_MAX_AGE.total_seconds()),
+            }
+        )
+    return price
+
+
+def _moved_against_house(*, quoted: Decimal, now: Decimal, house_loses_if_higher: bool) -> bool:
+    tolerance = settings.QUOTE_PRICE_TOLERANCE
+    if house_loses_if_higher:
+        return now > quoted * (1 + tolerance)
+    return now < quoted * (1 - tolerance)
+
+
+def _quote_price_check(quote: Quote) -> None:
+    """Executing a quote: the current price must be fresh and must not have
+    moved against the house by more than QUOTE_PRICE_TOLERANCE since the
+    quote (a quote is an option the house gives away; within the tolerance
+    the quoted rate holds, beyond it the caller gets a new quote). A move in
+    the customer's disfavour keeps the quoted rate. PriceMoved (409)."""
+    snapshot = prices_get_all()
+    price = _fresh(
+        price_get(crypto=quote.crypto_currency, fiat=quote.fiat_currency, snapshot=snapshot)
+    )
+    if quote.from_currency:
+        # A swap: the customer gets more of the coin bought the higher the
+        # cross rate (bought coin per coin spent).
+        from_price = _fresh(
+            price_get(crypto=quote.from_currency, fiat=quote.fiat_currency, snapshot=snapshot)
+        )
+        quoted, now = Decimal(quote.details["cross_rate"]), from_price.price / price.price
+        moved = _moved_against_house(quoted=quoted, now=now, house_loses_if_higher=False)
+    else:
+        # Buy: the house sells crypto at the quoted rate (loses if it rose);
+        # sell: the house buys it (loses if it fell).
+        quoted, now = quote.exchange_rate, price.price
+        moved = _moved_against_house(
+            quoted=quoted, now=now, house_loses_if_higher=quote.trade_type == "buy"
+        )
+    if moved:
+        raise PriceMoved(
+            details={
+                "quote_id": str(quote.pk),
+                "quoted_rate": rate_str(quoted),
+                "current_rate": rate_str(now),
+                "tolerance": str(settings.QUOTE_PRICE_TOLERANCE),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -140,8 +207,8 @@ def trade_price(
     payment_details: dict | None = None,
 ) -> PricedTrade:
     """Validate a trade request (currencies, method, amount, precision,
-    limits) and price it at the current, non-stale price. Raises InvalidInput
-    (400), StalePrice (409)."""
+    limits) and price it at the current price, whose crypto leg must be at
+    most QUOTE_PRICE_MAX_AGE old. Raises InvalidInput (400), StalePrice (409)."""
     method = trade_method_for(trade_type=trade_type, code=payment_method)
     crypto = _crypto(crypto_currency)
     fiat = _fiat(fiat_currency)
@@ -168,11 +235,11 @@ def trade_price(
         )
 
     snapshot = prices_get_all()  # one cache read for both prices of a swap
-    price = price_get(crypto=crypto, fiat=fiat, snapshot=snapshot)
+    price = _fresh(price_get(crypto=crypto, fiat=fiat, snapshot=snapshot))
     fee_rate = method.fee_rate()
     swap: dict = {}
     if method.is_crypto_swap:
-        from_price = price_get(crypto=from_currency, fiat=fiat, snapshot=snapshot)
+        from_price = _fresh(price_get(crypto=from_currency, fiat=fiat, snapshot=snapshot))
         s = swap_amounts(
             amount=amount,
             from_currency=from_currency,
@@ -275,7 +342,9 @@ def quote_use(
 ) -> tuple[Quote, PricedTrade]:
     """Consume a quote for a trade (compare-and-set: a quote buys one trade).
     Call inside the trade's transaction so a failed trade leaves it unused.
-    Raises QuoteInvalid / QuoteMismatch / QuoteExpired / QuoteUsed (409)."""
+    Raises QuoteInvalid / QuoteMismatch / QuoteExpired / QuoteUsed /
+    PriceMoved / StalePrice (409): the price now is checked against the
+    quote's (_quote_price_check)."""
     quote = Quote.objects.filter(pk=quote_id).first()
     if quote is None or (quote.user_id is not None and quote.user_id != user.pk):
         raise QuoteInvalid(details={"quote_id": str(quote_id)})
@@ -300,6 +369,9 @@ def quote_use(
         raise QuoteExpired(
             details={"quote_id": str(quote.pk), "expired_at": quote.expires_at.isoformat()}
         )
+    if quote.used_at is not None:
+        raise QuoteUsed(details={"quote_id": str(quote.pk)})
+    _quote_price_check(quote)
     if Quote.objects.filter(pk=quote.pk, used_at__isnull=True).update(used_at=now) != 1:
         raise QuoteUsed(details={"quote_id": str(quote.pk)})
     return quote, PricedTrade(
@@ -317,3 +389,21 @@ def quote_use(
         from_currency=quote.from_currency,
         swap=quote.details,
     )
+
+
+def quotes_purge_expired(*, batch: int = 5000) -> int:
+    """Delete quotes that expired unused more than QUOTE_PURGE_AFTER ago (a
+    beat task): anonymous calculators must not grow the table forever. Used
+    quotes stay with their trades. Deletes in batches; returns how many."""
+    cutoff = timezone.now() - settings.QUOTE_PURGE_AFTER
+    total = 0
+    while True:
+        ids = list(
+            Quote.objects.filter(expires_at__lt=cutoff, used_at__isnull=True).values_list(
+                "pk", flat=True
+            )[:batch]
+        )
+        if not ids:
+            return total
+        deleted, _ = Quote.objects.filter(pk__in=ids, used_at__isnull=True).delete()
+        total += deleted

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
-from ledger.models import LedgerAccount, LedgerTransaction
+from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
 from ledger.money import fmt, quantize
 from ledger.services import house_account, wallet_account
 from notifications.services import outbox_emit
@@ -144,7 +145,9 @@ def trade_mark_processing(*, trade_id: int, actor: str) -> Trade:
 @transaction.atomic
 def trade_cancel(*, trade: Trade, user) -> Trade:
     """The owner cancels a pending trade on which no value moved yet. The
-    caller found ``trade`` through the user (another user's trade is a 404)."""
+    caller found ``trade`` through the user (another user's trade is a 404).
+    An unverified account cancels nothing (403 email_not_verified)."""
+    user_verified_require(user=user)
     trade = trade_lock(trade.pk)
     if trade.user_id != user.pk:
         raise InvalidInput("Not your trade.", code="trade_not_found")
@@ -169,35 +172,50 @@ def fiat_wallet_credit(
     reason: str,
     payment_method: str = "",
     payment_reference: str = "",
+    charge_fee: bool = False,
 ) -> LedgerTransaction:
     """Credit money that arrived (e.g. a mobile-money payment whose trade had
-    expired) to the user's fiat wallet: funding -amount, wallet +amount.
-    Idempotent on ``idempotency_key`` (the ledger's). The user is told once,
-    live and by the late-payment email."""
+    expired) to the user's fiat wallet: funding -amount, wallet +net.
+    ``charge_fee``: the money came in through ``payment_method`` and is
+    charged that method's fee (payment_methods' fee rate: the same as a buy
+    through it would pay, so a cancelled or expired trade is no way round
+    the fee): fee revenue +fee, net = amount - fee, the user's side rounded
+    down. Idempotent on ``idempotency_key`` (the ledger's). The user is told
+    once, live and by the late-payment email, of the net."""
     amount = quantize(amount, currency)
     if amount <= 0:
         raise InvalidInput("The amount must be positive.", code="invalid_amount")
+    fee = Decimal(0)
+    if charge_fee:
+        rate = payment_methods.get(payment_method).fee_rate()
+        net = quantize(amount * (1 - rate), currency)  # rounded down: the user's side
+        fee = amount - net
+    net = amount - fee
     txn = trade_post(
         kind="wallet_credit",
         key=idempotency_key,
         entries=[
             (funding_account, -amount),
-            (wallet_account(user=user, currency=currency), amount),
+            (house_account(kind=AccountKind.FEE_REVENUE, currency=currency), fee),
+            (wallet_account(user=user, currency=currency), net),
         ],
-        description=reason,
+        description=reason if not fee else f"{reason} (fee {fmt(fee, currency)})",
         actor="system",
         reference=idempotency_key[:64],
     )
     if not getattr(txn, "replayed", False):
+        body = f"{fmt(net, currency)} was added to your wallet."
+        if fee:
+            body += f" ({fmt(amount, currency)} received, less the fee of {fmt(fee, currency)}.)"
         outbox_emit(
             kind="notification",
             user_id=user.pk,
             payload={
                 "title": "Money added to your wallet",
-                "body": f"{fmt(amount, currency)} was added to your wallet. {reason}".strip(),
+                "body": f"{body} {reason}".strip(),
                 "level": "success",
                 "late_payment": True,
-                "amount": str(amount),
+                "amount": str(net),
                 "currency": currency,
                 "payment_method": payment_method,
                 "reference": payment_reference,

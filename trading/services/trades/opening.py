@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import AccountKind
@@ -158,7 +159,9 @@ def _open_trade(
     start,
 ) -> Trade:
     """The common path of buy and sell. ``start(trade, method, details,
-    priced)`` does the money part inside the same transaction."""
+    priced)`` does the money part inside the same transaction. Nothing opens
+    for an account whose email is not verified (403 email_not_verified)."""
+    user_verified_require(user=user)
     idempotency_key = _check_key(idempotency_key)
     payment_details = payment_details or {}
     fingerprint = _fingerprint(

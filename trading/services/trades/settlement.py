@@ -26,6 +26,7 @@ def trade_settle_buy(
     trade_id: int,
     funding_account: LedgerAccount,
     amount_received: Decimal | None = None,
+    price: Decimal | None = None,
     actor: str,
     reason: str = "",
 ) -> Trade:
@@ -34,13 +35,15 @@ def trade_settle_buy(
     the user's crypto wallet +crypto.
 
     Locks the trade. ``amount_received`` other than the trade's fiat amount
-    re-prices the trade at its own rate and fee rate. Idempotent: an already
+    re-prices the trade at its own fee rate, and at ``price`` when given
+    (the trade's rate becomes that price), else at its own rate. Idempotent: an already
     completed trade is returned unchanged. Expired, failed or cancelled:
     TradeNotSettleable (409). The reserve can't cover: InsufficientLiquidity."""
     return trade_settle_buy_held(
         trade=trade_lock(trade_id),
         funding_account=funding_account,
         amount_received=amount_received,
+        price=price,
         actor=actor,
         reason=reason,
     )
@@ -51,6 +54,7 @@ def trade_settle_buy_held(
     trade: Trade,
     funding_account: LedgerAccount | None,
     amount_received: Decimal | None = None,
+    price: Decimal | None = None,
     actor: str,
     reason: str = "",
 ) -> Trade:
@@ -67,11 +71,12 @@ def trade_settle_buy_held(
             f"The funding account must be in {fiat}.", code="funding_currency_mismatch"
         )
     fields: dict = {}
-    if amount_received is not None and amount_received != trade.fiat_amount:
+    received = trade.fiat_amount if amount_received is None else amount_received
+    if received != trade.fiat_amount or (price is not None and price != trade.exchange_rate):
         a = buy_amounts(
-            amount=amount_received,
+            amount=received,
             fee_rate=trade.fee_rate,
-            price=trade.exchange_rate,
+            price=trade.exchange_rate if price is None else price,
             crypto=crypto,
             fiat=fiat,
         )
@@ -80,6 +85,8 @@ def trade_settle_buy_held(
             "fee_amount": a.fee_amount,
             "crypto_amount": a.crypto_amount,
         }
+        if price is not None:
+            fields["exchange_rate"] = a.exchange_rate
         for name, value in fields.items():
             setattr(trade, name, value)
     fiat_amount = quantize(trade.fiat_amount, fiat)
