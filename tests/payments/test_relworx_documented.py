@@ -410,7 +410,7 @@ def test_a_collection_that_waited_past_its_order_is_never_sent(sandbox, market, 
     sandbox.switch({"ip_blocked": None})
     relworx_health_check()
     payment = payment_of(trade)
-    assert payment.status == Status.FAILED and "Not sent" in payment.failure_reason
+    assert payment.status == Status.FAILED and "closed before" in payment.failure_reason
     assert sandbox.listing() == []  # the customer was never prompted
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.EXPIRED
 

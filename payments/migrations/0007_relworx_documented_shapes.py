@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_four_eyes'),
+        ('payments', '0006_bank_deposit_flag'),
     ]
 
     operations = [
