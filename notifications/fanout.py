@@ -20,16 +20,15 @@ How a socket is written:
 
 * Daphne (production and ``make run``): the hub writes an autobahn prepared
   message straight to the socket's protocol — the frame is built once per
-  event, not once per socket. ``ServerSendMiddleware`` (outermost in
-  dtexchange/asgi.py) keeps the server's own ``send`` callable in the scope;
-  Daphne's is ``functools.partial(Server.handle_reply, protocol)``, and only
-  when it is exactly that is the protocol used (``_daphne_target``). This is
-  what ``handle_reply`` would do for a ``websocket.send``, minus per-message
-  framing: the hub runs on Daphne's own event loop (Twisted's asyncio reactor
-  runs on it) in the same thread, it performs Daphne's own "connection gone"
-  check plus autobahn's "open" check, and a Twisted write only appends to the
-  transport's buffer, so it never blocks: a slow client cannot hold up the
-  loop (its bytes wait in its own buffer, as with the per-consumer path).
+  event, not once per socket — through ``notifications.daphne_adapter``, the
+  one module that knows Daphne's, autobahn's and Twisted's insides.
+  ``ServerSendMiddleware`` (outermost in dtexchange/asgi.py) keeps the
+  server's own ``send`` callable in the scope, from which the adapter finds
+  the protocol. This is what Daphne's ``handle_reply`` would do for a
+  ``websocket.send``, minus per-message framing: the hub runs on Daphne's
+  own event loop (Twisted's asyncio reactor runs on it) in the same thread,
+  makes Daphne's own "connection gone" check plus autobahn's "open" check,
+  and never blocks: a slow client's bytes wait in its own buffer.
 * Any other ASGI server, and channels' ``WebsocketCommunicator``: the ASGI
   ``send`` callable, awaited with a timeout; a send that fails or times out
   drops that socket from the hub and closes it, and the loop goes on.
@@ -39,14 +38,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import sys
 import time
 from typing import Any
 
 from channels.layers import get_channel_layer
 
+from notifications import daphne_adapter
 from notifications.routing import PUBLIC_GROUP
 
 logger = logging.getLogger(__name__)
@@ -74,44 +72,6 @@ class ServerSendMiddleware:
         return await self.app({**scope, SERVER_SEND: send}, receive, send)
 
 
-_TCP_SERVER: type | None = None  # twisted.internet.tcp.Server, once Daphne is seen
-
-
-def _daphne_target(send) -> tuple[Any, Any] | None:
-    """(Daphne server, WebSocket protocol) behind a server send callable, or
-    None when it is not Daphne's (then the hub uses the ASGI send)."""
-    global _TCP_SERVER
-    if not isinstance(send, functools.partial) or len(send.args) != 1 or send.keywords:
-        return None
-    # Only look where Daphne is running: importing daphne.server installs
-    # Twisted's asyncio reactor, a side effect no other process should get.
-    server_module = sys.modules.get("daphne.server")
-    protocol_module = sys.modules.get("daphne.ws_protocol")
-    if server_module is None or protocol_module is None:
-        return None
-    server = getattr(send.func, "__self__", None)
-    protocol = send.args[0]
-    if (
-        isinstance(server, server_module.Server)
-        and getattr(send.func, "__func__", None) is server_module.Server.handle_reply
-        and isinstance(protocol, protocol_module.WebSocketProtocol)
-    ):
-        if _TCP_SERVER is None:
-            from twisted.internet.tcp import Server as TCPServer
-
-            _TCP_SERVER = TCPServer
-        return server, protocol
-    return None
-
-
-class _DaphneSink:
-    __slots__ = ("connections", "protocol")
-
-    def __init__(self, server, protocol) -> None:
-        self.connections = server.connections  # Daphne's own registry of live protocols
-        self.protocol = protocol
-
-
 class Hub:
     """The public-group subscription and socket registry of one event loop."""
 
@@ -119,7 +79,7 @@ class Hub:
         self.loop = loop
         self.layer = get_channel_layer()
         self.channel: str | None = None
-        self.direct: dict[Any, _DaphneSink] = {}
+        self.direct: dict[Any, daphne_adapter.Sink] = {}
         self.asgi: dict[Any, Any] = {}  # consumer -> its server's ASGI send
         self._starting: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
@@ -177,9 +137,9 @@ class Hub:
 
     # --- registry -----------------------------------------------------------------
     def add(self, consumer, server_send) -> None:
-        target = _daphne_target(server_send)
-        if target is not None:
-            self.direct[consumer] = _DaphneSink(*target)
+        sink = daphne_adapter.target(server_send)
+        if sink is not None:
+            self.direct[consumer] = sink
         else:
             self.asgi[consumer] = server_send or consumer.base_send
 
@@ -212,31 +172,22 @@ class Hub:
         # event, and the dict cannot change under the iteration — except by our
         # own removals, hence the list of the gone.
         payload = text.encode()
-        prepared: dict[int, Any] = {}  # one frame per autobahn factory (one per server)
+        frames: dict[int, Any] = {}  # one frame per autobahn factory (one per server)
         gone, sent = [], 0
         for consumer, sink in self.direct.items():
-            protocol = sink.protocol
             try:
-                state = protocol.state
-                if state != protocol.STATE_OPEN:
-                    if state != protocol.STATE_CONNECTING:
-                        gone.append(consumer)  # closing or closed
+                state = daphne_adapter.state(sink)
+                if state != "open":
+                    if state == "gone":
+                        gone.append(consumer)
                     continue
-                details = sink.connections.get(protocol)
-                if details is None or details.get("disconnected"):
-                    gone.append(consumer)  # Daphne's own check in handle_reply
-                    continue
-                factory = protocol.factory
-                frame = prepared.get(id(factory))
-                if frame is None:
-                    frame = prepared[id(factory)] = factory.prepareMessage(payload)
-                _send_prepared(protocol, frame)
+                daphne_adapter.write_frame(sink, daphne_adapter.prepare(sink, payload, frames))
                 sent += 1
             except Exception:
                 logger.warning("public fan-out: write failed; closing the socket", exc_info=True)
                 gone.append(consumer)
                 with contextlib.suppress(Exception):
-                    protocol.sendClose(code=CLOSE_SEND_FAILED)
+                    daphne_adapter.close(sink, CLOSE_SEND_FAILED)
         for consumer in gone:
             self.direct.pop(consumer, None)
         return sent
@@ -267,39 +218,6 @@ class Hub:
         if self.channel is not None:
             with contextlib.suppress(Exception):
                 await self.layer.group_discard(PUBLIC_GROUP, self.channel)
-
-
-def _send_prepared(protocol, frame) -> None:
-    """``protocol.sendPreparedMessage(frame)``, but sent to the socket now.
-
-    Twisted's ``transport.write`` only buffers and asks the reactor for a
-    writable callback, so a loop over 2,000 sockets sent nothing until it
-    ended, then paid two epoll changes and a callback per socket. When
-    nothing is waiting in the transport's or autobahn's buffers (the normal
-    case: a frame of a few hundred bytes into an idle socket buffer), the
-    frame is handed to the socket at once with the transport's own
-    ``writeSomeData`` (one non-blocking ``send``); whatever the kernel does
-    not take — all of it on EAGAIN or a lost connection — goes through
-    ``transport.write`` as before, behind nothing, so bytes stay in order
-    and Twisted still notices the lost connection and closes it."""
-    transport = protocol.transport
-    if (
-        type(transport) is not _TCP_SERVER
-        or protocol.send_queue
-        or protocol._perMessageCompress is not None
-        or transport.dataBuffer
-        or transport._tempDataBuffer
-        or not transport.connected
-        or transport.disconnecting
-    ):
-        protocol.sendPreparedMessage(frame)
-        return
-    data = frame.payloadHybi
-    written = transport.writeSomeData(data)
-    if isinstance(written, BaseException):
-        written = 0
-    if written < len(data):
-        transport.write(data[written:])
 
 
 async def _close_quietly(consumer) -> None:

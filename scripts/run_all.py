@@ -115,6 +115,9 @@ def _raise_interrupt(*_):
 
 
 def main() -> int:
+    # Also SIGINT: a shell starting `make run` in the background ignores it,
+    # and Python then keeps it ignored.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     sandbox_port = _sandbox_port()
     servers: list[embedded.EmbeddedServer] = []
@@ -206,6 +209,7 @@ def main() -> int:
         if servers:
             embedded.clear_state(VAR_DIR)
         lock.release()
+        print("Stopped.", flush=True)
     return exit_code
 
 

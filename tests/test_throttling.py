@@ -88,6 +88,6 @@ def test_window_counter_is_one_redis_key_with_its_expiry():
         assert _allowed(FivePerMinute, ip="10.9.9.9")
         slot = int(time.time() // 60)
     key = cache.make_key(f"throttle:test_five:FivePerMinute:ip:10.9.9.9:{slot}")
-    client = cache._cache.get_client(key)
+    client = cache.client
     assert 0 < client.ttl(key) <= 121
     assert int(client.get(key)) == 1

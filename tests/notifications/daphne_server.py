@@ -29,13 +29,20 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def daphne_server(*, extra_env: dict | None = None, settings_module: str = "tests.settings"):
+def daphne_server(
+    *,
+    extra_env: dict | None = None,
+    settings_module: str = "tests.settings",
+    log_path: Path | None = None,
+):
+    """``log_path``: keep the server's output (its logs) in that file."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": test_database_url(),
         **(extra_env or {}),
     }
+    log = log_path.open("ab") if log_path else None
     for _ in range(3):  # the port could be taken between probe and bind
         port = free_port()
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -54,7 +61,7 @@ def daphne_server(*, extra_env: dict | None = None, settings_module: str = "test
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log if log_path else subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
@@ -66,7 +73,8 @@ def daphne_server(*, extra_env: dict | None = None, settings_module: str = "test
         if proc.poll() is None:
             break
     else:
-        raise RuntimeError(f"daphne did not start: {proc.stderr.read().decode()[-2000:]}")
+        output = log_path.read_text() if log_path else proc.stderr.read().decode()
+        raise RuntimeError(f"daphne did not start: {output[-2000:]}")
     try:
         yield {"port": port, "pid": proc.pid, "url": f"ws://127.0.0.1:{port}/ws/trading"}
     finally:
@@ -76,4 +84,7 @@ def daphne_server(*, extra_env: dict | None = None, settings_module: str = "test
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        proc.stderr.close()
+        if proc.stderr:
+            proc.stderr.close()
+        if log:
+            log.close()

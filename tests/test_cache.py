@@ -1,0 +1,47 @@
+"""dtexchange.cache.RedisCache: Django's cache API on a real Redis, stored as
+Django's own Redis backend stores values, over one redis-py client."""
+
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    keys = ["a", "b", "c", "d", "e", "k", "n", "z", "missing", "nothing"]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)
+
+
+def test_the_cache_api_round_trips_values_and_counters():
+    cache.set("a", {"price": "97000.00"}, 30)
+    assert cache.get("a") == {"price": "97000.00"}
+    assert cache.get("missing", "default") == "default"
+    assert cache.add("a", "other") is False
+    assert cache.add("b", 5) is True
+    assert cache.incr("b", 2) == 7
+    assert cache.decr("b") == 6
+    assert cache.get("b") == 6
+    with pytest.raises(ValueError):
+        cache.incr("nothing")
+    cache.set_many({"c": "x", "d": True}, 30)
+    assert cache.get_many(["c", "d", "e"]) == {"c": "x", "d": True}
+    assert cache.has_key("c")
+    assert cache.touch("c", None)
+    assert cache.client.ttl(cache.make_key("c")) == -1  # no expiry any more
+    assert 0 < cache.client.ttl(cache.make_key("d")) <= 30
+    cache.delete_many(["c", "d"])
+    assert cache.get_many(["c", "d"]) == {}
+    assert cache.delete("a") is True
+    cache.set("z", 1, 0)  # a zero timeout deletes
+    assert cache.get("z") is None
+    # Counters are plain numbers in Redis, so other clients can read them.
+    cache.set("n", 41)
+    assert cache.client.get(cache.make_key("n")) == b"41"
+
+
+def test_one_client_serves_every_call():
+    first = cache.client
+    cache.set("k", "v")
+    cache.get("k")
+    assert cache.client is first
