@@ -189,6 +189,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat cannot create the folder of its schedule file: a production node from a
+# fresh checkout (no var/ yet) would have its beat exit at start.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -501,7 +504,15 @@ if env.str("RESEND_API_KEY", default=""):
         "default": {
             # anymail's Resend backend + the Idempotency-Key header (dtexchange/mail.py)
             "BACKEND": "dtexchange.mail.ResendEmailBackend",
-            "OPTIONS": {"api_key": env.str("RESEND_API_KEY")},
+            "OPTIONS": {
+                "api_key": env.str("RESEND_API_KEY"),
+                # Resend's own API unless a staging stand-in is named.
+                **(
+                    {"api_url": env.str("RESEND_API_URL")}
+                    if env.str("RESEND_API_URL", default="")
+                    else {}
+                ),
+            },
         }
     }
 else:

@@ -12,7 +12,7 @@ API_KEY = "re_test_key"
 
 
 class ResendStub:
-    def __init__(self, *, before_reply=None):
+    def __init__(self, *, before_reply=None, host: str = "127.0.0.1"):
         self.sent: list[dict] = []  # emails Resend would have delivered
         self.requests: list[dict] = []  # every POST /emails: headers and body
         self.before_reply = before_reply  # called with each request, before the answer
@@ -57,8 +57,8 @@ class ResendStub:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def mailers(self, **options) -> dict:
