@@ -14,6 +14,9 @@ VPY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | md5sum | cut -c1-12)
 STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
+# axe-core (npm, pinned in package-lock.json): the browser tests' accessibility audit.
+AXE := node_modules/axe-core/axe.min.js
+
 .PHONY: help venv run test lint format clean bench
 
 help:
@@ -37,6 +40,12 @@ $(STAMP): $(RUN_STAMP) requirements-dev.txt
 
 venv: $(STAMP)
 
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests' axe-core audit (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
+
 # scripts/run_all.py owns the embedded servers: it starts them, migrates,
 # loads the demo data and starts the app processes.
 run: $(RUN_STAMP)
@@ -53,7 +62,7 @@ format: venv
 # PostgreSQL and Redis: DATABASE_URL / REDIS_URL if set, else the ones on
 # localhost when they answer, else private embedded ones for the run
 # (scripts/with_servers.py).
-test: venv
+test: venv $(AXE)
 	$(VENV)/bin/ruff check .
 	$(VPY) scripts/with_servers.py bash -c 'DJANGO_SETTINGS_MODULE=tests.settings \
 		$(VPY) manage.py makemigrations --check --dry-run && $(VPY) -m pytest $(PYTEST_ARGS)'

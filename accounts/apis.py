@@ -1,12 +1,15 @@
 """Auth API (DESIGN 5): thin views over accounts.services."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+import re
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.roles import ROLES
 from accounts.throttles import (
     AuthAccountThrottle,
     AuthIPThrottle,
@@ -14,7 +17,52 @@ from accounts.throttles import (
     PasswordCheckUserThrottle,
     ResendIntervalThrottle,
 )
+from dtexchange.schema import StrictInput
 from dtexchange.schema import error_responses as _errors
+
+# What JSON Schema cannot say about a password is said in words (Django's
+# AUTH_PASSWORD_VALIDATORS); a password that breaks them is a 400 naming it.
+CREDENTIAL_RULES_TEXT = (
+    "8 to 128 characters; not entirely digits; not a commonly used password; not too "
+    "similar to the email address. A password that breaks a rule gets 400 invalid_input "
+    "with details.password."
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 8,
+        "maxLength": 128,
+        "not": {"pattern": "^[0-9]+$"},
+        "description": CREDENTIAL_RULES_TEXT,
+        "example": "correct horse battery",
+    }
+)
+class PasswordField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{6}$", "example": "042917"})
+class OtpCodeField(serializers.CharField):
+    """Six ASCII digits, nothing else (no other script's digits, no newline)."""
+
+    default_error_messages = {"invalid": "Enter the 6-digit code from the email."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"[0-9]{6}", data):
+            self.fail("invalid")
+        return data
+
+
+def _password_field() -> serializers.CharField:
+    return PasswordField(min_length=8, max_length=128, trim_whitespace=False)
+
+
+def _email_field() -> serializers.EmailField:
+    return serializers.EmailField(
+        max_length=254, help_text="An address as Django's EmailValidator accepts it."
+    )
 
 
 class AuthAccepted(serializers.Serializer):
@@ -34,9 +82,9 @@ class _PublicAuthView(APIView):
 class RegisterApi(_PublicAuthView):
     throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
 
-    class Input(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
+    class Input(StrictInput):
+        email = _email_field()
+        password = _password_field()
 
     Output = AuthAccepted
     MESSAGE = (
@@ -62,11 +110,9 @@ class RegisterApi(_PublicAuthView):
 class VerifyEmailApi(_PublicAuthView):
     throttle_classes = [AuthIPThrottle, OTPAccountThrottle]
 
-    class Input(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-        code = serializers.RegexField(
-            r"^\d{6}$", error_messages={"invalid": "Enter the 6-digit code from the email."}
-        )
+    class Input(StrictInput):
+        email = _email_field()
+        code = OtpCodeField()
 
     class Output(serializers.Serializer):
         email = serializers.EmailField()
@@ -90,8 +136,8 @@ class VerifyEmailApi(_PublicAuthView):
 class ResendCodeApi(_PublicAuthView):
     throttle_classes = [AuthIPThrottle, OTPAccountThrottle, ResendIntervalThrottle]
 
-    class Input(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+    class Input(StrictInput):
+        email = _email_field()
 
     Output = AuthAccepted
     MESSAGE = "If this address is waiting for verification, a new code is on its way."
@@ -114,8 +160,9 @@ class ResendCodeApi(_PublicAuthView):
 class TokenApi(_PublicAuthView):
     throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
 
-    class Input(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+    class Input(StrictInput):
+        email = _email_field()
+        # Sign-in checks the password, not the rules (older passwords may predate them).
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     Output = TokenPair
@@ -137,7 +184,7 @@ class TokenApi(_PublicAuthView):
         return Response(self.Output(tokens).data)
 
 
-class RefreshTokenInput(serializers.Serializer):
+class RefreshTokenInput(StrictInput):
     refresh = serializers.CharField(max_length=4096)
 
 
@@ -185,7 +232,7 @@ class MeApi(APIView):
         email = serializers.EmailField()
         full_name = serializers.CharField()
         email_verified = serializers.BooleanField()
-        roles = serializers.ListField(child=serializers.CharField())
+        roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES))
         date_joined = serializers.DateTimeField()
 
     @extend_schema(operation_id="auth_me", tags=["auth"], responses={200: Output, **_errors(401)})

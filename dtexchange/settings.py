@@ -237,6 +237,7 @@ ACCOUNT_LOCK_LINK_DAYS = env.int("ACCOUNT_LOCK_LINK_DAYS", default=7)
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # the API speaks JSON only
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -285,10 +286,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Closed sets get named enums (a generated client gets real types).
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": ["BTC", "ETH", "SOL", "TRX", "USD", "UGX"],
+        "CryptoCurrencyEnum": ["BTC", "ETH", "SOL", "TRX"],
+        "FiatCurrencyEnum": ["USD", "UGX"],
+        "TradeTypeEnum": ["buy", "sell"],
+        "TradeStatusEnum": "trading.models.trades.TradeStatus",
+        "RoleEnum": "accounts.roles.ROLES",
+        **{
+            f"Error{status}CodeEnum": f"dtexchange.error_codes.ERRORS_{status}"
+            for status in (400, 401, 403, 404, 405, 406, 409, 415, 429, 500, 503)
+        },
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- Money: fees and limits (DESIGN 3). Settings, not literals. ------------
-FEE_RATES = {
+FEE_RATES = {  # its keys are the closed set of payment methods (PaymentMethodEnum)
     "mobile_money": Decimal(env.str("FEE_MOBILE_MONEY", default="0.025")),
     "bank_deposit": Decimal(env.str("FEE_BANK_DEPOSIT", default="0.015")),
     "voucher": Decimal(env.str("FEE_VOUCHER", default="0.010")),
@@ -296,6 +311,7 @@ FEE_RATES = {
     "balance": Decimal(env.str("FEE_BALANCE", default="0.005")),
 }
 # Per method and fiat: (minimum, maximum) of the fiat amount of one trade.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PaymentMethodEnum"] = list(FEE_RATES)
 PAYMENT_LIMITS = {
     "mobile_money": {"UGX": (Decimal("500"), Decimal("5000000"))},
     "bank_deposit": {

@@ -8,6 +8,8 @@ for; fees are taken as the exact remainder (``fiat == net + fee``).
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation, localcontext
 
+from dtexchange.display import display_money
+
 
 @dataclass(frozen=True)
 class Currency:
@@ -81,20 +83,17 @@ def has_valid_precision(amount: Decimal, code: str) -> bool:
 
 
 def fmt(amount: Decimal, code: str) -> str:
-    """Human display: thousands separators and the currency, UGX without decimals."""
-    cur = currency(code)
-    value = quantize(amount, code)
-    if code == "USD":
-        return f"${value:,.2f}"
-    if cur.is_fiat:
-        return f"{code} {value:,.{cur.precision}f}"
-    return f"{value:,.{cur.precision}f} {code}"
+    """Human display (pages, emails, messages): dtexchange.display's rules,
+    the currency's display precision, cut, never rounded up."""
+    currency(code)  # an unknown code is a bug here
+    return display_money(amount, code)
 
 
 # Exchange rates (a price of one unit of crypto in fiat, a cross rate) are
 # not amounts of money but are rounded in one place too: 10 decimals keep
 # TRX/USD (~0.25) exact to far below one unit of any amount derived from it.
 RATE_PLACES = 10
+RATE_UNIT = Decimal(1).scaleb(-RATE_PLACES)
 
 
 def quantize_rate(rate: Decimal) -> Decimal:
@@ -102,4 +101,4 @@ def quantize_rate(rate: Decimal) -> Decimal:
         raise TypeError(f"rates must be Decimal, not {type(rate).__name__}")
     with localcontext() as ctx:
         ctx.prec = 60
-        return rate.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_HALF_EVEN)
+        return rate.quantize(RATE_UNIT, rounding=ROUND_HALF_EVEN)

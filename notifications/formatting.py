@@ -1,20 +1,17 @@
 """Display of amounts, rates and times in emails and messages.
 
-Amounts arrive as decimal strings already rounded by trading; display never
-rounds them again. It only drops the storage's trailing zeros (NUMERIC(38, 18))
-down to the currency's usual places and adds thousands separators.
+Amounts arrive as exact decimal strings; they are shown by the project's one
+set of display rules (dtexchange.display): the currency's display precision,
+cut, never rounded up, with thousands separators.
 """
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-# Usual decimal places per currency for display (DESIGN 3). notifications
-# imports no other app, so it keeps this small table of its own.
-DISPLAY_PLACES = {"USD": 2, "UGX": 0, "BTC": 8, "ETH": 18, "SOL": 9, "TRX": 6}
-FIAT = {"USD", "UGX"}
+from dtexchange.display import display_money, to_decimal
+
 METHOD_LABELS = {
     "mobile_money": "Mobile money",
     "bank_deposit": "Bank deposit",
@@ -24,39 +21,20 @@ METHOD_LABELS = {
 }
 
 
-def to_decimal(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def number(value, min_places: int = 0) -> str:
-    """Thousands separators; trailing zeros dropped down to ``min_places``."""
+def number(value) -> str:
+    """Thousands separators; trailing zeros dropped (percentages, counts)."""
     amount = to_decimal(value)
     if amount is None:
         return str(value or "")
-    text = format(amount, "f")
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0")
-    if len(frac) < min_places:
-        frac = frac.ljust(min_places, "0")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or '0'):,}"
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+    text = f"{amount:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def money(value, code: str) -> str:
-    """``UGX 250,000``, ``$1,234.50``, ``0.00125000 BTC``."""
-    code = (code or "").upper()
-    shown = number(value, DISPLAY_PLACES.get(code, 0))
-    if code == "USD":
-        return f"-${shown[1:]}" if shown.startswith("-") else f"${shown}"
-    if code in FIAT:
-        return f"{code} {shown}"
-    return f"{shown} {code}".strip()
+    """``UGX 250,000``, ``$1,234.50``, ``0.00125000 BTC``; empty for no amount."""
+    if to_decimal(value) is None:
+        return str(value or "")
+    return display_money(value, code)
 
 
 def percent(rate) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -45,7 +45,26 @@ class RelworxWebhookApi(APIView):
             max_digits=38, decimal_places=18, required=False, allow_null=True
         )
 
-    @extend_schema(request=Input, responses={200: dict, **error_responses(400, 401, 429)}, auth=[])
+    @extend_schema(
+        request=Input,
+        parameters=[
+            OpenApiParameter(
+                "Relworx-Signature",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="t=<unix time>,v=<HMAC-SHA256 hex or base64>",
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "RelworxWebhookAnswer",
+                fields={"received": serializers.BooleanField(), "result": serializers.CharField()},
+            ),
+            **error_responses(400, 401),
+        },
+        auth=[],
+    )
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         fields = {name: data.get(name) for name in SIGNED_FIELDS}

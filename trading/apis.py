@@ -5,16 +5,27 @@ check meaning (currencies, precision per currency, limits, balances) so the
 API, the site and the admin share one set of rules.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsVerified
-from dtexchange.errors import InvalidInput
-from dtexchange.schema import error_responses
-from ledger.money import CRYPTO_CODES, CURRENCIES, DECIMAL_PLACES, FIAT_CODES, MAX_DIGITS, currency
+from dtexchange.schema import (
+    ClosedChoiceField,
+    DecimalOut,
+    DecimalStringField,
+    QueryInput,
+    StrictInput,
+    error_responses,
+)
+from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency
 from ledger.selectors import balances_for_user
 from trading import payment_methods
 from trading.models.trades import TradeStatus
@@ -23,6 +34,7 @@ from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_li
 from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_buy, trade_cancel, trade_sell
+from trading.services.trades.opening import IDEMPOTENCY_KEY_PATTERN
 from trading.throttles import AnonCalculateThrottle, TradingThrottle
 
 # Trading and reading one's trades need a verified email (403
@@ -33,14 +45,58 @@ TRADING_PERMISSIONS = [IsVerified]
 _ERRORS = error_responses(400, 401, 403, 409, 429)
 
 
-def _amount_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, coerce_to_string=True, **kwargs
+def _currency_error(allowed: tuple[str, ...]):
+    # A code of the other kind (USD as the crypto) is a wrong pair, anything
+    # else an unknown currency: the codes the services use too.
+    def code(value) -> str:
+        if isinstance(value, str) and value in CURRENCIES and value not in allowed:
+            return "invalid_currency_pair"
+        return "unknown_currency"
+
+    return code
+
+
+def crypto_field(**kwargs) -> ClosedChoiceField:
+    return ClosedChoiceField(
+        choices=CRYPTO_CODES, error_code=_currency_error(CRYPTO_CODES), **kwargs
     )
 
 
-def _code_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(max_length=8, **kwargs)
+def fiat_field(**kwargs) -> ClosedChoiceField:
+    return ClosedChoiceField(choices=FIAT_CODES, error_code=_currency_error(FIAT_CODES), **kwargs)
+
+
+def currency_field(**kwargs) -> ClosedChoiceField:
+    return ClosedChoiceField(choices=tuple(CURRENCIES), error_code="unknown_currency", **kwargs)
+
+
+class PaymentMethodField(ClosedChoiceField):
+    """One of the registered payment methods (each app registers its own at
+    start-up), read when validating and when the schema is generated."""
+
+    @property
+    def choices(self):
+        return {m.code: m.code for m in payment_methods.all_methods()}
+
+    @choices.setter
+    def choices(self, value):  # set by ChoiceField.__init__; the registry decides
+        pass
+
+    @property
+    def grouped_choices(self):
+        return self.choices
+
+    @grouped_choices.setter
+    def grouped_choices(self, value):
+        pass
+
+
+def payment_method_field(**kwargs) -> ClosedChoiceField:
+    return PaymentMethodField(choices=(), error_code="unknown_payment_method", **kwargs)
+
+
+def trade_type_field(**kwargs) -> ClosedChoiceField:
+    return ClosedChoiceField(choices=("buy", "sell"), **kwargs)
 
 
 class TradeOutput(serializers.Serializer):
@@ -48,18 +104,18 @@ class TradeOutput(serializers.Serializer):
 
     id = serializers.UUIDField()
     reference = serializers.CharField()
-    trade_type = serializers.ChoiceField(choices=["buy", "sell"])
+    trade_type = trade_type_field()
     status = serializers.ChoiceField(choices=TradeStatus.choices)
     status_label = serializers.CharField()
-    crypto_currency = serializers.CharField()
-    fiat_currency = serializers.CharField()
-    crypto_amount = serializers.CharField(help_text="decimal string")
-    fiat_amount = serializers.CharField(help_text="buy: paid incl. fee; sell: gross")
-    fee_amount = serializers.CharField(help_text="decimal string, in fiat_currency")
-    net_amount = serializers.CharField(help_text="fiat_amount - fee_amount")
-    fee_rate = serializers.CharField()
-    exchange_rate = serializers.CharField(help_text="fiat per unit of crypto")
-    payment_method = serializers.CharField()
+    crypto_currency = crypto_field()
+    fiat_currency = fiat_field()
+    crypto_amount = DecimalOut(help_text="in crypto_currency, at its precision")
+    fiat_amount = DecimalOut(help_text="buy: paid incl. fee; sell: gross; in fiat_currency")
+    fee_amount = DecimalOut(help_text="in fiat_currency")
+    net_amount = DecimalOut(help_text="fiat_amount - fee_amount")
+    fee_rate = DecimalOut(help_text="a fraction: 0.005 is 0.5%")
+    exchange_rate = DecimalOut(help_text="fiat per unit of crypto")
+    payment_method = payment_method_field()
     payment_details = serializers.DictField()
     instructions = serializers.DictField()
     quote_id = serializers.UUIDField(allow_null=True)
@@ -73,18 +129,25 @@ class TradeOutput(serializers.Serializer):
         return dict(instance)
 
 
+_DETAILS_HELP = (
+    "Per method: mobile_money {phone_number: +256...} (sell: a confirmed payout number); "
+    "voucher {voucher_code}; crypto {from_currency: BTC|ETH|SOL|TRX}; balance and "
+    "bank_deposit: {}."
+)
+
+
 class PricesApi(APIView):
     permission_classes = [AllowAny]
 
-    class Input(serializers.Serializer):
-        crypto = _code_field(required=False)
-        fiat = _code_field(required=False)
+    class Input(QueryInput):
+        crypto = crypto_field(required=False, help_text="One pair with fiat; else a filter.")
+        fiat = fiat_field(required=False, help_text="One pair with crypto; else a filter.")
 
     class PriceOutput(serializers.Serializer):
-        crypto = serializers.CharField()
-        fiat = serializers.CharField()
-        price = serializers.CharField(help_text="fiat per unit of crypto, decimal string")
-        change = serializers.CharField(help_text="percent change since the previous refresh")
+        crypto = crypto_field()
+        fiat = fiat_field()
+        price = DecimalOut(help_text="fiat per unit of crypto")
+        change = DecimalOut(help_text="percent change since the previous refresh")
         source = serializers.CharField(help_text='"simulated" or the price API used')
         updated_at = serializers.DateTimeField()
         stale = serializers.BooleanField(help_text="older than PRICE_MAX_AGE: no trading")
@@ -105,26 +168,26 @@ class PricesApi(APIView):
         summary="Current prices",
         description="With crypto and fiat: one price. Without: every pair (filtered by "
         "whichever is given), as {prices: [...]}.",
-        parameters=[
-            OpenApiParameter("crypto", str, description="BTC, ETH, SOL or TRX"),
-            OpenApiParameter("fiat", str, description="USD or UGX"),
-        ],
-        responses={200: PriceOutput, **error_responses(400)},
+        parameters=[Input],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="PriceAnswer",
+                serializers=[
+                    PriceOutput,
+                    inline_serializer("PriceList", fields={"prices": PriceOutput(many=True)}),
+                ],
+                resource_type_field_name=None,
+            ),
+            **error_responses(400),
+        },
     )
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
-        crypto = params.validated_data.get("crypto", "").upper()
-        fiat = params.validated_data.get("fiat", "").upper()
+        crypto = params.validated_data.get("crypto", "")
+        fiat = params.validated_data.get("fiat", "")
         if crypto and fiat:
             return Response(self._row(price_get(crypto=crypto, fiat=fiat, allow_stale=True)))
-        for name, value, allowed in (("crypto", crypto, CRYPTO_CODES), ("fiat", fiat, FIAT_CODES)):
-            if value and value not in allowed:
-                raise InvalidInput(
-                    f"{name} must be one of {', '.join(allowed)}.",
-                    code="unknown_currency",
-                    details={name: [f"One of {', '.join(allowed)}."]},
-                )
         rows = [
             self._row(p)
             for (c, f), p in sorted(prices_get_all().items())
@@ -137,30 +200,32 @@ class CalculateApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TradingThrottle, AnonCalculateThrottle]
 
-    class Input(serializers.Serializer):
-        crypto_currency = _code_field()
-        fiat_currency = _code_field()
-        amount = _amount_field(
+    class Input(StrictInput):
+        crypto_currency = crypto_field()
+        fiat_currency = fiat_field()
+        amount = DecimalStringField(
             help_text="buy: fiat paid incl. fee; sell: crypto sold; crypto method: "
             "amount of payment_details.from_currency spent"
         )
-        trade_type = serializers.ChoiceField(choices=["buy", "sell"])
-        payment_method = serializers.CharField(max_length=32)
-        payment_details = serializers.DictField(required=False, default=dict)
+        trade_type = trade_type_field()
+        payment_method = payment_method_field()
+        payment_details = serializers.DictField(
+            required=False, default=dict, help_text=_DETAILS_HELP
+        )
 
     class QuoteOutput(serializers.Serializer):
         quote_id = serializers.UUIDField()
-        trade_type = serializers.CharField()
-        crypto_currency = serializers.CharField()
-        fiat_currency = serializers.CharField()
-        payment_method = serializers.CharField()
-        amount = serializers.CharField()
-        crypto_amount = serializers.CharField()
-        fiat_amount = serializers.CharField()
-        fee_amount = serializers.CharField()
-        net_amount = serializers.CharField()
-        fee_rate = serializers.CharField()
-        exchange_rate = serializers.CharField()
+        trade_type = trade_type_field()
+        crypto_currency = crypto_field()
+        fiat_currency = fiat_field()
+        payment_method = payment_method_field()
+        amount = DecimalOut(help_text="as asked")
+        crypto_amount = DecimalOut()
+        fiat_amount = DecimalOut()
+        fee_amount = DecimalOut()
+        net_amount = DecimalOut()
+        fee_rate = DecimalOut()
+        exchange_rate = DecimalOut()
         payment_details = serializers.DictField()
         source = serializers.CharField()
         expires_at = serializers.DateTimeField()
@@ -177,20 +242,25 @@ class CalculateApi(APIView):
         return Response(quote_as_dict(quote))
 
 
-class _TradeInput(serializers.Serializer):
-    crypto_currency = _code_field()
-    fiat_currency = _code_field()
-    amount = _amount_field()
-    payment_method = serializers.CharField(max_length=32)
-    payment_details = serializers.DictField(required=False, default=dict)
+class _TradeInput(StrictInput):
+    crypto_currency = crypto_field()
+    fiat_currency = fiat_field()
+    amount = DecimalStringField(
+        help_text="buy: fiat paid incl. fee; sell: crypto sold; crypto method: "
+        "amount of payment_details.from_currency spent"
+    )
+    payment_method = payment_method_field()
+    payment_details = serializers.DictField(required=False, default=dict, help_text=_DETAILS_HELP)
     quote_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
 _IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 128},
     location=OpenApiParameter.HEADER,
-    description="Same key + same body replays the first response; other body: 409.",
+    description="1 to 128 visible ASCII characters (inner spaces allowed). The same key "
+    "with the same body replays the first response (header Idempotent-Replayed: true); "
+    "with another body: 409 idempotency_key_reused.",
 )
 
 
@@ -245,9 +315,9 @@ class SellApi(_OpenTradeApi):
 class TradeListApi(APIView):
     permission_classes = TRADING_PERMISSIONS
 
-    class Input(serializers.Serializer):
+    class Input(QueryInput):
         limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
-        status = serializers.ChoiceField(choices=TradeStatus.values, required=False)
+        status = ClosedChoiceField(choices=tuple(TradeStatus.values), required=False)
 
     @extend_schema(
         summary="Your trades, newest first",
@@ -303,11 +373,11 @@ class PaymentMethodsApi(APIView):
                         "PaymentMethod",
                         many=True,
                         fields={
-                            "id": serializers.CharField(),
+                            "id": payment_method_field(),
                             "name": serializers.CharField(),
-                            "fee_rate": serializers.CharField(),
+                            "fee_rate": DecimalOut(help_text="a fraction: 0.025 is 2.5%"),
                             "processing_time": serializers.CharField(),
-                            "currencies": serializers.ListField(child=serializers.CharField()),
+                            "currencies": serializers.ListField(child=fiat_field()),
                             "limits": serializers.DictField(),
                             "providers": serializers.ListField(child=serializers.CharField()),
                             "supports_buy": serializers.BooleanField(),
@@ -315,7 +385,8 @@ class PaymentMethodsApi(APIView):
                         },
                     )
                 },
-            )
+            ),
+            **error_responses(),
         },
     )
     def get(self, request):
@@ -335,13 +406,14 @@ class BalancesApi(APIView):
                         "Balance",
                         many=True,
                         fields={
-                            "currency": serializers.CharField(),
-                            "balance": serializers.CharField(),
+                            "currency": currency_field(),
+                            "balance": DecimalOut(help_text="exact, at the currency's precision"),
                             "is_crypto": serializers.BooleanField(),
                         },
                     )
                 },
-            )
+            ),
+            **error_responses(401, 403),
         },
     )
     def get(self, request):

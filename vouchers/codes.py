@@ -23,7 +23,12 @@ PREFIX = "DTX"
 SUFFIX_LENGTH = 4
 
 # What people put between groups when they copy or type a code.
-_SEPARATORS = re.compile(r"[\s\-_.]+")
+_SEPARATORS = re.compile(r"[ \t\r\n\-_.]+")
+# What normalise accepts, as a JSON Schema pattern (the API schema publishes it).
+CODE_PATTERN = (
+    r"^[ \t\r\n._-]*([Dd][ \t\r\n._-]*[Tt][ \t\r\n._-]*[Xx][ \t\r\n._-]*)?"
+    r"([2-9A-HJKMNP-Za-hjkmnp-z][ \t\r\n._-]*){20}$"
+)
 
 
 class MalformedCode(ValueError):
@@ -48,7 +53,8 @@ def normalise(raw: str) -> str:
     """
     if not isinstance(raw, str):
         raise MalformedCode("A voucher code is text.")
-    compact = _SEPARATORS.sub("", raw).upper()
+    # ASCII only: str.upper() would turn some other letters into ours (the long s, U+017F, -> "S").
+    compact = _SEPARATORS.sub("", raw).upper() if raw.isascii() else ""
     if len(compact) == len(PREFIX) + BODY_LENGTH and compact.startswith(PREFIX):
         compact = compact[len(PREFIX) :]
     if len(compact) != BODY_LENGTH or any(ch not in ALPHABET for ch in compact):

@@ -1,43 +1,72 @@
-// Money and status display, in step with ledger/money.py `fmt` and
-// trading/templatetags/site_tags.py `status_text` (DESIGN 9).
-// Amounts arrive as decimal strings; Intl formats a string exactly (no float
-// on the way) and `roundingMode: "trunc"` rounds down like `quantize`.
+// Money and status display, in step with dtexchange/display.py (amounts) and
+// trading/templatetags/site_tags.py `status_text` (DESIGN 9); a test runs
+// both on the same inputs (tests/site/test_display_agreement.py).
+// Amounts arrive as decimal strings and are shown at a display precision per
+// currency, cut (toward zero), never rounded up. Intl formats a string
+// exactly (no float on the way) and `roundingMode: "trunc"` cuts.
 
-const PRECISION = { BTC: 8, ETH: 18, SOL: 9, TRX: 6, USD: 2, UGX: 0 };
+export const DISPLAY_PRECISION = { BTC: 8, ETH: 8, SOL: 6, TRX: 6, UGX: 0, USD: 2 };
 const FIAT = new Set(["USD", "UGX"]);
+// A code we do not know: its digits up to 18 decimals, cut, no padding zeros.
+const UNKNOWN_PLACES = 18;
+const DASH = "—";
+// The same test as display.py: no "1_000", no "Infinity", no hex.
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const formatters = new Map();
 
-function formatter(precision) {
-  if (!formatters.has(precision)) {
+function formatter(minimum, maximum) {
+  const key = `${minimum}:${maximum}`;
+  if (!formatters.has(key)) {
     formatters.set(
-      precision,
+      key,
       new Intl.NumberFormat("en-US", {
-        minimumFractionDigits: precision,
-        maximumFractionDigits: precision,
+        minimumFractionDigits: minimum,
+        maximumFractionDigits: maximum,
         roundingMode: "trunc",
+        signDisplay: "negative", // never "-0.00"
         useGrouping: true,
       }),
     );
   }
-  return formatters.get(precision);
+  return formatters.get(key);
 }
 
+function decimalText(amount) {
+  if (amount === null || amount === undefined || typeof amount === "number") return null;
+  const text = String(amount).trim();
+  return DECIMAL.test(text) ? text : null;
+}
+
+function upper(code) {
+  return String(code ?? "").toUpperCase();
+}
+
+/** The number alone: separators, the display precision of `code`, cut. */
 export function number(amount, code) {
-  if (amount === null || amount === undefined || amount === "") return "—";
-  const precision = PRECISION[code] ?? 2;
-  return formatter(precision).format(String(amount));
+  const text = decimalText(amount);
+  if (text === null) return DASH;
+  const places = DISPLAY_PRECISION[upper(code)];
+  if (places === undefined) return formatter(0, UNKNOWN_PLACES).format(text);
+  return formatter(places, places).format(text);
 }
 
+/** `UGX 250,000`, `$1,234.50`, `-$5.00`, `0.00125000 BTC`. */
 export function money(amount, code) {
-  if (amount === null || amount === undefined || amount === "") return "—";
-  const text = number(amount, code);
-  if (code === "USD") return text.startsWith("-") ? `-$${text.slice(1)}` : `$${text}`;
-  if (FIAT.has(code)) return `${code} ${text}`;
-  return `${text} ${code}`;
+  const cur = upper(code);
+  const text = number(amount, cur);
+  if (text === DASH) return DASH;
+  if (cur === "USD") return text.startsWith("-") ? `-$${text.slice(1)}` : `$${text}`;
+  if (FIAT.has(cur)) return `${cur} ${text}`;
+  return `${text} ${cur}`.trim();
+}
+
+/** `1 ETH = UGX 12,281,626`: a rate in its fiat's display precision. */
+export function rate(value, crypto, fiat) {
+  return `1 ${crypto} = ${money(value, fiat)}`;
 }
 
 export function isCrypto(code) {
-  return code in PRECISION && !FIAT.has(code);
+  return code in DISPLAY_PRECISION && !FIAT.has(code);
 }
 
 const PENDING_BY_METHOD = {
@@ -91,10 +120,12 @@ export function timeText(iso) {
   });
 }
 
-const approxFormatter = new Intl.NumberFormat("en-US", { maximumFractionDigits: 18 });
-
-/** A rounded public amount as published: separators, no padding zeros. */
+/** A rounded public figure as published (`0.001 BTC`): cut to the display
+ * precision, no padding zeros. */
 export function approx(amount, code) {
-  if (amount === null || amount === undefined || amount === "") return "—";
-  return `${approxFormatter.format(String(amount))} ${code}`;
+  const text = decimalText(amount);
+  if (text === null) return DASH;
+  const cur = upper(code);
+  const places = DISPLAY_PRECISION[cur] ?? UNKNOWN_PLACES;
+  return `${formatter(0, places).format(text)} ${cur}`.trim();
 }

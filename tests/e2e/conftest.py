@@ -6,26 +6,26 @@
 * Headless Chromium driven by Playwright for Python: Debian's
   (/usr/bin/chromium) when it is there, else Playwright's own browser
   (``playwright install chromium`` on first use), else a clear failure.
+* Every page a test visits is audited by axe-core (npm, pinned; `make test`
+  installs it) against WCAG 2.1 A and AA: the audit runs in the browser once
+  each document has loaded and reports back; any violation fails the test.
 * ``shoot(page, name)`` saves a screenshot at phone (360 px) and desktop
   (1280 px) widths under test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.error import URLError
-from urllib.request import urlopen
 
 import pytest
 from django.db import connection
 
-from dtexchange.server_options import daphne_options
+from tests.live_server import LiveServer, database_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
@@ -38,6 +38,29 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Runs in every document after axe itself (both are init scripts, so the
+# page's Content-Security-Policy does not apply to them): audit once the
+# document has loaded, report through the binding the fixture exposes.
+AXE_RUNNER = """
+(() => {
+  if (window.top !== window) return;
+  window.addEventListener("load", () => {
+    setTimeout(() => {
+      axe.run(document, { runOnly: { type: "tag", values: __TAGS__ }, resultTypes: ["violations"] })
+        .then((r) => window.__axeReport({
+          url: location.href,
+          violations: r.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(" ") + " :: " + n.failureSummary),
+          })),
+        }))
+        .catch((e) => window.__axeReport({ url: location.href, error: String(e) }));
+    }, 0);
+  });
+})();
+""".replace("__TAGS__", json.dumps(AXE_TAGS))
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 800}
 RELWORX_WEBHOOK_PATH = "/api/payments/relworx/webhook"
@@ -50,104 +73,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database_url_for(settings_dict: dict) -> str:
-    user = settings_dict.get("USER") or "postgres"
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{password}" if password else user
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
-
-
-class LiveServer:
-    """One Daphne process serving the project against the test database."""
-
-    def __init__(self, *, database_url: str, mail_dir: Path, log_path: Path):
-        self.database_url = database_url
-        self.mail_dir = mail_dir
-        self.log_path = log_path
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.extra_env: dict[str, str] = {}
-
-    def start(self, timeout: float = 30) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.e2e.server_settings",
-            "DATABASE_URL": self.database_url,
-            "E2E_MAIL_DIR": str(self.mail_dir),
-            "PYTHONUNBUFFERED": "1",
-            **self.extra_env,
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *daphne_options(env),
-                "dtexchange.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                log = self.log_path.read_text()[-4000:]
-                raise RuntimeError(f"Daphne exited with {self.proc.returncode}:\n{log}")
-            try:
-                with urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except (URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"Daphne did not answer within {timeout}s:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def restart(self) -> None:
-        """Drop every connection (sockets included) and come back on the same port."""
-        self.stop()
-        self.start()
-
-    def emails(self) -> list[str]:
-        """Every message the server has sent so far, oldest first, as raw text."""
-        files = sorted(self.mail_dir.glob("*"), key=lambda p: p.stat().st_mtime_ns)
-        return [f.read_text(errors="replace") for f in files]
-
-
 @pytest.fixture(scope="session")
 def e2e_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[LiveServer]:
     # The test database exists once django_db_setup has run; the server uses
     # its name (test_<dbname>) and is stopped before the database is dropped.
     with django_db_blocker.unblock():
-        database_url = _database_url_for(connection.settings_dict)
+        database_url = database_url_for(connection.settings_dict)
     workdir = tmp_path_factory.mktemp("e2e-server")
     mail_dir = workdir / "mail"
     mail_dir.mkdir()
@@ -248,9 +179,21 @@ def browser(e2e_server):
 
 @pytest.fixture
 def page(browser, e2e_server):
+    if not AXE.exists():
+        pytest.fail(
+            f"The accessibility audit needs axe-core at {AXE}: run `make test` "
+            "(it installs it with npm ci).",
+            pytrace=False,
+        )
     context = browser.new_context(base_url=e2e_server.url, viewport=DESKTOP)
     context.set_default_timeout(10_000)
+    audits: list[dict] = []
+    loads: list[str] = []
+    context.expose_binding("__axeReport", lambda source, report: audits.append(report))
+    context.add_init_script(path=str(AXE))
+    context.add_init_script(script=AXE_RUNNER)
     page = context.new_page()
+    page.on("load", lambda p: loads.append(p.url))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
@@ -262,8 +205,23 @@ def page(browser, e2e_server):
         ),
     )
     yield page
+    # The audit of the last page may still be running: give it a moment.
+    for _ in range(50):
+        if len(audits) >= len(loads):
+            break
+        page.wait_for_timeout(100)
     context.close()
     assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+    assert audits, "no page was audited for accessibility"
+    failed = [a for a in audits if a.get("error") or a.get("violations")]
+    assert not failed, "accessibility (axe-core, WCAG 2.1 AA) violations:\n" + "\n".join(
+        f"{a['url']}: {a.get('error') or ''}"
+        + "".join(
+            f"\n  {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+            for v in a.get("violations", [])
+        )
+        for a in failed
+    )
 
 
 @pytest.fixture

@@ -59,12 +59,21 @@ def test_first_request_fetches_synchronously_with_the_simulated_feed(anon):
     rows = r.json()["prices"]
     assert len(rows) == 8
     assert {row["source"] for row in rows} == {"simulated"}
-    r = anon.get("/api/trading/prices?crypto=eth&fiat=ugx")
+    r = anon.get("/api/trading/prices?crypto=ETH&fiat=UGX")
     assert r.json()["crypto"] == "ETH" and r.json()["fiat"] == "UGX"
 
 
 @pytest.mark.parametrize(
-    "query", ["crypto=DOGE&fiat=USD", "crypto=USD&fiat=BTC", "crypto=DOGE", "fiat=EUR"]
+    "query",
+    [
+        "crypto=DOGE&fiat=USD",
+        "crypto=USD&fiat=BTC",
+        "crypto=DOGE",
+        "fiat=EUR",
+        # Codes are exactly as the schema's enums list them.
+        "crypto=eth&fiat=ugx",
+        "fiat=",
+    ],
 )
 def test_prices_bad_pair_is_400(anon, query):
     r = anon.get(f"/api/trading/prices?{query}")

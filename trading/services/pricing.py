@@ -74,7 +74,9 @@ def buy_amounts(
         fee = quantize_up(fiat_amount * fee_rate, fiat)
         net = fiat_amount - fee
         crypto_amount = quantize(net / price, crypto)
-    if crypto_amount <= 0 or net <= 0:
+    if net <= 0:
+        raise _too_small(f"{fiat} left after the fee")
+    if crypto_amount <= 0:
         raise _too_small(f"{crypto} you receive")
     return TradeAmounts(
         crypto_amount=crypto_amount,
@@ -136,7 +138,9 @@ def swap_amounts(
         fiat_amount = quantize(from_amount * from_price, fiat)
         net_fiat = quantize(from_net * from_price, fiat)
         cross_rate = quantize_rate(from_price / price)
-    if crypto_amount <= 0 or from_net <= 0:
+    if from_net <= 0:
+        raise _too_small(f"{from_currency} left after the fee")
+    if crypto_amount <= 0:
         raise _too_small(f"{crypto} you receive")
     return SwapAmounts(
         from_currency=from_currency,

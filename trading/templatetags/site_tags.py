@@ -1,56 +1,29 @@
 """Template filters of the customer site: money and status in words a person
-reads (DESIGN 9). Display only; all rounding goes through ledger.money."""
-
-from decimal import Decimal, InvalidOperation
+reads (DESIGN 9). Display only: amounts follow dtexchange.display's rules."""
 
 from django import template
 
-from ledger.money import UnknownCurrency, currency, fmt
+from dtexchange.display import DASH, display_approx, display_money, display_number, to_decimal
+from ledger.money import UnknownCurrency, currency
 
 register = template.Library()
 
-DASH = "—"
-
-
-def _decimal(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):  # never expected: money is Decimal end to end
-        raise TypeError("money must not be a float")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
+_decimal = to_decimal
 
 
 @register.filter
 def money(value, code: str) -> str:
     """``{{ amount|money:"UGX" }}`` → ``UGX 250,000``; ``$1,234.50``;
-    ``0.00125000 BTC``. An empty or unreadable amount shows a dash."""
-    amount = _decimal(value)
-    if amount is None:
-        return DASH
-    try:
-        return fmt(amount, code)
-    except UnknownCurrency:
-        return f"{amount} {code}"
+    ``0.00125000 BTC`` (display precision, cut). An empty or unreadable amount
+    shows a dash."""
+    return display_money(value, code)
 
 
 @register.filter
 def money_plain(value, code: str) -> str:
-    """The number alone, with separators and the currency's precision (for
+    """The number alone, with separators and the display precision (for
     inputs and tables whose column header names the currency)."""
-    amount = _decimal(value)
-    if amount is None:
-        return DASH
-    try:
-        cur = currency(code)
-    except UnknownCurrency:
-        return str(amount)
-    text = fmt(amount, code)
-    return text.replace("$", "").replace(f"{cur.code} ", "").replace(f" {cur.code}", "")
+    return display_number(value, code)
 
 
 # Status language (DESIGN 9). Keep in step with static/js/status.js.
@@ -123,8 +96,6 @@ def percent(rate) -> str:
 @register.filter
 def approx(value, code: str) -> str:
     """A rounded public amount as published (``0.001 BTC``, ``12,000 TRX``):
-    separators, but no padding zeros that would suggest an exact figure."""
-    amount = _decimal(value)
-    if amount is None:
-        return DASH
-    return f"{amount:,f} {code}"
+    separators, cut to the display precision, no padding zeros that would
+    suggest an exact figure."""
+    return display_approx(value, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -48,13 +49,18 @@ def _replay(*, user, idempotency_key: str, fingerprint: str) -> Trade | None:
     return trade
 
 
+# 1 to 128 visible ASCII characters, inner spaces allowed (what an HTTP
+# header carries unchanged); the API schema publishes the same pattern.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
+_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
 def _check_key(key: str | None) -> str | None:
     if key is None:
         return None
-    key = key.strip()
-    if not key or len(key) > 128 or not key.isprintable():
+    if not _KEY_RE.fullmatch(key):
         raise InvalidInput(
-            "Idempotency-Key must be 1 to 128 printable characters.",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters.",
             code="invalid_idempotency_key",
             details={"idempotency_key": ["1 to 128 printable characters."]},
         )
