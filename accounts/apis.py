@@ -1,4 +1,4 @@
-"""Auth API (DESIGN 5): thin views over accounts.services."""
+"""Auth API: thin views over accounts.services."""
 
 import re
 

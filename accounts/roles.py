@@ -1,4 +1,4 @@
-"""Roles are groups: customer, deposit reviewer, admin (DESIGN 8)."""
+"""Roles are groups: customer, deposit reviewer, admin."""
 
 from django.contrib.auth.models import Group
 

@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP and WebSocket (Daphne). In production Daphne serves
-only the WebSockets; gunicorn serves HTTP (DESIGN 2)."""
+only the WebSockets; gunicorn serves HTTP."""
 
 import os
 

@@ -302,7 +302,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
-# --- Money: fees and limits (DESIGN 3). Settings, not literals. ------------
+# --- Money: fees and limits . Settings, not literals. ------------
 FEE_RATES = {  # its keys are the closed set of payment methods (PaymentMethodEnum)
     "mobile_money": Decimal(env.str("FEE_MOBILE_MONEY", default="0.025")),
     "bank_deposit": Decimal(env.str("FEE_BANK_DEPOSIT", default="0.015")),
@@ -404,7 +404,7 @@ CELERY_BEAT_SCHEDULE["trading-prices-refresh"] = {
     "options": {"expires": float(PRICE_REFRESH_SECONDS)},
 }
 
-# --- Payments: Relworx (DESIGN 7) ------------------------------------------
+# --- Payments: Relworx ------------------------------------------
 RELWORX_BASE_URL = env.str("RELWORX_BASE_URL", default="http://127.0.0.1:8010/api")
 RELWORX_API_KEY = env.str("RELWORX_API_KEY", default="sandbox-api-key")
 RELWORX_ACCOUNT_NO = env.str("RELWORX_ACCOUNT_NO", default="RELSANDBOX0001")

@@ -26,7 +26,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/auth/", include("accounts.urls")),
-    # Before trading's include: trading must not import vouchers (DESIGN 1).
+    # Before trading's include: trading must not import vouchers.
     path("api/trading/vouchers/", include("vouchers.urls")),
     path("api/trading/", include("trading.urls")),
     path("api/payments/", include("payments.urls")),

@@ -1,4 +1,4 @@
-"""WSGI entry point: production serves HTTP with gunicorn (DESIGN 2)."""
+"""WSGI entry point: production serves HTTP with gunicorn."""
 
 import os
 

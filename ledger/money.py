@@ -1,4 +1,4 @@
-"""Currencies and the one place that rounds money (DESIGN 3).
+"""Currencies and the one place that rounds money.
 
 Amounts are Decimal end to end. ``quantize`` is the only rounding helper and
 rounds down by default, so the user's side never gains a unit it was not paid

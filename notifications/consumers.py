@@ -1,6 +1,6 @@
 """``/ws/trading``: live prices, trades, notifications, announcements, activity.
 
-Protocol (DESIGN 6). Client → server:
+Protocol . Client → server:
   {"type": "authenticate", "token": "<JWT access>"}  → {"type": "authenticated", "user_id"}
                                                       or {"type": "error"} and a close
   {"type": "ping"}                                    → {"type": "pong"}

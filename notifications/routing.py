@@ -1,4 +1,4 @@
-"""Where each event kind goes (TEAM.md "Outbox"; DESIGN 6).
+"""Where each event kind goes.
 
 Live: the channel layer, group ``user.<id>`` for a user's events and
 ``public`` for everyone's, with the message types the WebSocket consumer

@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 
 class RelworxWebhookApi(APIView):
-    """Relworx calls this when a request's status changes (DESIGN 7).
+    """Relworx calls this when a request's status changes.
 
     Authenticated by the ``Relworx-Signature`` HMAC only (no user), so no
     session/JWT authentication (and no CSRF) applies. Rate-limited per client

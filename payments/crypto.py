@@ -1,4 +1,4 @@
-"""Personal data at rest (DESIGN 8): Fernet encryption and keyed lookup hashes.
+"""Personal data at rest: Fernet encryption and keyed lookup hashes.
 
 Keys are derived (HKDF-SHA256) from ``FIELD_ENCRYPTION_KEY``, or from
 ``SECRET_KEY`` when that is unset, so no extra secret is needed in the embedded

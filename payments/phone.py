@@ -1,6 +1,6 @@
 """Ugandan mobile-money numbers: normalise to E.164 and name the network.
 
-Relworx wants ``+256…`` (DESIGN 7) and only MTN and Airtel Uganda carry mobile
+Relworx wants ``+256…`` and only MTN and Airtel Uganda carry mobile
 money we accept. The network is read from the national number's prefix; the
 3-digit prefixes must be checked before the 2-digit ones, because 72x and 73x
 are split between networks (724/737 are MTN, 730/731 Airtel, the rest neither).
@@ -19,7 +19,7 @@ PROVIDER_CHOICES = [(MTN, "MTN Uganda"), (AIRTEL, "Airtel Uganda")]
 PROVIDER_NAMES = dict(PROVIDER_CHOICES)
 
 # Prefixes of the 9-digit national significant number (after 256 / the leading 0).
-# "79x" in DESIGN 7 is every 79 followed by one more digit, so 79 covers it.
+# "79x" (MTN's prefixes) is every 79 followed by one more digit, so 79 covers it.
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("724", MTN),
     ("737", MTN),

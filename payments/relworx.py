@@ -1,4 +1,4 @@
-"""Relworx mobile-money API v2 client (DESIGN 7), over httpx.
+"""Relworx mobile-money API v2 client, over httpx.
 
 Paths, headers and fields are the real API's:
 ``POST /mobile-money/request-payment`` (collect from a phone, for buys),
@@ -159,7 +159,7 @@ def request_status_from(body: dict, internal_reference: str = "") -> RequestStat
 
 
 def _amount_json(amount: Decimal) -> int:
-    # Mobile money is UGX only (no minor unit, DESIGN 3): an integral amount is
+    # Mobile money is UGX only (no minor unit): an integral amount is
     # sent as a JSON integer, never through float.
     if not isinstance(amount, Decimal) or amount != amount.to_integral_value():
         raise ValueError(f"Relworx amounts must be whole UGX Decimals, got {amount!r}")

@@ -1,4 +1,4 @@
-"""Relworx webhook signatures (DESIGN 7), shared by our webhook and the sandbox.
+"""Relworx webhook signatures, shared by our webhook and the sandbox.
 
 ``Relworx-Signature: t=<unix seconds>,v=<signature>`` where the signature is
 HMAC-SHA256(webhook key, registered webhook URL + t + the signed fields sorted

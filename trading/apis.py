@@ -1,4 +1,4 @@
-"""The trading API (DESIGN 5): thin views over trading's services/selectors.
+"""The trading API: thin views over trading's services/selectors.
 
 Serializers check shape only (types, required fields, digits); the services
 check meaning (currencies, precision per currency, limits, balances) so the

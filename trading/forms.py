@@ -88,7 +88,7 @@ class TradeForm(forms.Form):
         return cleaned
 
     def payment_details(self) -> dict:
-        """Only the fields the chosen method needs (DESIGN 4)."""
+        """Only the fields the chosen method needs."""
         data = self.cleaned_data
         code = data["payment_method"]
         if code == "mobile_money":

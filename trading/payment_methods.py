@@ -1,6 +1,6 @@
 """How a trade is paid for (buy) or paid out (sell).
 
-`trading` never imports `payments` or `vouchers` (DESIGN 1): each method is a
+`trading` never imports `payments` or `vouchers`: each method is a
 small object that its own app registers here from ``AppConfig.ready``. The
 trading services call the hooks below inside the trade's database
 transaction; a method settles through the trading services (never by posting

@@ -1,4 +1,4 @@
-"""Voucher codes: generation, normalisation, keyed hashing (DESIGN 8).
+"""Voucher codes: generation, normalisation, keyed hashing.
 
 A code is 20 symbols drawn by ``secrets`` from a 31-symbol alphabet with no
 ambiguous characters (no 0/O, 1/I/L), i.e. 20 * log2(31) ≈ 99 bits, shown

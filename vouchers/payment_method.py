@@ -1,4 +1,4 @@
-"""The ``voucher`` payment method (DESIGN 4): buy crypto with a prepaid voucher.
+"""The ``voucher`` payment method: buy crypto with a prepaid voucher.
 
 The voucher's face value is the amount paid: a buy whose ``amount`` differs is
 refused with 400 ``amount_mismatch`` naming the voucher's value (rather than

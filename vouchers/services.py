@@ -4,7 +4,7 @@ Every write locks the voucher row (``SELECT … FOR UPDATE``), re-checks its
 state, then changes it compare-and-set (``filter(status="active").update``),
 so two staff members or twenty buyers racing on one voucher change it once.
 
-Ledger (DESIGN 3): the money behind a voucher was paid outside the app, so
+Ledger: the money behind a voucher was paid outside the app, so
 issuing a batch posts equity/external -total → voucher_liability +total in the
 batch's currency (one posting per batch). Redemption draws the liability down
 inside the voucher buy (``trade_settle_buy`` with the liability as the funding

@@ -1,4 +1,4 @@
-"""Throttles for voucher validation: per user and per client IP (DESIGN 8),
+"""Throttles for voucher validation: per user and per client IP,
 on the project's one atomic limiter (dtexchange.throttling)."""
 
 from dtexchange.throttling import IPRateThrottle, UserRateThrottle

@@ -1,4 +1,4 @@
-"""A local stand-in for the Relworx API (DESIGN 7), for development and tests.
+"""A local stand-in for the Relworx API, for development and tests.
 
 Same endpoints, headers and fields as Relworx v2, with in-memory state, signed
 webhooks and outcomes scripted by test phone numbers (see ``scenarios``).

@@ -1,5 +1,5 @@
 """What a final mobile-money outcome does to its trade, through the trading
-services only (TEAM.md contracts). Called under the payment's row lock, in the
+services only (their contracts). Called under the payment's row lock, in the
 same transaction as the payment's status change, so the two never disagree.
 
 * collection succeeded → ``trade_settle_buy`` from the mobile-money clearing

@@ -1,5 +1,5 @@
 // Money and status display, in step with dtexchange/display.py (amounts) and
-// trading/templatetags/site_tags.py `status_text` (DESIGN 9); a test runs
+// trading/templatetags/site_tags.py `status_text`; a test runs
 // both on the same inputs (tests/site/test_display_agreement.py).
 // Amounts arrive as decimal strings and are shown at a display precision per
 // currency, cut (toward zero), never rounded up. Intl formats a string

@@ -1,4 +1,4 @@
-// Live updates for every page: one WebSocket to /ws/trading (DESIGN 6).
+// Live updates for every page: one WebSocket to /ws/trading.
 //
 // * The session cookie authenticates the socket; a page that holds a JWT may
 //   call `live.authenticate(token)`, re-sent after every reconnect.

@@ -133,7 +133,7 @@ function schedule() {
   timer = setTimeout(calculate, DEBOUNCE_MS);
 }
 
-// ---- Mobile network from the number's prefix (DESIGN 7) -------------------
+// ---- Mobile network from the number's prefix -------------------
 const PREFIXES = [
   ["724", "MTN"], ["737", "MTN"], ["730", "Airtel"], ["731", "Airtel"],
   ["76", "MTN"], ["77", "MTN"], ["78", "MTN"], ["79", "MTN"],

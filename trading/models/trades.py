@@ -1,4 +1,4 @@
-"""Trades and their state history (DESIGN 4)."""
+"""Trades and their state history."""
 
 import secrets
 import uuid

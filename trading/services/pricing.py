@@ -1,4 +1,4 @@
-"""Fee and amount arithmetic of a trade (DESIGN 3) — the only place that
+"""Fee and amount arithmetic of a trade — the only place that
 turns a price, a fee rate and an amount into the amounts of a trade.
 
 Rounding never favours the user and never loses a unit:

@@ -1,5 +1,5 @@
 """Template filters of the customer site: money and status in words a person
-reads (DESIGN 9). Display only: amounts follow dtexchange.display's rules."""
+reads . Display only: amounts follow dtexchange.display's rules."""
 
 from django import template
 
@@ -26,7 +26,7 @@ def money_plain(value, code: str) -> str:
     return display_number(value, code)
 
 
-# Status language (DESIGN 9). Keep in step with static/js/status.js.
+# Status language . Keep in step with static/js/status.js.
 _PENDING_BY_METHOD = {
     "mobile_money": "Approve the prompt on your phone",
     "bank_deposit": "Waiting for your bank transfer",

@@ -1,6 +1,5 @@
 """Trades: buy, sell, settle, fail, expire, cancel (a package: common,
-opening, settlement, lifecycle) (DESIGN 4; TEAM.md
-contract "Trades (owner: trading)").
+opening, settlement, lifecycle).
 
 Rules every function here keeps:
 * A trade row is locked (``SELECT … FOR UPDATE``) before the ledger accounts
