@@ -30,6 +30,7 @@ ERRORS_400 = (
     "voucher_currency_mismatch",
     "amount_mismatch",
     "funding_currency_mismatch",
+    "invalid_password",
 )
 ERRORS_401 = (
     "not_authenticated",
@@ -60,10 +61,17 @@ ERRORS_409 = (
     "stale_price",
     "trade_not_cancellable",
     "voucher_not_active",
+    "price_moved",
+    "payment_method_unavailable",
+    "erasure_blocked",
+    "already_erased",
 )
 ERRORS_415 = ("unsupported_media_type",)
-ERRORS_429 = ("throttled",)
-ERRORS_500 = ("server_error",)
+ERRORS_429 = (
+    "throttled",
+    "too_many_payment_prompts",
+)
+ERRORS_500 = ("internal_error",)
 ERRORS_503 = (
     "service_unavailable",
     "price_unavailable",
