@@ -13,7 +13,7 @@ the sandbox's numbers (success, duplicate webhook, no webhook, failing), each
 request with an Idempotency-Key and retried with it after a failure, as a
 careful client does. Meanwhile, every few seconds at random, it kill -9s a
 gunicorn worker, Daphne, the Celery worker or beat, and once each restarts
-PostgreSQL (immediate mode) and Redis (kill -9, AOF on). Then it settles
+PostgreSQL (immediate mode) and Redis (kill -9: what it had not saved is lost). Then it settles
 (the poller, the sweep) for at most SETTLE seconds and checks:
 
 * the ledger reconciles (every currency sums to zero, balances match entries);
@@ -342,7 +342,7 @@ def main() -> int:
     try:
         pg = PrivatePostgres(host="127.0.0.1", trusted="127.0.0.1/32").start()
         parts.append(pg)
-        redis_server = PrivateRedis(work / "redis", appendonly=True).start()
+        redis_server = PrivateRedis(work / "redis", persist=True).start()
         parts.append(redis_server)
         resend = ResendStub().__enter__()
         parts.append(type("R", (), {"stop": lambda self: resend.__exit__(None, None, None)})())

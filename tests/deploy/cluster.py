@@ -1,8 +1,8 @@
 """Test hosts on this machine: network namespaces joined to the root one by
 veth pairs on an address range the test creates (10.231.N.0/24, one /30 per
 host), removed again however the test ends; and a private PostgreSQL server
-listening on the test's own veth address (Debian's PostgreSQL 15 binaries,
-run as the postgres user, trust for the test range only)."""
+listening on the test's own veth address (dtexchange.embedded, trust for the
+test range only)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.deploy.stack import free_port, wait_for
+from tests.deploy.stack import free_port
 
 IP = "/usr/sbin/ip"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def _ip(*args: str) -> None:
@@ -99,106 +98,39 @@ def _remove_stale() -> None:
 
 
 class PrivatePostgres:
-    """A PostgreSQL 15 server of the test's own on ``host``:free port."""
+    """A PostgreSQL server of the test's own (the embedded profile's wheel,
+    through dtexchange.embedded) on ``host``:free port, trusting ``trusted``."""
 
     def __init__(self, *, host: str, trusted: str):
         self.host, self.trusted = host, trusted
         self.port = free_port(host)
         self.folder = Path(tempfile.mkdtemp(prefix="dtx-pg-", dir="/tmp"))
-        self.proc: subprocess.Popen | None = None
+        self.server = None
 
     def url(self, name: str = "dtexchange") -> str:
         return f"postgres://postgres@{self.host}:{self.port}/{name}"
 
-    def _as_postgres(self) -> dict:
-        return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
-
     def start(self, *, database: str = "dtexchange") -> PrivatePostgres:
-        data = self.folder / "data"
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, user="postgres")
-        subprocess.run(  # noqa: S603 - Debian's initdb
-            [
-                str(PG_BIN / "initdb"),
-                *("-D", str(data), "-U", "postgres", "--auth=trust"),
-                *("-E", "UTF8", "--no-sync", "--no-instructions"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-            **self._as_postgres(),
-        )
-        with (data / "pg_hba.conf").open("a") as hba:
-            hba.write(f"host all all {self.trusted} trust\n")
-        self._run()
-        self._wait_ready()
-        subprocess.run(  # noqa: S603
-            [
-                str(PG_BIN / "createdb"),
-                "-h",
-                self.host,
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                database,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=30,
+        from dtexchange.embedded import start_postgres
+
+        self.server = start_postgres(
+            self.folder / "data",
+            host=self.host,
+            port=self.port,
+            database=database,
+            trust_from=[self.trusted],
+            # A throwaway cluster: durability against an OS crash is not tested here.
+            options={"fsync": "off", "max_connections": "200"},
         )
         return self
 
     def restart_immediate(self) -> None:
         """Immediate shutdown (no checkpoint; recovery at start), then start again."""
-        self.proc.send_signal(signal.SIGQUIT)
-        self.proc.wait(timeout=30)
-        self._run()
-        self._wait_ready()
-
-    def _run(self) -> None:
-        data = self.folder / "data"
-        self.proc = subprocess.Popen(  # noqa: S603
-            [
-                str(PG_BIN / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(self.port),
-                "-c",
-                f"listen_addresses={self.host}",
-                "-c",
-                f"unix_socket_directories={self.folder}",
-                "-c",
-                "max_connections=200",
-                "-c",
-                "fsync=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "postgres.log").open("ab"),
-            start_new_session=True,
-            **self._as_postgres(),
-        )
-
-    def _wait_ready(self) -> None:
-        def ready():
-            assert self.proc.poll() is None, (self.folder / "postgres.log").read_text()
-            return (
-                subprocess.run(  # noqa: S603
-                    [str(PG_BIN / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"],
-                    check=False,
-                ).returncode
-                == 0
-            )
-
-        wait_for(ready, timeout=30, what="PostgreSQL", interval=0.1)
+        self.server.process.send_signal(signal.SIGQUIT)
+        self.server.process.wait(timeout=30)
+        self.start()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown: the test is over
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
         shutil.rmtree(self.folder, ignore_errors=True)

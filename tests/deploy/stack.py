@@ -410,58 +410,32 @@ def descendants(pid: int) -> list[int]:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own on ``host``:free port (nothing kept)."""
+    """A Redis-compatible server (Valkey, the embedded profile's wheel) of the
+    test's own on ``host``:free port, through dtexchange.embedded."""
 
-    def __init__(self, folder: Path, *, host: str = "127.0.0.1", appendonly: bool = False):
-        self.host, self.port, self.folder = host, free_port(host), folder
-        self.appendonly = appendonly  # AOF, fsync every second, as production keeps it
-        self.proc: subprocess.Popen | None = None
+    def __init__(self, folder: Path, *, host: str = "127.0.0.1", persist: bool = False):
+        self.host, self.port, self.folder, self.persist = host, free_port(host), folder, persist
+        self.server = None
 
     @property
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> PrivateRedis:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(  # noqa: S603 - Debian's redis-server
-            [
-                shutil.which("redis-server") or "/usr/bin/redis-server",
-                "--bind",
-                self.host,
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "yes" if self.appendonly else "no",
-                # Bound to the test's own address only; other hosts of the test connect.
-                "--protected-mode",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        from dtexchange.embedded import start_redis
 
-        def up():
-            assert self.proc.poll() is None, "redis-server exited"
-            with socket.create_connection((self.host, self.port), timeout=0.5):
-                return True
-
-        wait_for(up, timeout=15, what="redis-server")
+        self.server = start_redis(self.folder, host=self.host, port=self.port, persist=self.persist)
         return self
 
     def restart_killed(self) -> None:
-        """kill -9 and start again on the same port (with AOF: what it kept)."""
-        self.stop()
+        """kill -9 and start again on the same port (with only what it had saved)."""
+        self.server.process.kill()
+        self.server.process.wait()
         self.start()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
 
 
 async def authenticated_socket(url: str, access: str, origin: str, **kwargs):
