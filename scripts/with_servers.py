@@ -19,6 +19,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The command gets the caller's environment, not what importing the project adds to this
+# process (the Celery app sets DJANGO_SETTINGS_MODULE, which would beat pytest's ini setting
+# and run the suite on the runtime settings instead of tests.settings).
+CALLER_ENV = dict(os.environ)
 sys.path.insert(0, str(ROOT))
 
 from dtexchange import embedded  # noqa: E402 - after the path is set
@@ -53,7 +57,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    env = dict(os.environ)
+    env = dict(CALLER_ENV)
     servers: list[embedded.EmbeddedServer] = []
     folder: Path | None = None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
