@@ -25,5 +25,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Tasks run in-process when queued (after commit); tests that need a real
 # worker start one themselves.
 CELERY_TASK_ALWAYS_EAGER = True
-# The API parses JSON only: test clients send JSON unless a test says otherwise.
+
+# The API takes JSON only (DEFAULT_PARSER_CLASSES): DRF's test client sends
+# JSON unless a test says otherwise.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}  # noqa: F405

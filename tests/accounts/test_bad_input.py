@@ -65,6 +65,6 @@ def test_wrong_method_is_a_405(api):
 def test_a_form_encoded_body_is_refused_the_api_speaks_json(api):
     # The published schema lists application/json only; the API takes just that.
     response = api.client.post(
-        "/api/auth/token", {"email": "nobody@example.ug", "password": "x"}
-    )  # multipart by default
+        "/api/auth/token", {"email": "nobody@example.ug", "password": "x"}, format="multipart"
+    )
     assert_error(response, 415, "unsupported_media_type")
