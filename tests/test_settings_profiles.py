@@ -85,6 +85,9 @@ def test_production_with_a_real_secret_starts_hardened(tmp_path):
         VOUCHER_HASH_KEY="voucher-key-" + "b2" * 16,
         PRICE_PROVIDER="http",
         PRICE_HTTP_URL="https://api.coingecko.com/api/v3",
+        PRICE_FALLBACK_URL="https://api.binance.com",
+        FX_HTTP_URL="https://open.er-api.com",
+        FX_FALLBACK_URL="https://fx.example.com",
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])

@@ -31,6 +31,9 @@ REAL = {
     "VOUCHER_HASH_KEY": "voucher-key-" + "b2" * 16,
     "PRICE_PROVIDER": "http",
     "PRICE_HTTP_URL": "https://api.coingecko.com/api/v3",
+    "PRICE_FALLBACK_URL": "https://api.binance.com",
+    "FX_HTTP_URL": "https://open.er-api.com",
+    "FX_FALLBACK_URL": "https://fx.example.com",
 }
 
 
