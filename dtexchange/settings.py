@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "accounts",
     "ledger",
     "trading",
+    "wallet",
     "payments",
     "vouchers",
     "operations",

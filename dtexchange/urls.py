@@ -29,6 +29,7 @@ urlpatterns = [
     # Before trading's include: trading must not import vouchers.
     path("api/trading/vouchers/", include("vouchers.urls")),
     path("api/trading/", include("trading.urls")),
+    path("api/wallet/", include("wallet.urls")),
     path("api/payments/", include("payments.urls")),
     path("", include("dtexchange.site_urls")),
 ]

@@ -1,0 +1,3 @@
+"""Routes under /api/wallet/."""
+
+urlpatterns = []
