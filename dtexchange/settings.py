@@ -166,6 +166,16 @@ CACHES = {
         "BACKEND": "dtexchange.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
+        # A Redis that stops answering (a frozen host, a dropped network)
+        # fails a request within seconds (503) instead of holding a worker
+        # forever; a healthy Redis answers the cache's commands in well
+        # under a millisecond.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float(
+                "REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS", default=2.0
+            ),
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=3.0),
+        },
     }
 }
 # Redis pub/sub layer: one subscription per Daphne process per group, fanned
