@@ -1,5 +1,5 @@
-"""The outside price feeds behind ``PRICE_PROVIDER=http`` (docs/prices.md in
-the README's "Prices" section).
+"""The outside price feeds behind ``PRICE_PROVIDER=http`` (the README's
+"Prices" section).
 
 Crypto is priced in USD by a market data API and UGX through a USD→UGX rate
 from an FX API: CoinGecko has no UGX among its ``vs_currencies``. Each leg has
