@@ -47,6 +47,15 @@ NO_LOCAL_REDIS = (
 )
 
 
+def _leave_nothing(proc: subprocess.Popen, info: dict) -> None:
+    """Whatever the outcome, this test leaves no process of its own behind."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pid in alive({info["pid"], info["grandchild"]}):
+        os.kill(pid, signal.SIGKILL)
+
+
 def _start(tmp_path: Path, *, embedded_redis: bool = False):
     out = tmp_path / "command.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
@@ -82,9 +91,7 @@ def test_a_stop_signal_reaches_the_command_which_cleans_up_and_leaves_nothing(tm
         assert wait_for(lambda: not alive(pids), 10, "the command and its grandchild to exit")
         assert time.monotonic() - started < 15
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _leave_nothing(proc, info)
 
 
 def test_the_command_s_exit_status_is_passed_on(tmp_path):
@@ -113,6 +120,4 @@ def test_closing_the_terminal_stops_the_command_and_the_servers_it_started(tmp_p
             redis.Redis.from_url(url, socket_connect_timeout=2).ping()
         assert not any(folder.exists() for folder in folders)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _leave_nothing(proc, info)
