@@ -10,6 +10,12 @@ time. This backend is built on the public extension points only (Django's
 backend stores them (integers as plain numbers, so ``incr`` works; anything
 else pickled), plus the two one-round-trip helpers the rate limiter and the
 outbox kick use.
+
+The pool's connections have connect and read timeouts (``REDIS_SOCKET_*`` in
+the settings): a Redis that stops answering makes a request fail (503) after
+seconds instead of holding its worker forever. ``clear()`` deletes this
+cache's own keys only (its ``KEY_PREFIX``), never the whole database, which
+may hold the Celery broker's queues too.
 """
 
 from __future__ import annotations
@@ -135,8 +141,25 @@ class RedisCache(BaseCache):
         if keys:
             self.client.delete(*keys)
 
+    def _own_keys_pattern(self) -> str:
+        # Django's keys are "<KEY_PREFIX>:<version>:<key>"; the digit after
+        # the prefix keeps other users of the prefix (e.g. "dtx:asgi") out.
+        prefix = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.key_prefix)
+        return f"{prefix}:[0-9]*:*"
+
     def clear(self):
-        return bool(self.client.flushdb())
+        """Delete every key of this cache (all versions), and nothing else."""
+        pipe = self.client.pipeline(transaction=False)
+        batch = 0
+        for key in self.client.scan_iter(match=self._own_keys_pattern(), count=1000):
+            pipe.unlink(key)
+            batch += 1
+            if batch == 500:
+                pipe.execute()
+                batch = 0
+        if batch:
+            pipe.execute()
+        return True
 
     def count_in_window(self, key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
         """For the rate limiter (dtexchange.throttling): add one to the

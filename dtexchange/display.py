@@ -6,7 +6,10 @@ a *display* precision per currency, with thousands separators and the
 currency: ``UGX 250,000``, ``$1,234.50``, ``0.00125000 BTC``. A shown amount
 is cut (rounded toward zero), never rounded up, so a page never shows more
 than there is. A rate (fiat per unit of crypto) is shown in its fiat's
-display precision: ``1 ETH = UGX 12,281,626``.
+display precision: ``1 ETH = UGX 12,281,626``. A fee rate (a decimal
+fraction) is shown as its exact percent, without padding zeros: ``0.025`` is
+``2.5%``, ``0.0125`` is ``1.25%`` (never rounded: the fee shown is the fee
+charged).
 
 ``static/js/format.js`` applies the same rules to live values in the browser;
 tests/site/test_display_agreement.py runs both on the same inputs.
@@ -110,3 +113,16 @@ def display_approx(value, code: str) -> str:
     places = display_places(code)
     text = _strip_zeros(f"{_cut(amount, UNKNOWN_PLACES if places is None else places):,f}")
     return f"{text} {(code or '').upper()}".strip()
+
+
+# A rate has at most 18 decimals (NUMERIC(38, 18)): as a percent, 16.
+PERCENT_PLACES = 16
+
+
+def display_percent(rate) -> str:
+    """A fee rate as a percent: ``"0.025"`` → ``2.5%``, exact, no separators,
+    no padding zeros; a dash for an empty or unreadable rate."""
+    fraction = to_decimal(rate)
+    if fraction is None:
+        return DASH
+    return f"{_strip_zeros(f'{_cut(fraction.scaleb(2), PERCENT_PLACES):f}')}%"

@@ -166,6 +166,16 @@ CACHES = {
         "BACKEND": "dtexchange.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dtx"),
+        # A Redis that stops answering (a frozen host, a dropped network)
+        # fails a request within seconds (503) instead of holding a worker
+        # forever; a healthy Redis answers the cache's commands in well
+        # under a millisecond.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float(
+                "REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS", default=2.0
+            ),
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=3.0),
+        },
     }
 }
 # Redis pub/sub layer: one subscription per Daphne process per group, fanned
@@ -330,9 +340,11 @@ PAYMENT_LIMITS = {
 }
 QUOTE_TTL = timedelta(seconds=env.int("QUOTE_TTL_SECONDS", default=30))
 # A quote is an option the house gives away: it is built only on a price
-# whose crypto leg is at most this old (prices refresh every 5 s), and is
-# executed only while the price has not moved against the house by more than
-# QUOTE_PRICE_TOLERANCE (a fraction: 0.005 = 0.5 %) since (trading.services.quotes).
+# whose crypto leg is at most this old (so is a re-priced bank deposit), and
+# is executed only while the price has not moved against the house by more
+# than QUOTE_PRICE_TOLERANCE (a fraction: 0.005 = 0.5 %) since
+# (trading.services.quotes). The feeds keep the crypto leg younger than this
+# at every beat tick (trading/services/price_feeds.py).
 QUOTE_PRICE_MAX_AGE = timedelta(seconds=env.int("QUOTE_PRICE_MAX_AGE_SECONDS", default=20))
 QUOTE_PRICE_TOLERANCE = Decimal(env.str("QUOTE_PRICE_TOLERANCE", default="0.005"))
 # Expired, unused quotes are deleted this long after expiry by beat.
@@ -343,8 +355,30 @@ CELERY_BEAT_SCHEDULE["trading-quotes-purge"] = {
 }
 PRICE_PROVIDER = env.str("PRICE_PROVIDER", default="simulated")  # or "http"
 PRICE_HTTP_URL = env.str("PRICE_HTTP_URL", default="")
+# Prices and their ages, one consistent set (README "Prices"):
+# * beat refreshes every PRICE_REFRESH_SECONDS (5 s);
+# * a quote needs a crypto leg at most QUOTE_PRICE_MAX_AGE (20 s) old, so a
+#   provider's answer is used again only while it is younger than 20 - 5 =
+#   15 s, and the next provider is asked otherwise;
+# * prices are still shown (and stale, no trading, after) PRICE_MAX_AGE (60 s);
+# * CoinGecko is called at most once per max(its 60 s cache, 30 days /
+#   PRICE_HTTP_CALLS_PER_MONTH) = ~260 s on the Demo plan (10,000 calls a
+#   month; its ~30 a minute never bind), the FX API once per FX_REFRESH_SECONDS.
 PRICE_MAX_AGE = timedelta(seconds=env.int("PRICE_MAX_AGE_SECONDS", default=60))
 PRICE_REFRESH_SECONDS = env.int("PRICE_REFRESH_SECONDS", default=5)
+if not PRICE_REFRESH_SECONDS < QUOTE_PRICE_MAX_AGE.total_seconds() <= PRICE_MAX_AGE.total_seconds():
+    raise ImproperlyConfigured(
+        "Prices need PRICE_REFRESH_SECONDS < QUOTE_PRICE_MAX_AGE_SECONDS <= PRICE_MAX_AGE_SECONDS "
+        f"(now {PRICE_REFRESH_SECONDS}, {int(QUOTE_PRICE_MAX_AGE.total_seconds())}, "
+        f"{int(PRICE_MAX_AGE.total_seconds())}): a price must be refreshed before it is too old "
+        "for a quote, and a price good for a quote must still be shown."
+    )
+# A failing price or FX provider is called again after PRICE_FEED_BACKOFF_SECONDS,
+# then twice as long after each further failure, at most
+# PRICE_FEED_BACKOFF_MAX_SECONDS (the FX leg at most FX_REFRESH_SECONDS); a 429
+# waits its Retry-After when it has one.
+PRICE_FEED_BACKOFF_SECONDS = env.float("PRICE_FEED_BACKOFF_SECONDS", default=10.0)
+PRICE_FEED_BACKOFF_MAX_SECONDS = env.float("PRICE_FEED_BACKOFF_MAX_SECONDS", default=300.0)
 # Each web process keeps its copy of the price snapshot this long
 # (trading.services.prices.prices_snapshot); 0 reads Redis every time.
 PRICE_LOCAL_CACHE_SECONDS = env.float("PRICE_LOCAL_CACHE_SECONDS", default=0.5)

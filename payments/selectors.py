@@ -12,7 +12,7 @@ from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from payments.relworx import parse_amount
 from trading import payment_methods
-from trading.services.prices import price_get
+from trading.services.prices import price_get_fresh
 from trading.services.pricing import buy_amounts
 
 
@@ -64,7 +64,8 @@ def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal, now=None)
     A bank deposit is an option the customer holds for days: the order's rate
     holds only for the expected amount approved within BANK_DEPOSIT_PRICE_HOLD
     of the order. Approved later, or for another amount, the trade is priced
-    at the current price (StalePrice when there is none fresh) with the
+    at the current price (StalePrice when its crypto leg is older than
+    QUOTE_PRICE_MAX_AGE, as for a quote) with the
     order's fee rate. At most the method's maximum is settled as crypto; the
     rest goes to the fiat wallet (less the fee) and the deposit is flagged.
     The same arithmetic as trade_settle_buy (buy_amounts)."""
@@ -84,7 +85,9 @@ def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal, now=None)
         reasons.append("above_maximum")
     rate = trade.exchange_rate
     if reasons:
-        rate = price_get(crypto=crypto, fiat=fiat).price
+        # Re-pricing sells crypto at today's price: one fresh enough for a
+        # quote, not merely one still shown (PRICE_MAX_AGE).
+        rate = price_get_fresh(crypto=crypto, fiat=fiat).price
     amounts = buy_amounts(
         amount=settle_amount, fee_rate=trade.fee_rate, price=rate, crypto=crypto, fiat=fiat
     )

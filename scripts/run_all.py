@@ -10,11 +10,13 @@
 5. Starts Daphne, a Celery worker and beat, and the local Relworx sandbox,
    which find the servers through var/servers.json, as `manage.py` in
    another terminal does.
-6. On Ctrl-C, SIGTERM, or when one of them dies: stops the app processes,
-   then the servers. Every child also gets SIGTERM from the kernel if this
-   process is killed outright, so nothing is left running.
+6. On Ctrl-C, SIGTERM, SIGHUP (the terminal was closed), or when one of
+   them dies: stops the app processes, then the servers. Every child also
+   gets SIGTERM from the kernel if this process is killed outright, so
+   nothing is left running.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -115,11 +117,22 @@ def _raise_interrupt(*_):
     raise KeyboardInterrupt
 
 
+def _say(*args, **kwargs) -> None:
+    """print, except that a closed terminal (SIGHUP: writes fail with EIO)
+    never cuts the stop short."""
+    with contextlib.suppress(OSError):
+        print(*args, flush=True, **kwargs)
+
+
+# Ctrl-C, `kill`, and the terminal closing (SIGHUP) all stop everything.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def main() -> int:
     # Also SIGINT: a shell starting `make run` in the background ignores it,
     # and Python then keeps it ignored.
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _raise_interrupt)
     sandbox_port = _sandbox_port()
     servers: list[embedded.EmbeddedServer] = []
     children: dict[str, subprocess.Popen] = {}
@@ -141,22 +154,21 @@ def main() -> int:
         shutil.rmtree(VAR_DIR / "metrics", ignore_errors=True)
         urls = {}
         if os.environ.get("DATABASE_URL"):
-            print("PostgreSQL: DATABASE_URL (your own server)", flush=True)
+            _say("PostgreSQL: DATABASE_URL (your own server)")
         else:
             started = time.monotonic()
             servers.append(embedded.start_postgres(VAR_DIR / "postgres"))
             urls["database_url"] = servers[-1].url
-            print(
+            _say(
                 f"PostgreSQL: {servers[-1].url} (embedded, data in {VAR_DIR / 'postgres'}, "
-                f"up in {time.monotonic() - started:.1f} s)",
-                flush=True,
+                f"up in {time.monotonic() - started:.1f} s)"
             )
         if os.environ.get("REDIS_URL"):
-            print("Redis: REDIS_URL (your own server)", flush=True)
+            _say("Redis: REDIS_URL (your own server)")
         else:
             servers.append(embedded.start_redis(VAR_DIR / "redis"))
             urls["redis_url"] = servers[-1].url
-            print(f"Redis: {servers[-1].url} (embedded Valkey, data in {VAR_DIR / 'redis'})")
+            _say(f"Redis: {servers[-1].url} (embedded Valkey, data in {VAR_DIR / 'redis'})")
         embedded.write_state(VAR_DIR, **urls)
 
         env = dict(os.environ)
@@ -175,23 +187,21 @@ def main() -> int:
                 start_new_session=True,
                 preexec_fn=embedded.die_with_parent(signal.SIGTERM),
             )
-        print(
+        _say(
             f"DT Exchange is up on http://{HOST}:{PORT}  (API docs: /api/docs/, admin: /admin/)\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
+            "Press Ctrl-C to stop."
         )
         while True:
             for name, proc in children.items():
                 if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; stopping the rest.", flush=True)
+                    _say(f"{name} exited with {proc.returncode}; stopping the rest.")
                     exit_code = proc.returncode or 1
                     raise KeyboardInterrupt
             for server in servers:
                 if not server.alive():
-                    print(
+                    _say(
                         f"The embedded {server.name} stopped (log: {server.log_path}); "
-                        "stopping the rest.",
-                        flush=True,
+                        "stopping the rest."
                     )
                     exit_code = 1
                     raise KeyboardInterrupt
@@ -199,21 +209,21 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     except embedded.EmbeddedError as exc:
-        print(f"make run: {exc}", file=sys.stderr, flush=True)
+        _say(f"make run: {exc}", file=sys.stderr)
         exit_code = 2
     except subprocess.CalledProcessError as exc:
-        print(f"make run: {' '.join(exc.cmd[1:])} failed (exit {exc.returncode})", file=sys.stderr)
+        _say(f"make run: {' '.join(exc.cmd[1:])} failed (exit {exc.returncode})", file=sys.stderr)
         exit_code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
         _terminate(children)
         for server in reversed(servers):
             server.stop()
         if servers:
             embedded.clear_state(VAR_DIR)
         lock.release()
-        print("Stopped.", flush=True)
+        _say("Stopped.")
     return exit_code
 
 

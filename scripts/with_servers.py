@@ -7,15 +7,23 @@
   (dtexchange/embedded.py), in a throw-away folder under var/ for the
   command's lifetime, stopped afterwards (also on Ctrl-C).
 
+The command runs in a process group of its own. Ctrl-C, SIGTERM or SIGHUP
+(the terminal closed) is passed on to that whole group, which has
+GRACE_SECONDS to finish (pytest stops its servers and browsers); then
+whatever is left of the group is killed, and the servers are stopped. If
+this process is killed outright, the kernel sends the command SIGTERM.
+
 Usage: scripts/with_servers.py COMMAND [ARG...]
 """
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from dtexchange import embedded  # noqa: E402 - after the path is set
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 30.0
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dtexchange"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -53,6 +63,58 @@ def _redis_answers(url: str) -> bool:
     return True
 
 
+def _raise_interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def run_command(argv: list[str], env: dict) -> int:
+    """Run ``argv`` in its own process group until it exits; a stop signal
+    is forwarded to the group, which is killed GRACE_SECONDS later if still
+    running, and whatever the command left in its group is killed at the
+    end. Returns its exit status (128 + the signal when one stopped it)."""
+    child = subprocess.Popen(  # noqa: S603 - the caller's command; async-safe preexec
+        argv,
+        env=env,
+        process_group=0,
+        preexec_fn=embedded.die_with_parent(signal.SIGTERM),
+    )
+    stopped_by: list[int] = []
+    deadline = float("inf")
+
+    def forward(sig, _frame):
+        nonlocal deadline
+        if not stopped_by:
+            stopped_by.append(sig)
+            deadline = time.monotonic() + GRACE_SECONDS
+        _kill_group(child.pid, sig)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, forward)
+    try:
+        while True:
+            try:
+                child.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    _kill_group(child.pid, signal.SIGKILL)
+    finally:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if child.poll() is None:
+            _kill_group(child.pid, signal.SIGKILL)
+            child.wait()
+        _kill_group(child.pid, signal.SIGKILL)  # what the command left behind in its group
+    if stopped_by:
+        return 128 + stopped_by[0]
+    return child.returncode if child.returncode >= 0 else 128 - child.returncode
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -60,7 +122,8 @@ def main(argv: list[str]) -> int:
     env = dict(CALLER_ENV)
     servers: list[embedded.EmbeddedServer] = []
     folder: Path | None = None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    for sig in STOP_SIGNALS:  # while the servers start
+        signal.signal(sig, _raise_interrupt)
     try:
         for name, local, answers in (
             ("DATABASE_URL", LOCAL_DATABASE_URL, _postgres_answers),
@@ -89,13 +152,15 @@ def main(argv: list[str]) -> int:
             servers.append(server)
             env[name] = server.url
             print(f"{name}: {server.url} (embedded, nothing answered on localhost)", flush=True)
-        return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603 - the caller's
+        return run_command(argv, env)
     except KeyboardInterrupt:
         return 130
     except embedded.EmbeddedError as exc:
         print(f"make test: {exc}", file=sys.stderr)
         return 2
     finally:
+        for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
         for server in reversed(servers):
             server.stop()
         if folder is not None:

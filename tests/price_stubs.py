@@ -3,13 +3,21 @@
 
 * CoinGecko ``GET /api/v3/simple/price`` (``vs_currencies`` limited to the
   supported list, which has no UGX; ``include_last_updated_at``; 429 with
-  CoinGecko's error body);
+  CoinGecko's error body). CoinGecko's documentation lists the 429 but
+  promises no ``Retry-After``: none by default, one when ``retry_after`` is
+  set (the code must survive both).
 * Binance ``GET /api/v3/ticker/price?symbols=[…]`` (400 ``{"code": -1121,
-  "msg": "Invalid symbol."}``, 429/418 with ``Retry-After``);
-* ExchangeRate-API ``GET /v6/latest/USD`` (``rates``) and
-  ``GET /v6/{KEY}/latest/USD`` (``conversion_rates``), errors as
-  ``{"result": "error", "error-type": …}`` with HTTP 200 or, when
-  ``error_status`` is set, that status.
+  "msg": "Invalid symbol."}``, 429/418 always with ``Retry-After``, as its
+  documentation says).
+* ExchangeRate-API, two services: the keyless Open Access host
+  (``open.er-api.com``, ``key`` empty) answers only ``GET /v6/latest/USD``
+  (``rates``); rate-limited it answers HTTP 429 with no ``Retry-After`` for
+  20 minutes, as documented. The keyed host (``v6.exchangerate-api.com``,
+  ``key`` set) answers only ``GET /v6/{KEY}/latest/USD``
+  (``conversion_rates``): another key, or the keyless path (whose "latest"
+  it reads as the key), is ``invalid-key``; its monthly quota spent is
+  ``quota-reached``. Errors are ``{"result": "error", "error-type": …}`` with
+  HTTP 200 or, when ``error_status`` is set, that status.
 
 Each stub counts its requests and takes its answer from ``mode``.
 """
@@ -31,7 +39,7 @@ BINANCE_USDT = {"BTCUSDT": "97200.10", "ETHUSDT": "3405.00", "SOLUSDT": "180.50"
 class _Stub:
     def __init__(self):
         self.mode = "ok"
-        self.retry_after: str | None = "30"
+        self.retry_after: str | None = None  # a 429's Retry-After, where one is sent
         self.requests: list[tuple[str, dict]] = []  # (path, headers)
         stub = self
 
@@ -122,7 +130,8 @@ class CoinGeckoStub(_Stub):
                 if currency == "usd":
                     row["usd"] = self.prices[coin]
             if with_time:
-                row["last_updated_at"] = self.last_updated_at or int(time.time()) - 20
+                # Default: an answer CoinGecko's cache refreshed moments ago.
+                row["last_updated_at"] = self.last_updated_at or int(time.time()) - 3
             out[coin] = row
         # Raw JSON numbers, as CoinGecko sends them (never through float here).
         text = json.dumps(out)
@@ -137,6 +146,7 @@ class BinanceStub(_Stub):
     def __init__(self):
         super().__init__()
         self.prices = dict(BINANCE_USDT)
+        self.retry_after = "30"  # Binance sends it with every 429 and 418
 
     @property
     def url(self) -> str:
@@ -164,9 +174,16 @@ class BinanceStub(_Stub):
 
 
 class ExchangeRateStub(_Stub):
-    """Modes: ok, quota-reached, invalid-key, unsupported-code, 429, 500, no_ugx.
-    ``key``: the accepted key; with a key set only ``/v6/{key}/latest/USD``
-    answers success (``conversion_rates``), the keyless path answers ``rates``."""
+    """Modes: ok, rate-limited, quota-reached, invalid-key, inactive-account,
+    unsupported-code, malformed-request, 500, no_ugx. ``key`` empty: the
+    keyless Open Access host; set: the keyed host, which accepts that key only
+    (module doc). ``rate-limited``: the keyless host answers 429 for 20 minutes
+    from its first refusal; the keyed host, which has a monthly quota instead,
+    ``quota-reached``."""
+
+    RATE_LIMIT_SECONDS = 20 * 60
+    # Errors of the keyed host only (the keyless one has no key and no quota).
+    KEYED_ERRORS = ("quota-reached", "invalid-key", "inactive-account", "malformed-request")
 
     def __init__(self, *, key: str = "", ugx: str = "3712.5", updated: int | None = None):
         super().__init__()
@@ -174,6 +191,7 @@ class ExchangeRateStub(_Stub):
         self.ugx = ugx
         self.updated = updated
         self.error_status = 200  # ExchangeRate-API often sends errors with HTTP 200
+        self.limited_until: float | None = None
 
     @property
     def url(self) -> str:
@@ -190,20 +208,35 @@ class ExchangeRateStub(_Stub):
 
     def answer(self, url, headers):
         parts = url.path.strip("/").split("/")
-        if self.mode == "429":
-            return 429, {"result": "error", "error-type": "rate-limited"}, self._limited()
         if self.mode == "500":
             return 500, b"Internal Server Error", {}
-        if self.mode in ("quota-reached", "invalid-key", "unsupported-code"):
-            return self._error(self.mode)
-        if parts == ["v6", "latest", "USD"]:
-            field = "rates"
-        elif len(parts) == 4 and parts[0] == "v6" and parts[2:] == ["latest", "USD"]:
+        if self.key:  # the keyed host: /v6/{KEY}/latest/USD only
+            if parts[:2] == ["v6", "latest"]:  # the keyless path: "latest" read as the key
+                return self._error("invalid-key")
+            if len(parts) != 4 or parts[0] != "v6" or parts[2] != "latest":
+                return self._error("malformed-request")
             if parts[1] != self.key:
                 return self._error("invalid-key")
+            if self.mode == "rate-limited":
+                return self._error("quota-reached")
             field = "conversion_rates"
-        else:
-            return 404, b"Not found", {}
+        else:  # the keyless Open Access host: /v6/latest/USD only
+            if len(parts) != 3 or parts[:2] != ["v6", "latest"]:
+                return 404, b"Not Found", {}
+            if self.mode == "rate-limited" and self.limited_until is None:
+                self.limited_until = time.time() + self.RATE_LIMIT_SECONDS
+            if self.limited_until is not None:
+                if time.time() < self.limited_until:
+                    return 429, b"Too Many Requests", {}
+                self.limited_until = None
+                self.mode = "ok"
+            field = "rates"
+        if self.mode in self.KEYED_ERRORS and not self.key:
+            raise AssertionError(f"the keyless host has no keys or quota: no {self.mode!r}")
+        if self.mode in (*self.KEYED_ERRORS, "unsupported-code"):
+            return self._error(self.mode)
+        if parts[-1] != "USD":
+            return self._error("unsupported-code")
         updated = self.updated or int(time.time()) - 3 * 3600
         body = {
             "result": "success",

@@ -45,3 +45,37 @@ def test_one_client_serves_every_call():
     cache.set("k", "v")
     cache.get("k")
     assert cache.client is first
+
+
+def test_clear_deletes_the_caches_own_keys_only_never_a_shared_brokers():
+    """The cache and the Celery broker may share a Redis database: clear()
+    must leave the broker's queue and bindings (and other prefixes) alone."""
+    redis = cache.client
+    foreign = ["celery", "_kombu.binding.celery", "unacked_index", "dtx:asgi:group"]
+    try:
+        redis.rpush("celery", "a queued task")
+        redis.sadd("_kombu.binding.celery", "celery\x06\x16\x06\x16celery")
+        redis.zadd("unacked_index", {"tag": 1})
+        redis.set("dtx:asgi:group", "not the cache's")
+        cache.set("a", "cached", 30)
+        cache.set("b", "older version", 30, version=7)
+        cache.clear()
+        assert cache.get("a") is None and cache.get("b", version=7) is None
+        assert redis.lrange("celery", 0, -1) == [b"a queued task"]
+        assert all(redis.exists(key) for key in foreign)
+    finally:
+        redis.delete(*foreign)
+
+
+def test_clear_escapes_a_prefix_with_glob_characters():
+    from dtexchange.cache import RedisCache
+
+    other = RedisCache(cache._url, {"KEY_PREFIX": "d*x"})
+    try:
+        other.set("k", 1)
+        cache.set("k", 2)  # prefix "dtx": matched by the glob "d*x", not by the prefix
+        other.clear()
+        assert other.get("k") is None
+        assert cache.get("k") == 2
+    finally:
+        other.client.close()

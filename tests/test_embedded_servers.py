@@ -162,3 +162,22 @@ def test_a_killed_make_run_leaves_nothing_running_and_the_next_one_starts():
         finally:
             stop(second)
         assert second.proc.returncode == 0, second.log()[-3000:]
+
+
+@pytest.mark.timeout(600)
+def test_closing_the_terminal_stops_everything_as_ctrl_c_does():
+    """SIGHUP (the terminal `make run` ran in was closed): every app process
+    and both servers stop, the state file goes, and the exit is clean."""
+    with var_folder() as var:
+        run = start_run_all(var, var.parent / "run_all.log")
+        try:
+            wait_until_serving(run)
+            processes = descendants(run.proc.pid)
+            assert len(processes) >= 6  # postgres, valkey, daphne, worker, beat, sandbox
+            run.proc.send_signal(signal.SIGHUP)
+            assert run.proc.wait(timeout=90) == 0, run.log()[-3000:]
+            assert wait_for(lambda: not alive(processes), 30, "every child to exit")
+            assert not (var / "servers.json").exists()
+            assert "Stopped." in run.log()
+        finally:
+            stop(run)

@@ -1,10 +1,8 @@
 """Trading's part of a person's data export and erasure: their trades (kept
 as financial records; an open trade stops the erasure)."""
 
-from trading.models.trades import Trade, TradeStatus
-from trading.selectors.trades import trade_as_dict
-
-OPEN = (TradeStatus.PENDING, TradeStatus.PROCESSING)
+from trading.models.trades import Trade
+from trading.selectors.trades import trade_as_dict, trade_open_count_for_user
 
 
 def export(user) -> list[dict]:
@@ -12,7 +10,7 @@ def export(user) -> list[dict]:
 
 
 def blockers(user, give_up_small_balances: bool) -> list[dict]:
-    n = Trade.objects.filter(user=user, status__in=OPEN).count()
+    n = trade_open_count_for_user(user=user)
     if not n:
         return []
     return [{"code": "trade_in_flight", "message": f"{n} trade(s) are still open"}]

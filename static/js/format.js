@@ -120,6 +120,23 @@ export function timeText(iso) {
   });
 }
 
+// A rate has at most 18 decimals (NUMERIC(38, 18)): as a percent, 16.
+const PERCENT_PLACES = 16;
+const percentFormatter = new Intl.NumberFormat("en-US", {
+  style: "percent", // scales the decimal string by 100 exactly
+  minimumFractionDigits: 0,
+  maximumFractionDigits: PERCENT_PLACES,
+  roundingMode: "trunc",
+  signDisplay: "negative",
+  useGrouping: false,
+});
+
+/** A fee rate (a decimal fraction) as its exact percent: `"0.025"` → `2.5%`. */
+export function percent(value) {
+  const text = decimalText(value);
+  return text === null ? DASH : percentFormatter.format(text);
+}
+
 /** A rounded public figure as published (`0.001 BTC`): cut to the display
  * precision, no padding zeros. */
 export function approx(amount, code) {

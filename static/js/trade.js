@@ -3,7 +3,7 @@
 // detected as you type, and voucher validation. The form still posts to the
 // server, which checks everything again.
 import { errorMessage, postJson } from "./api.js";
-import { money, rate } from "./format.js";
+import { money, percent, rate } from "./format.js";
 
 const form = document.getElementById("trade-form");
 const $ = (selector) => form.querySelector(selector);
@@ -123,7 +123,7 @@ async function calculate() {
     strong.textContent = money(q.crypto_amount, coin);
     summary.get.append(strong);
   }
-  summary.fee.textContent = `${money(q.fee_amount, fiat)} (${(Number(q.fee_rate) * 100).toFixed(1).replace(/\.0$/, "")}%)`;
+  summary.fee.textContent = `${money(q.fee_amount, fiat)} (${percent(q.fee_rate)})`;
   summary.rate.textContent = rate(q.exchange_rate, coin, fiat);
   form.dataset.quoted = "true";
 }

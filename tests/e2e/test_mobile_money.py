@@ -29,6 +29,7 @@ def test_mobile_money_buy_with_the_success_number_completes_live(page, sign_in, 
     expect(page.locator("#network")).to_have_text("MTN Uganda ✓")
     page.get_by_label("Amount to pay (UGX)").fill("50000")
     expect(page.locator("#sum-fee")).to_contain_text("UGX 1,250")  # 2.5%
+    expect(page.locator("#sum-fee")).to_have_text("UGX 1,250 (2.5%)")  # format.js percent()
     shoot(page, "trade-mobile-money")
     page.get_by_role("button", name="Review").click()
     page.get_by_role("button", name="Confirm and pay").click()

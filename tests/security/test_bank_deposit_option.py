@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from accounts.roles import DEPOSIT_REVIEWER
 from ledger.models import AccountKind
@@ -164,6 +165,32 @@ def test_no_re_pricing_on_a_stale_price_writes_nothing(reviewer, settings):
         approve(deposit, reviewer, D("2000000"))
     assert BankDeposit.objects.get(pk=deposit.pk).status == BankDeposit.Status.PENDING
     assert clearing() == 0
+
+
+def test_re_pricing_needs_a_price_as_fresh_as_a_quote_not_merely_one_still_shown(
+    reviewer, settings
+):
+    """A re-priced deposit sells crypto at today's price: a price 30 s old is
+    still shown (PRICE_MAX_AGE 60 s) but too old to give away (20 s)."""
+    settings.PRICE_MAX_AGE = timedelta(seconds=60)
+    settings.QUOTE_PRICE_MAX_AGE = timedelta(seconds=20)
+    set_prices()
+    fund_reserves()
+    trade, deposit = open_deposit("1000000")
+    age(deposit, 180)
+    set_prices({("BTC", "UGX"): "400000000"})
+    with freeze_time(timezone.now() + timedelta(seconds=30)):
+        with pytest.raises(StalePrice) as refused:
+            approve(deposit, reviewer, D("1000000"))
+        assert refused.value.details["max_age_seconds"] == 20
+    assert BankDeposit.objects.get(pk=deposit.pk).status == BankDeposit.Status.PENDING
+    assert Trade.objects.get(pk=trade.pk).status == TradeStatus.PENDING
+    assert clearing() == 0
+    with freeze_time(timezone.now() + timedelta(seconds=15)):
+        approve(deposit, reviewer, D("1000000"))
+    trade.refresh_from_db()
+    assert trade.status == TradeStatus.COMPLETED
+    assert trade.exchange_rate == D("400000000")
 
 
 def test_the_reviewer_sees_the_figures_before_approving(reviewer, client, settings):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dtexchange.display import display_approx, display_money, display_number
+from dtexchange.display import display_approx, display_money, display_number, display_percent
 from ledger.money import fmt
 from trading.templatetags.site_tags import money
 
@@ -48,6 +48,25 @@ AMOUNTS = [
     "NaN",
     "0x10",
 ]
+# Fee rates as the API sends them (decimal fractions, up to 18 decimals).
+RATES = [
+    "0.025",
+    "0.015",
+    "0.010",
+    "0.005",
+    "0.0125",
+    "0.00333",
+    "0.025000000000000000",
+    "0.012345678901234567",
+    "0.1",
+    "1",
+    "0",
+    "-0.01",
+    "1e-3",
+    "",
+    "abc",
+    "NaN",
+]
 CODES = ["BTC", "ETH", "SOL", "TRX", "UGX", "USD", "usd", "XYZ"]
 
 
@@ -77,6 +96,36 @@ def _node(cases: list[tuple[str, str]]) -> list[dict]:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def _node_percent(rates: list[str]) -> list[str]:
+    node = shutil.which("node")
+    assert node, "node is needed to run static/js/format.js (apt-get install nodejs)"
+    script = (
+        f"import {{ percent }} from {json.dumps(FORMAT_JS.as_uri())};\n"
+        "console.log(JSON.stringify(JSON.parse(process.argv[1]).map((r) => percent(r))));\n"
+    )
+    result = subprocess.run(  # noqa: S603 - node on our own file
+        [node, "--input-type=module", "-e", script, json.dumps(rates)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_server_and_browser_show_the_same_fee_percent():
+    browser = dict(zip(RATES, _node_percent(RATES), strict=True))
+    server = {rate: display_percent(rate) for rate in RATES}
+    assert server == browser
+    # Exact, never rounded: the fee shown is the fee charged.
+    assert server["0.0125"] == "1.25%"
+    assert server["0.00333"] == "0.333%"
+    assert server["0.025000000000000000"] == "2.5%"
+    assert server["0.012345678901234567"] == "1.2345678901234567%"
+    assert server["abc"] == "—"
 
 
 def test_server_and_browser_show_the_same_text_for_every_amount_and_currency():

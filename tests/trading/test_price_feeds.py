@@ -7,18 +7,22 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from freezegun import freeze_time
 
 from tests.price_stubs import BinanceStub, CoinGeckoStub, ExchangeRateStub
-from trading.services.price_feeds import CoinGeckoFeed
+from trading.services.price_feeds import CoinGeckoFeed, backoff_seconds
 from trading.services.prices import (
     PriceProviderError,
     PriceUnavailable,
     StalePrice,
     price_get,
+    price_get_fresh,
+    price_provider_get,
     prices_refresh,
     prices_snapshot,
 )
@@ -66,7 +70,8 @@ def test_ages_are_the_providers_own_timestamps_and_ugx_is_as_old_as_its_older_le
     now = int(time.time())
     feeds["gecko"].last_updated_at = now - 40
     feeds["fx"].updated = now - 5 * 3600
-    prices_refresh()
+    with override_settings(PRICE_FALLBACK_URL=""):  # CoinGecko's 40 s old answer is all there is
+        prices_refresh()
     usd, ugx = price_get(crypto="ETH", fiat="USD"), price_get(crypto="ETH", fiat="UGX")
     assert usd.crypto_at == datetime.fromtimestamp(now - 40, tz=UTC)
     assert 39 <= usd.age_seconds() <= 45
@@ -94,10 +99,14 @@ def test_keyed_fx_shape_reads_conversion_rates(feeds):
 
 
 @pytest.mark.parametrize("status", [200, 403])
-@pytest.mark.parametrize("kind", ["invalid-key", "quota-reached", "unsupported-code"])
+@pytest.mark.parametrize(
+    "kind", ["invalid-key", "inactive-account", "quota-reached", "unsupported-code"]
+)
 def test_fx_errors_with_or_without_an_error_status_use_the_fx_fallback(feeds, kind, status):
+    feeds["fx"].key = "k3y-123"  # the keyed host: keys, quotas and their errors
     feeds["fx"].mode, feeds["fx"].error_status = kind, status
-    prices_refresh()
+    with override_settings(FX_HTTP_API_KEY="k3y-123"):
+        prices_refresh()
     ugx = prices_snapshot()[("BTC", "UGX")]
     assert ugx.price == D("97123.45") * D("3700")  # the fallback FX API's rate
     assert feeds["fx2"].calls == 1
@@ -123,35 +132,85 @@ def test_binance_errors_are_provider_errors_and_nothing_is_invented(feeds):
     assert prices_snapshot() == {}
 
 
-def test_coingecko_is_called_within_its_plan_and_its_answer_reused_between_calls(feeds):
+def _quotable_until_the_next_tick(clock) -> None:
+    """The crypto leg is fresh enough for a quote now and still is just
+    before the next beat tick."""
+    for pair in (("BTC", "USD"), ("ETH", "UGX")):
+        price_get_fresh(crypto=pair[0], fiat=pair[1])
+    clock.tick(timedelta(seconds=settings.PRICE_REFRESH_SECONDS - 0.1))
+    price_get_fresh(crypto="BTC", fiat="USD")
+    clock.tick(timedelta(seconds=0.1))
+
+
+def test_every_tick_leaves_a_price_fresh_enough_for_a_quote_within_coingeckos_plan(feeds):
+    """Beat every 5 s, quotes on prices up to 20 s old, CoinGecko's Demo plan
+    (one call per ~260 s): CoinGecko's answer is used while it is under 15 s
+    old, Binance prices the rest, and no moment of the cycle refuses a quote."""
+    assert settings.PRICE_REFRESH_SECONDS == 5
+    assert timedelta(seconds=20) == settings.QUOTE_PRICE_MAX_AGE
+    # Each CoinGecko answer comes from its cache refreshed 3 s before the call.
+    feeds["gecko"].last_updated_at = None
     with freeze_time() as clock:
-        feeds["gecko"].last_updated_at = int(time.time()) - 10
+        sources = []
+        for _ in range(600 // settings.PRICE_REFRESH_SECONDS):  # ten minutes of beat
+            prices_refresh()
+            sources.append(prices_snapshot()[("BTC", "USD")].source)
+            _quotable_until_the_next_tick(clock)
+        # At 0, 260 and 520 s: 600 s / 259.2 s, the Demo plan's 10,000 calls a month.
+        assert feeds["gecko"].calls == 3
+        assert sources[:3] == ["coingecko"] * 3  # 3, 8, 13 s old: reused
+        assert sources[3] == "binance"  # 18 s old would be 23 s at the next tick
+        assert sources[52:55] == ["coingecko"] * 3  # CoinGecko's next turn, at 260 s
+        assert feeds["binance"].calls == len(sources) - 9
+        assert feeds["fx"].calls == 1  # once an hour
+
+
+def test_a_coingecko_answer_already_too_old_for_a_quote_gives_way_to_binance(feeds):
+    """CoinGecko caches /simple/price 60 s: a new call may bring a 40 s old price."""
+    feeds["gecko"].last_updated_at = int(time.time()) - 40
+    provider = price_provider_get()
+    prices_refresh(provider=provider)
+    assert feeds["gecko"].calls == 1 and feeds["binance"].calls == 1
+    assert price_get_fresh(crypto="BTC", fiat="USD").source == "binance"
+    assert "40 s old: too old to quote on" in " ".join(provider.report.lines)
+
+
+def test_a_failing_provider_backs_off_exponentially_and_recovers(feeds):
+    """CoinGecko answering 500: called after 10, 20, 40, 80 s... (at most
+    PRICE_FEED_BACKOFF_MAX_SECONDS), not on every tick; Binance meanwhile."""
+    feeds["gecko"].mode = "500"
+    with freeze_time() as clock:
+        for _ in range(36):  # three minutes of beat
+            prices_refresh()
+            clock.tick(timedelta(seconds=5))
+        assert feeds["gecko"].calls == 5  # at 0, 10, 30, 70 and 150 s, not 36 times
+        assert prices_snapshot()[("BTC", "USD")].source == "binance"
+        feeds["gecko"].mode = "ok"
+        clock.tick(timedelta(seconds=130))  # the fifth wait (160 s) is over at 310 s
         prices_refresh()
-        for _ in range(5):
+        assert feeds["gecko"].calls == 6
+        assert prices_snapshot()[("BTC", "USD")].source == "coingecko"
+    with override_settings(PRICE_FEED_BACKOFF_MAX_SECONDS=30):
+        assert backoff_seconds(1, cap=30) == 10 and backoff_seconds(9, cap=30) == 30
+
+
+def test_the_fallback_backs_off_too_and_the_last_price_ages_into_stale(feeds):
+    with freeze_time() as clock:
+        prices_refresh()  # CoinGecko, 3 s old
+        feeds["binance"].mode = "500"
+        for _ in range(20):
             clock.tick(timedelta(seconds=5))
             prices_refresh()
-        assert feeds["gecko"].calls == 1  # once per ~260 s on the Demo plan's budget
-        assert feeds["fx"].calls == 1  # once an hour
-        assert feeds["binance"].calls == 0  # the reused answer is still fresh
-        assert prices_snapshot()[("BTC", "USD")].source == "coingecko"
-        # Once that answer would be too old to trade on, the fallback keeps prices fresh.
-        clock.tick(timedelta(seconds=40))
-        prices_refresh()
-        assert feeds["gecko"].calls == 1 and feeds["binance"].calls == 1
-        assert price_get(crypto="BTC", fiat="USD").source == "binance"
-        clock.tick(timedelta(seconds=260))
-        feeds["gecko"].last_updated_at = int(time.time()) - 10
-        prices_refresh()
-        assert feeds["gecko"].calls == 2
-        assert price_get(crypto="BTC", fiat="USD").source == "coingecko"
-        clock.tick(timedelta(hours=1, seconds=1))
-        prices_refresh()
-        assert feeds["fx"].calls == 2
+        # Binance asked from 15 s on: at 15, 25, 45 and 85 s, not 18 times.
+        assert feeds["binance"].calls == 4
+        assert feeds["gecko"].calls == 1  # its turn comes at ~260 s
+        with pytest.raises(StalePrice):
+            price_get(crypto="BTC", fiat="USD")
 
 
 def test_a_429_backs_off_for_its_retry_after(feeds):
     feeds["gecko"].mode = "429"
-    feeds["gecko"].retry_after = "120"
+    feeds["gecko"].retry_after = "120"  # CoinGecko promises none; when one comes, it is kept
     with freeze_time() as clock:
         prices_refresh()
         assert feeds["gecko"].calls == 1
@@ -165,6 +224,76 @@ def test_a_429_backs_off_for_its_retry_after(feeds):
         prices_refresh()
         assert feeds["gecko"].calls == 2
         assert prices_snapshot()[("BTC", "USD")].source == "coingecko"
+
+
+def test_a_429_without_retry_after_waits_at_least_a_minute_then_doubles(feeds):
+    feeds["gecko"].mode = "429"  # as CoinGecko documents it: no Retry-After promised
+    with freeze_time() as clock:
+        prices_refresh()
+        clock.tick(timedelta(seconds=59))
+        prices_refresh()
+        assert feeds["gecko"].calls == 1
+        clock.tick(timedelta(seconds=2))
+        prices_refresh()
+        assert feeds["gecko"].calls == 2
+        clock.tick(timedelta(seconds=61))
+        prices_refresh()
+        assert feeds["gecko"].calls == 3
+        clock.tick(timedelta(seconds=61))  # third wait: max(60, 10 * 2**2) = 60 s
+        prices_refresh()
+        assert feeds["gecko"].calls == 4
+
+
+def test_binances_429_waits_its_retry_after(feeds):
+    feeds["gecko"].mode = "500"
+    feeds["binance"].mode = "429"
+    feeds["binance"].retry_after = "90"
+    with freeze_time() as clock:
+        with pytest.raises(PriceProviderError):
+            prices_refresh()
+        for _ in range(17):  # 85 s
+            clock.tick(timedelta(seconds=5))
+            with pytest.raises(PriceProviderError):
+                prices_refresh()
+        assert feeds["binance"].calls == 1
+        feeds["binance"].mode = "ok"
+        clock.tick(timedelta(seconds=6))
+        prices_refresh()
+        assert feeds["binance"].calls == 2
+
+
+def test_the_keyed_fx_host_refuses_the_keyless_path_and_the_keyless_host_the_keyed_one(feeds):
+    keyed, keyless = feeds["fx"], feeds["fx2"]
+    keyed.key = "k3y-123"
+    body = httpx.get(f"{keyed.url}/v6/latest/USD").json()
+    assert body["result"] == "error" and body["error-type"] == "invalid-key"
+    assert httpx.get(f"{keyed.url}/v6/other-key/latest/USD").json()["error-type"] == "invalid-key"
+    assert httpx.get(f"{keyless.url}/v6/k3y-123/latest/USD").status_code == 404
+    # A keyed FX_HTTP_URL configured without its key: refused, the fallback prices UGX.
+    prices_refresh()
+    assert keyed.requests[-1][0] == "/v6/latest/USD"
+    assert prices_snapshot()[("BTC", "UGX")].price == D("97123.45") * D("3700")
+
+
+def test_the_keyless_fx_api_rate_limits_for_20_minutes_without_retry_after(feeds):
+    """Open Access: "Rate limited IP's will receive HTTP code 429 responses.
+    After 20 minutes the rate limit will finish" (no Retry-After promised)."""
+    fx = feeds["fx"]
+    with freeze_time() as clock:
+        fx.mode = "rate-limited"
+        response = httpx.get(f"{fx.url}/v6/latest/USD")
+        assert response.status_code == 429 and "retry-after" not in response.headers
+        prices_refresh()  # refused: the fallback FX API prices UGX
+        assert fx.calls == 2 and feeds["fx2"].calls == 1
+        assert prices_snapshot()[("BTC", "UGX")].price == D("97123.45") * D("3700")
+        for _ in range(19):
+            clock.tick(timedelta(minutes=1))
+            prices_refresh()
+        assert fx.calls == 2  # not called again inside the 20 minutes
+        clock.tick(timedelta(minutes=1, seconds=5))
+        prices_refresh()
+        assert fx.calls == 3
+        assert prices_snapshot()[("BTC", "UGX")].price == D("97123.45") * D("3712.5")
 
 
 def test_no_fx_at_all_still_prices_usd_and_ugx_waits(feeds):
@@ -252,3 +381,22 @@ def test_production_refuses_the_http_provider_without_a_fallback_per_leg(tmp_pat
         FX_FALLBACK_URL="https://v6.exchangerate-api.com",
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("figures", "ok"),
+    [
+        ({}, True),
+        ({"PRICE_REFRESH_SECONDS": "20"}, False),  # a price would age past a quote's limit
+        ({"QUOTE_PRICE_MAX_AGE_SECONDS": "90"}, False),  # quotable but no longer shown
+        ({"PRICE_REFRESH_SECONDS": "2", "QUOTE_PRICE_MAX_AGE_SECONDS": "10"}, True),
+    ],
+)
+def test_the_settings_refuse_a_cadence_inconsistent_with_the_maximum_ages(tmp_path, figures, ok):
+    from tests.test_settings_profiles import _import_settings
+
+    servers = {"DATABASE_URL": "postgres://dtx@db.internal/dtx", "REDIS_URL": "redis://r/0"}
+    result = _import_settings(tmp_path, **servers, **figures)
+    assert (result.returncode == 0) is ok, result.stderr
+    if not ok:
+        assert "PRICE_REFRESH_SECONDS < QUOTE_PRICE_MAX_AGE_SECONDS" in result.stderr

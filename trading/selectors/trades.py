@@ -89,6 +89,12 @@ def trade_get_for_user(*, user, trade_id: str) -> Trade:
     return trade
 
 
+def trade_open_count_for_user(*, user) -> int:
+    """How many of the user's trades still wait for their payment (the same
+    statuses as trade_is_open)."""
+    return Trade.objects.filter(user=user, status__in=ACTIVE_STATUSES).count()
+
+
 def trade_is_open(*, trade_id: int) -> bool:
     """Whether the trade still waits for its payment (pending or processing):
     a payment request for a cancelled, expired or finished trade is not sent."""

@@ -1,5 +1,5 @@
-"""The outside price feeds behind ``PRICE_PROVIDER=http`` (docs/prices.md in
-the README's "Prices" section).
+"""The outside price feeds behind ``PRICE_PROVIDER=http`` (the README's
+"Prices" section).
 
 Crypto is priced in USD by a market data API and UGX through a USD→UGX rate
 from an FX API: CoinGecko has no UGX among its ``vs_currencies``. Each leg has
@@ -18,13 +18,33 @@ a primary and a fallback provider:
   "error-type": "…"}``, often with HTTP 200. Fallback ``FX_FALLBACK_URL``, same shape.
 
 A leg's age is its provider's own timestamp, and a UGX price is as old as its
-older leg. Calls stay inside each provider's plan: CoinGecko at most once per
-``PRICE_HTTP_MIN_INTERVAL_SECONDS`` (its ``/simple/price`` is cached 60 s;
-the Demo plan's 10,000 calls a month are one call every ~260 s), the FX API
-once per ``FX_REFRESH_SECONDS``; between calls the last answer is reused with
-its own timestamp. A 429 (or Binance's 418) stops calls to that provider for
-its ``Retry-After``. The schedule and the legs live in the shared cache, so
-every process (beat, ``manage.py refresh_prices``) keeps to the same budget.
+older leg.
+
+Cadence and ages (the figures are the settings'; README "Prices"). Beat asks
+for prices every ``PRICE_REFRESH_SECONDS`` (5 s). A provider's last answer is
+used again only while it is young enough to stay usable until the next tick:
+for the crypto leg, younger than ``QUOTE_PRICE_MAX_AGE`` (20 s, the age a
+quote may be built on) less one tick; for the FX leg, ``FX_MAX_AGE`` less one
+tick. When it is older, the next provider is asked, even if the first one's
+turn has not come, so a quote never waits for a price. CoinGecko is called at
+most once per ``coingecko_min_interval()``: its ``/simple/price`` is cached 60 s
+(20 s on the pro host), so its answers are often already older than a quote
+allows, and the Demo plan's 10,000 calls a month are one call every ~260 s
+(its ~30 calls a minute never bind). On that plan CoinGecko prices trades
+for a few seconds after each call and the Binance fallback (no monthly
+budget; a call costs 4 of its 6,000 weight a minute) the rest of the time.
+The FX API is called once per ``FX_REFRESH_SECONDS`` (hourly: the keyless
+ExchangeRate-API updates daily and never rate-limits hourly callers).
+
+Failures back off per provider: after ``n`` failures in a row it is not called
+again for ``PRICE_FEED_BACKOFF_SECONDS * 2**(n-1)`` seconds, at most
+``PRICE_FEED_BACKOFF_MAX_SECONDS`` (the FX leg at most ``FX_REFRESH_SECONDS``).
+A 429 (or Binance's 418) waits its ``Retry-After`` when the answer has one
+(Binance documents it), else the provider's documented penalty (20 minutes
+for the keyless ExchangeRate-API) or the backoff, at least 60 s. The
+schedule, the backoff and each provider's last answer live in the shared
+cache, so every process (beat, ``manage.py refresh_prices``) keeps to the
+same budget.
 """
 
 from __future__ import annotations
@@ -46,13 +66,16 @@ from ledger.money import CRYPTO_CODES, quantize_rate
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "trading:prices:feeds:v1"
+STATE_KEY = "trading:prices:feeds:v2"
 STATE_TIMEOUT = 7 * 24 * 3600
 # CoinGecko ids of our coins.
 COINGECKO_IDS = {"BTC": "bitcoin", "ETH": "ethereum", "SOL": "solana", "TRX": "tron"}
-# CoinGecko refreshes /simple/price every 60 s: calling more often buys nothing.
+# CoinGecko refreshes /simple/price every 60 s (20 s on the pro host, paid
+# plans): calling more often buys nothing.
 COINGECKO_CACHE_SECONDS = 60
-DEFAULT_RETRY_AFTER = 60.0
+COINGECKO_PRO_CACHE_SECONDS = 20
+# The least a 429 without Retry-After waits (rate windows are per minute).
+MIN_RATE_LIMIT_WAIT = 60.0
 
 
 class PriceProviderError(Exception):
@@ -60,7 +83,10 @@ class PriceProviderError(Exception):
 
 
 class RateLimited(PriceProviderError):
-    def __init__(self, message: str, retry_after: float):
+    """A 429 (Binance: also 418). ``retry_after``: the answer's Retry-After in
+    seconds, None when it has none."""
+
+    def __init__(self, message: str, retry_after: float | None):
         self.retry_after = retry_after
         super().__init__(message)
 
@@ -92,7 +118,8 @@ class FeedReport:
         self.lines.append(line)
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (a number or an HTTP date); None when absent or unreadable."""
     raw = response.headers.get("Retry-After", "").strip()
     if raw.isdigit():
         return float(raw)
@@ -101,7 +128,7 @@ def _retry_after(response: httpx.Response) -> float:
             return max(0.0, (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):
             pass
-    return DEFAULT_RETRY_AFTER
+    return None
 
 
 def _positive(value) -> Decimal:
@@ -122,6 +149,9 @@ class HttpFeed:
     and 5xx; a 429 raises RateLimited at once; other 4xx are not retried."""
 
     name = "http"
+    # How long a 429 without Retry-After keeps this provider closed, when its
+    # documentation says (None: the exponential backoff, at least a minute).
+    rate_limit_seconds: float | None = None
 
     def __init__(self, *, base_url: str, timeout: float, retries: int, backoff: float = 0.2):
         self.base_url = base_url.rstrip("/")
@@ -151,8 +181,9 @@ class HttpFeed:
                     last_error = exc
                     continue
                 if response.status_code in (429, 418):
-                    wait = _retry_after(response)
-                    raise RateLimited(f"HTTP {response.status_code} from {self.host}", wait)
+                    raise RateLimited(
+                        f"HTTP {response.status_code} from {self.host}", _retry_after(response)
+                    )
                 if response.status_code >= 500:
                     last_error = PriceProviderError(f"HTTP {response.status_code}")
                     continue
@@ -183,11 +214,19 @@ class CoinGeckoFeed(HttpFeed):
         super().__init__(**kwargs)
         self.api_key = api_key
 
+    @property
+    def pro(self) -> bool:
+        return self.host.startswith("pro-api.")
+
+    @property
+    def cache_seconds(self) -> int:
+        """How long CoinGecko keeps serving one /simple/price answer."""
+        return COINGECKO_PRO_CACHE_SECONDS if self.pro else COINGECKO_CACHE_SECONDS
+
     def headers(self) -> dict[str, str]:
         headers = super().headers()
         if self.api_key:
-            pro = self.host.startswith("pro-api.")
-            headers["x-cg-pro-api-key" if pro else "x-cg-demo-api-key"] = self.api_key
+            headers["x-cg-pro-api-key" if self.pro else "x-cg-demo-api-key"] = self.api_key
         return headers
 
     def fetch(self) -> dict[str, Leg]:
@@ -233,6 +272,11 @@ class BinanceFeed(HttpFeed):
 class ExchangeRateFeed(HttpFeed):
     """USD→UGX from an ExchangeRate-API-shaped ``/v6`` endpoint, keyless or keyed."""
 
+    # The keyless endpoint's documented penalty: "Rate limited IP's will
+    # receive HTTP code 429 responses. After 20 minutes the rate limit will
+    # finish" (no Retry-After is promised).
+    rate_limit_seconds = 20 * 60.0
+
     def __init__(self, *, api_key: str = "", **kwargs):
         super().__init__(**kwargs)
         self.api_key = api_key
@@ -254,15 +298,33 @@ class ExchangeRateFeed(HttpFeed):
             raise PriceProviderError(f"unexpected FX answer from {self.host}: {exc}") from exc
 
 
-def coingecko_min_interval() -> float:
+def coingecko_min_interval(feed: CoinGeckoFeed | None = None) -> float:
     """Seconds between two CoinGecko calls: its cache time, the beat period
     and the monthly budget (``PRICE_HTTP_CALLS_PER_MONTH``), whichever is longest."""
     per_month = max(1, settings.PRICE_HTTP_CALLS_PER_MONTH)
+    cache_seconds = feed.cache_seconds if feed is not None else COINGECKO_CACHE_SECONDS
     return max(
-        float(COINGECKO_CACHE_SECONDS),
+        float(cache_seconds),
         float(settings.PRICE_REFRESH_SECONDS),
         30 * 24 * 3600 / per_month,
     )
+
+
+def crypto_reuse_seconds() -> float:
+    """How old a crypto answer may be and still be used: young enough to stay
+    within QUOTE_PRICE_MAX_AGE until the next beat tick."""
+    return settings.QUOTE_PRICE_MAX_AGE.total_seconds() - settings.PRICE_REFRESH_SECONDS
+
+
+def fx_reuse_seconds() -> float:
+    return settings.FX_MAX_AGE.total_seconds() - settings.PRICE_REFRESH_SECONDS
+
+
+def backoff_seconds(failures: int, *, cap: float) -> float:
+    """The wait after ``failures`` failures in a row: doubling from
+    PRICE_FEED_BACKOFF_SECONDS, at most ``cap``."""
+    base = float(settings.PRICE_FEED_BACKOFF_SECONDS)
+    return min(cap, base * 2 ** max(0, failures - 1))
 
 
 def _leg_json(leg: Leg) -> dict:
@@ -303,14 +365,10 @@ class HttpPriceProvider:
         }
         if not settings.PRICE_HTTP_URL or not settings.FX_HTTP_URL:
             raise PriceProviderError("PRICE_PROVIDER=http needs PRICE_HTTP_URL and FX_HTTP_URL.")
-        crypto: list[tuple[object, float]] = [
-            (
-                CoinGeckoFeed(
-                    base_url=settings.PRICE_HTTP_URL, api_key=settings.PRICE_HTTP_API_KEY, **common
-                ),
-                coingecko_min_interval(),
-            )
-        ]
+        gecko = CoinGeckoFeed(
+            base_url=settings.PRICE_HTTP_URL, api_key=settings.PRICE_HTTP_API_KEY, **common
+        )
+        crypto: list[tuple[object, float]] = [(gecko, coingecko_min_interval(gecko))]
         if settings.PRICE_FALLBACK_URL:
             crypto.append((BinanceFeed(base_url=settings.PRICE_FALLBACK_URL, **common), 0.0))
         fx_every = float(settings.FX_REFRESH_SECONDS)
@@ -336,68 +394,88 @@ class HttpPriceProvider:
         return cls(crypto=crypto, fx=fx)
 
     # --- one leg ------------------------------------------------------------
-    def _leg(self, label: str, feeds, state: dict, now: float, max_age: float):
-        """The leg's current value. Providers are tried primary first: one
-        whose last answer is still within ``max_age`` and whose next call is
-        not due yet gives that answer again (with its own time); one that is
-        due is called; one that fails, is rate-limited or would only repeat
-        an answer too old to trade on gives way to the next."""
-        slot = state.setdefault(label, {})
-        stored = slot.get("value")
+    def _leg(self, label: str, feeds, state: dict, now: float, *, reuse: float, cap: float):
+        """The leg's current value, providers tried primary first (module doc).
+
+        A provider's last answer no older than ``reuse`` seconds is used again
+        while the provider's next call is not due, or while it backs off; else
+        the provider is called when due and not backing off, and its answer
+        used if it is no older than ``reuse`` (CoinGecko's cache can hand out
+        an answer already too old). When no provider gives a usable answer,
+        the youngest answer any of them gave is kept (ageing: the prices
+        layer calls it stale past PRICE_MAX_AGE / FX_MAX_AGE)."""
+        answers = state.setdefault("answers", {})
+        due_at = state.setdefault("due", {})
+        failing = state.setdefault("failing", {})
         for index, (feed, every) in enumerate(feeds):
             key = f"{label}:{index}"
-            until = state.setdefault("backoff", {}).get(key, 0)
-            if now < until:
-                self.report.add(f"{label}: {feed.name} rate-limited for {int(until - now)} s more")
+            last = answers.get(key)
+            usable = last is not None and now - _oldest(last) <= reuse
+            waiting = now < failing.get(key, {}).get("until", 0)
+            if usable and (now < due_at.get(key, 0) or waiting):
+                self.report.add(f"{label}: {feed.name}'s last answer reused")
+                return last
+            if waiting:
+                left = int(failing[key]["until"] - now)
+                self.report.add(f"{label}: {feed.name} backs off for {left} s more")
                 continue
-            due = state.setdefault("due", {}).get(key, 0)
-            if now < due:  # not this provider's turn: never call it early
-                last = index + 1 == len(feeds)
-                if stored is not None and slot.get("from") == index:
-                    if _oldest(stored) + max_age >= now or last:
-                        self.report.add(
-                            f"{label}: {feed.name}'s last answer reused "
-                            f"(next call in {int(due - now)} s)"
-                        )
-                        return stored
-                    self.report.add(
-                        f"{label}: {feed.name}'s last answer is too old; asking the next provider"
-                    )
+            if now < due_at.get(key, 0):  # not its turn, and its last answer is too old
+                self.report.add(f"{label}: {feed.name}'s last answer is too old; next provider")
                 continue
             try:
                 value = feed.fetch()
-            except RateLimited as exc:
-                state["backoff"][key] = now + exc.retry_after
-                log.warning("price_feed_rate_limited", feed=feed.name, retry_after=exc.retry_after)
-                self.report.add(
-                    f"{label}: {feed.name} rate-limited ({exc}); waits {int(exc.retry_after)} s"
-                )
-                continue
             except PriceProviderError as exc:
-                log.warning("price_feed_failed", feed=feed.name, error=str(exc))
-                self.report.add(f"{label}: {feed.name} failed: {exc}")
+                count = failing.get(key, {}).get("count", 0) + 1
+                wait = backoff_seconds(count, cap=cap)
+                if isinstance(exc, RateLimited):
+                    if exc.retry_after is not None:
+                        wait = exc.retry_after
+                    else:
+                        wait = max(wait, feed.rate_limit_seconds or MIN_RATE_LIMIT_WAIT)
+                failing[key] = {"count": count, "until": now + wait}
+                log.warning("price_feed_failed", feed=feed.name, error=str(exc), wait=wait)
+                self.report.add(f"{label}: {feed.name} failed: {exc}; waits {int(wait)} s")
                 continue
-            state["due"][key] = now + every
-            slot["from"] = index
-            slot["value"] = (
+            failing.pop(key, None)
+            due_at[key] = now + every
+            answers[key] = (
                 {c: _leg_json(leg) for c, leg in value.items()}
                 if isinstance(value, dict)
                 else _leg_json(value)
             )
-            self.report.add(f"{label}: {feed.name} answered")
-            return slot["value"]
-        if stored is not None:
-            self.report.add(f"{label}: no provider answered; the last value is kept (ageing)")
-        return stored
+            if now - _oldest(answers[key]) <= reuse:
+                self.report.add(f"{label}: {feed.name} answered")
+                return answers[key]
+            self.report.add(
+                f"{label}: {feed.name} answered, {int(now - _oldest(answers[key]))} s old: "
+                "too old to quote on; next provider"
+            )
+        kept = [answers[f"{label}:{i}"] for i in range(len(feeds)) if f"{label}:{i}" in answers]
+        if not kept:
+            return None
+        self.report.add(f"{label}: no provider gave a fresh answer; the youngest is kept (ageing)")
+        return max(kept, key=_oldest)
 
     def fetch(self, *, previous) -> dict[tuple[str, str], PricePoint]:
         self.report = FeedReport()
         state = cache.get(STATE_KEY) or {}
         now = time.time()
         crypto_raw = self._leg(
-            "crypto", self.crypto, state, now, settings.PRICE_MAX_AGE.total_seconds()
+            "crypto",
+            self.crypto,
+            state,
+            now,
+            reuse=crypto_reuse_seconds(),
+            cap=float(settings.PRICE_FEED_BACKOFF_MAX_SECONDS),
         )
-        fx_raw = self._leg("fx", self.fx, state, now, settings.FX_MAX_AGE.total_seconds())
+        fx_raw = self._leg(
+            "fx",
+            self.fx,
+            state,
+            now,
+            reuse=fx_reuse_seconds(),
+            cap=float(max(settings.PRICE_FEED_BACKOFF_MAX_SECONDS, settings.FX_REFRESH_SECONDS)),
+        )
         cache.set(STATE_KEY, state, STATE_TIMEOUT)
         if crypto_raw is None:
             raise PriceProviderError(

@@ -307,3 +307,26 @@ def price_get(
             details={"crypto": price.crypto, "fiat": price.fiat, "at": price.at.isoformat()}
         )
     return price
+
+
+def price_check_fresh(price: Price) -> Price:
+    """``price`` when the house may give it away (a quote, a trade priced
+    without one, a re-priced bank deposit): its crypto leg (the one that moves
+    by the second; the USD->UGX leg has its own, longer, FX_MAX_AGE) at most
+    QUOTE_PRICE_MAX_AGE old. StalePrice (409) otherwise."""
+    age = price.crypto_age_seconds()
+    if age > settings.QUOTE_PRICE_MAX_AGE.total_seconds():
+        raise StalePrice(
+            details={
+                "crypto": price.crypto,
+                "fiat": price.fiat,
+                "age_seconds": int(age),
+                "max_age_seconds": int(settings.QUOTE_PRICE_MAX_AGE.total_seconds()),
+            }
+        )
+    return price
+
+
+def price_get_fresh(*, crypto: str, fiat: str, snapshot: dict | None = None) -> Price:
+    """price_get, then price_check_fresh: a price fresh enough to sell at."""
+    return price_check_fresh(price_get(crypto=crypto, fiat=fiat, snapshot=snapshot))

@@ -18,7 +18,11 @@ from trading import payment_methods
 from trading.models.quotes import Quote
 from trading.payment_methods import PaymentMethod
 from trading.selectors.trades import rate_str
-from trading.services.prices import Price, StalePrice, price_get, prices_get_all
+from trading.services.prices import (
+    price_check_fresh,
+    price_get,
+    prices_get_all,
+)
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 
 
@@ -49,21 +53,8 @@ class PriceMoved(QuoteExpired):
     message = "The price has moved since this quote; please get a new one."
 
 
-def _fresh(price: Price) -> Price:
-    """A price a quote may be built on or executed against: its crypto leg
-    (the one that moves by the second; the USD->UGX leg has its own, longer
-    limit in prices) at most QUOTE_PRICE_MAX_AGE old. StalePrice (409)."""
-    age = price.crypto_age_seconds()
-    if age > settings.QUOTE_PRICE_MAX_AGE.total_seconds():
-        raise StalePrice(
-            details={
-                "crypto": price.crypto,
-                "fiat": price.fiat,
-                "age_seconds": int(age),
-                "max_age_seconds": int(settings.QUOTE_PRICE_MAX_AGE.total_seconds()),
-            }
-        )
-    return price
+# A quote is built on, and executed against, a price fresh enough to give away.
+_fresh = price_check_fresh
 
 
 def _moved_against_house(*, quoted: Decimal, now: Decimal, house_loses_if_higher: bool) -> bool:

@@ -3,7 +3,13 @@ reads . Display only: amounts follow dtexchange.display's rules."""
 
 from django import template
 
-from dtexchange.display import DASH, display_approx, display_money, display_number, to_decimal
+from dtexchange.display import (
+    display_approx,
+    display_money,
+    display_number,
+    display_percent,
+    to_decimal,
+)
 from ledger.money import UnknownCurrency, currency
 
 register = template.Library()
@@ -85,12 +91,9 @@ def is_crypto(code: str) -> bool:
 
 @register.filter
 def percent(rate) -> str:
-    """``"0.025"`` → ``2.5%`` (fee rates are decimal fractions)."""
-    value = _decimal(rate)
-    if value is None:
-        return DASH
-    text = format((value * 100).normalize(), "f")
-    return f"{text}%"
+    """``"0.025"`` → ``2.5%`` (fee rates are decimal fractions; the same rule
+    as format.js's ``percent``)."""
+    return display_percent(rate)
 
 
 @register.filter

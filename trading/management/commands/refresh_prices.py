@@ -2,7 +2,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from trading.services.price_feeds import coingecko_min_interval
+from trading.services.price_feeds import (
+    CoinGeckoFeed,
+    coingecko_min_interval,
+    crypto_reuse_seconds,
+)
 from trading.services.prices import (
     PriceProviderError,
     price_provider_get,
@@ -39,14 +43,15 @@ class Command(BaseCommand):
                 f"source={price.source}  age={age}s  {flag}"
             )
         if settings.PRICE_PROVIDER == "http":
-            every = coingecko_min_interval()
-            max_age = settings.PRICE_MAX_AGE.total_seconds()
-            if every >= max_age:
-                self.stdout.write(
-                    f"Warning: CoinGecko is called every {int(every)} s "
-                    f"(PRICE_HTTP_CALLS_PER_MONTH={settings.PRICE_HTTP_CALLS_PER_MONTH}) but "
-                    f"prices are stale after {int(max_age)} s (PRICE_MAX_AGE_SECONDS): between "
-                    "its calls the fallback (PRICE_FALLBACK_URL) prices the trades."
-                )
+            every = coingecko_min_interval(
+                CoinGeckoFeed(base_url=settings.PRICE_HTTP_URL, timeout=1, retries=0)
+            )
+            self.stdout.write(
+                f"CoinGecko is called at most every {int(every)} s "
+                f"(PRICE_HTTP_CALLS_PER_MONTH={settings.PRICE_HTTP_CALLS_PER_MONTH}); its answers "
+                f"are used while under {int(crypto_reuse_seconds())} s old (quotes need "
+                f"{int(settings.QUOTE_PRICE_MAX_AGE.total_seconds())} s), the fallback "
+                "(PRICE_FALLBACK_URL) prices trades the rest of the time."
+            )
         if stale:
             raise CommandError(f"{stale} pair(s) are stale.")
