@@ -121,6 +121,8 @@ class EmailVerified:
     # The code was entered with the token of the sign-up whose password now
     # applies: only then may the site sign this browser in.
     registered_here: bool
+    # No sign-up's password applied (none proven): the owner must reset it.
+    password_reset_needed: bool = False
 
 
 def _token_hash(token: str) -> str:
@@ -214,6 +216,34 @@ def _password_apply(*, user: User, attempt: RegistrationAttempt | None) -> None:
     refresh_tokens_revoke(user=user)
 
 
+def _password_unproven(*, user: User, device: EmailOTPDevice) -> bool:
+    """Whether the code was entered by someone who cannot show which sign-up
+    is theirs while the account's password is in dispute: more than one
+    sign-up chose a password, or the one the code was sent for differs from
+    the current one, or it was pushed out by later sign-ups. Only a sole
+    sign-up (its password the account's own) or an account no sign-up
+    touched keeps its password without proof."""
+    attempts = list(RegistrationAttempt.objects.filter(user=user).values_list("pk", "password"))
+    if not attempts:
+        return False
+    if len(attempts) > 1:
+        return True
+    (pk, password) = attempts[0]
+    return device.registration_id != pk or password != user.password
+
+
+def _password_withhold(*, user: User) -> None:
+    """Nobody's password applies: the account can only be entered after the
+    mailbox owner sets one by password reset. Every session and refresh token
+    of the account ends (whoever chose the old password is out too)."""
+    from accounts.security import sessions_ended
+
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    refresh_tokens_revoke(user=user)
+    sessions_ended(user_id=user.pk)
+
+
 def email_verify(
     *, email: str, code: str, registration: str | None = None, signed_in_user_id: int | None = None
 ) -> EmailVerified:
@@ -227,8 +257,12 @@ def email_verify(
     the code (they read the mailbox): the sign-up named by ``registration``
     (the token user_register gave that browser), else the current one when
     they are signed in as this user (``signed_in_user_id``: they proved it),
-    else the sign-up the code was sent for. Setting it revokes the account's
-    refresh tokens. Every registration attempt is then dropped."""
+    else the current one only when no other sign-up competes for it (a sole
+    sign-up, the code sent for it). Otherwise no sign-up's password applies:
+    the password becomes unusable and the mailbox owner sets one by password
+    reset (``EmailVerified.password_reset_needed``). A change of password
+    revokes the account's refresh tokens. Every registration attempt is then
+    dropped."""
     from accounts.codes import email_code_attempt
 
     email = email_normalize(email)
@@ -254,8 +288,12 @@ def email_verify(
             registered_here = own is not None
             if own is not None:
                 _password_apply(user=user, attempt=own)
-            elif signed_in_user_id != user.pk:
-                _password_apply(user=user, attempt=device.registration)
+            elif signed_in_user_id != user.pk and _password_unproven(user=user, device=device):
+                # Whoever typed the code reads the mailbox but did not show
+                # which sign-up is theirs: applying the code's sign-up would
+                # hand the account to whoever made it (an attacker who
+                # signed the address up, or pushed the owner's sign-up out).
+                _password_withhold(user=user)
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])
             RegistrationAttempt.objects.filter(user=user).delete()
@@ -266,8 +304,16 @@ def email_verify(
             failures=device.throttling_failure_count if device else None,
         )
         raise InvalidCode()
-    log.info("auth.email_verified", user_id=user.pk, registered_here=registered_here)
-    return EmailVerified(user=user, registered_here=registered_here)
+    reset_needed = not user.has_usable_password()
+    log.info(
+        "auth.email_verified",
+        user_id=user.pk,
+        registered_here=registered_here,
+        password_reset_needed=reset_needed,
+    )
+    return EmailVerified(
+        user=user, registered_here=registered_here, password_reset_needed=reset_needed
+    )
 
 
 def _family_join(*, token: RefreshToken, family) -> None:
