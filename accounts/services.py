@@ -584,7 +584,9 @@ def user_data_export(*, user: User) -> dict:
             "before": e.before,
             "after": e.after,
             "data": e.data,
-            "ip": e.ip,
+            # Someone else's address (staff, or whoever failed to sign in as
+            # the user) is theirs, not the user's.
+            "ip": e.ip if e.actor_id == user.pk else "",
         }
         for e in audit_events_about_user(user=user)
     ]

@@ -125,6 +125,35 @@ def test_the_export_holds_everything_about_the_user(market):
     assert APIClient().get(EXPORT).status_code == 401
 
 
+def test_the_export_holds_no_one_elses_audit_events_or_addresses():
+    """A staff member's export: what staff did to others is about those
+    people (their accounts, the staff's address then) and stays out; of the
+    events about the staff member, an address shows only when they acted."""
+    staff = UserFactory(is_staff=True)
+    customer = UserFactory()
+    admin = UserFactory(is_staff=True)
+    audit_record(
+        action="user.access_change", actor=staff, subject=customer, data={"tier": 2}, ip="10.0.0.7"
+    )
+    audit_record(action="admin.sign_in", actor=staff, subject=staff, ip="10.0.0.7")
+    audit_record(action="user.password_set", actor=admin, subject=staff, ip="10.0.0.9")
+    audit_record(
+        action="admin.sign_in_failed", actor_label="anonymous", subject=staff, ip="203.0.113.5"
+    )
+
+    events = _signed_in(staff).get(EXPORT).json()["audit_events"]
+    assert [(e["action"], e["ip"], e["by_you"]) for e in events] == [
+        ("admin.sign_in", "10.0.0.7", True),
+        ("user.password_set", "", False),
+        ("admin.sign_in_failed", "", False),
+    ]
+    assert "10.0.0.9" not in str(events) and "203.0.113.5" not in str(events)
+    theirs = _signed_in(customer).get(EXPORT).json()["audit_events"]
+    assert [(e["action"], e["ip"], e["by_you"]) for e in theirs] == [
+        ("user.access_change", "", False)
+    ]
+
+
 def test_erasure_is_refused_while_money_or_anything_is_in_flight(market):
     user = UserFactory()
     fund_wallet(user, "USD", "20.00")
