@@ -34,13 +34,20 @@ class ApiErrorMiddleware:
     answer through dtexchange.errors.api_exception_handler) becomes the error
     envelope: 503 ``service_unavailable`` with Retry-After when the database
     or Redis cannot be reached, else 500 ``internal_error`` with the request
-    id. Also with DEBUG on: an API client never gets an HTML page."""
+    id. Also with DEBUG on: an API client never gets an HTML page. The
+    request is watched for committed writes, so the answer says "nothing was
+    charged" only when that is so (dtexchange.commit_watch)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        from dtexchange.commit_watch import commit_watch
+
+        with commit_watch():
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
