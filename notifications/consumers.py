@@ -234,12 +234,15 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_ended(self, event) -> None:
         """A session of this user ended: a socket that the ended session's
-        cookie authenticated closes (a JWT-authenticated one lives on until
-        its token expires)."""
-        if self.via != "session" or event.get("user_id") != self.user_id:
+        cookie authenticated closes. When every sign-in of the user ended
+        (``all``: a password change, "this wasn't me"), every socket of the
+        user closes, also a JWT-authenticated one: its refresh token is
+        revoked, and it must not keep the user's private events until its
+        access token expires."""
+        if self.user_id is None or event.get("user_id") != self.user_id:
             return
         data = json.loads(event["text"]).get("data") or {}
-        if data.get("all") or data.get("session") == self.session_id:
+        if data.get("all") or (self.via == "session" and data.get("session") == self.session_id):
             self.closing = True
             await self.send_json({"type": "session_ended"})
             await self._leave(user_group(self.user_id))
