@@ -275,7 +275,9 @@ def email_verify(
             EmailOTPDevice.objects.select_for_update().filter(user=user).first() if user else None
         )
         verified = email_code_attempt(
-            email=email, verify=lambda: device is not None and device.verify_token(code)
+            email=email,
+            live=lambda: device is not None and device.code_is_live(),
+            verify=lambda: device.verify_token(code),
         )
         if verified:
             own = (
