@@ -509,6 +509,36 @@ def user_access_change_record(
     )
 
 
+def user_email_changed_by_staff(*, actor: User, user: User, old_email: str, ip: str = "") -> None:
+    """Staff changed ``user``'s address (already saved, in the caller's
+    transaction). Staff cannot vouch for a mailbox: the new address is
+    unverified (the account cannot trade) until its owner enters the code
+    sent to it now; earlier sign-ups of the old address are dropped. The
+    change is audited with references to both addresses (the trail is
+    append-only, so it holds no readable address)."""
+    old_email = email_normalize(old_email)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.email == old_email:
+        return
+    was_verified = user.email_verified_at is not None
+    user.email_verified_at = None
+    user.save(update_fields=["email_verified_at"])
+    RegistrationAttempt.objects.filter(user=user).delete()
+    audit_record(
+        action="user.email_change",
+        actor=actor,
+        obj=user,
+        subject=user,
+        before={"email_ref": _email_ref(old_email), "email_verified": was_verified},
+        after={"email_ref": _email_ref(user.email), "email_verified": False},
+        ip=ip,
+    )
+    if user.is_active:
+        device = _device_for_update(user=user)
+        _code_send_on_commit(user=user, code=device.generate_code())
+    log.info("auth.email_changed_by_staff", user_id=user.pk, actor_id=actor.pk)
+
+
 def user_password_set_by_staff_record(*, actor: User, user: User, ip: str = "") -> None:
     """Audit a password set for ``user`` by ``actor`` in the admin."""
     audit_record(action="user.password_set", actor=actor, obj=user, subject=user, ip=ip)
