@@ -31,7 +31,13 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import roles
-from accounts.models import EmailOTPDevice, RefreshTokenFamily, RegistrationAttempt, User
+from accounts.models import (
+    EmailOTPDevice,
+    KnownDevice,
+    RefreshTokenFamily,
+    RegistrationAttempt,
+    User,
+)
 from accounts.security import sign_in_record
 from audit.services import audit_record
 from dtexchange.errors import DomainError, InvalidInput
@@ -682,7 +688,8 @@ def user_erase(
     given up (``give_up_small_balances``: it goes to the house, recorded).
     The user row stays with its id (a tombstone address, no name, an unusable
     password, inactive), so the ledger and trades keep their owner; phone
-    numbers, sessions, tokens and devices go. Locks the user row: two
+    numbers, sessions, tokens, devices (also the browsers and API clients
+    signed in from) and pending sign-ups go. Locks the user row: two
     erasures at once give one erasure and one 409.
     """
     from django_otp import devices_for_user
@@ -715,9 +722,15 @@ def user_erase(
     for device in devices_for_user(user, confirmed=None):
         device.delete()
         devices += 1
+    # The browsers and API clients they signed in from (user agents) and the
+    # sign-ups of an unverified address (passwords chosen) are theirs too.
+    known_devices, _ = KnownDevice.objects.filter(user=user).delete()
+    sign_ups, _ = RegistrationAttempt.objects.filter(user=user).delete()
     summary["accounts"] = {
         "sessions": _sessions_delete(user=user),
         "devices": devices,
+        "known_devices": known_devices,
+        "sign_ups": sign_ups,
         "tokens": OutstandingToken.objects.filter(user=user).count(),
     }
     OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows go with them

@@ -9,10 +9,11 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import EmailOTPDevice, User
+from accounts.models import EmailOTPDevice, KnownDevice, RegistrationAttempt, User
 from accounts.roles import ADMIN
 from accounts.services import token_obtain, user_erase
 from audit.models import AuditEvent
@@ -204,6 +205,7 @@ def test_erasure_removes_personal_data_and_the_books_still_reconcile(market, cli
     assert (erased.full_name, erased.is_active, erased.has_usable_password()) == ("", False, False)
     assert not OutstandingToken.objects.filter(user=erased).exists()
     assert not EmailOTPDevice.objects.filter(user=erased).exists()
+    assert not KnownDevice.objects.filter(user=erased).exists()  # the API sign-in's
     assert not [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
     payment.refresh_from_db()
     assert payment.msisdn == "" and "msisdn" not in payment.last_status_raw
@@ -222,6 +224,33 @@ def test_erasure_removes_personal_data_and_the_books_still_reconcile(market, cli
     )
     assert again.status_code == 202
     assert User.objects.get(email="ada@example.test").pk != user.pk
+
+
+def test_erasure_removes_the_sign_ins_devices_and_pending_sign_ups(settings):
+    """An unverified account signed up twice (two passwords kept, waiting for
+    the code) and signed in from an API client and a browser: erasing it
+    leaves none of those rows (user agents, password hashes)."""
+    from accounts.services import user_register
+
+    settings.OTP_RESEND_INTERVAL = settings.OTP_RESEND_INTERVAL * 0
+    user_register(email="twice@example.test", password=DEFAULT_PASSWORD)
+    user_register(email="twice@example.test", password="Second-pass-2026")
+    user = User.objects.get(email="twice@example.test")
+    token_obtain(email=user.email, password=DEFAULT_PASSWORD, device="curl/8.5 on a laptop")
+    browser = Client(HTTP_USER_AGENT="Firefox on the victim's phone")
+    assert (
+        browser.post("/login/", {"username": user.email, "password": DEFAULT_PASSWORD}).status_code
+        == 302
+    )
+    assert KnownDevice.objects.filter(user=user).count() == 2
+    assert RegistrationAttempt.objects.filter(user=user).count() == 2
+
+    user_erase(user=user, password=DEFAULT_PASSWORD)
+    assert not KnownDevice.objects.filter(user=user).exists()
+    assert not RegistrationAttempt.objects.filter(user=user).exists()
+    event = AuditEvent.objects.get(action="user.erase")
+    assert event.data["accounts"]["known_devices"] == 2
+    assert event.data["accounts"]["sign_ups"] == 2
 
 
 def test_a_small_balance_needs_an_explicit_give_up():
