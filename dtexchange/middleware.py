@@ -1,9 +1,6 @@
-import re
-import uuid
-
 import structlog
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from dtexchange.request_id import request_id_from
 
 
 class RequestIdMiddleware:
@@ -14,8 +11,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get("X-Request-ID"))
         request.request_id = request_id
         # Cleared and bound at the start of each request, and deliberately not
         # cleared at the end: Django logs 4xx/5xx responses ("Unauthorized:
