@@ -1,7 +1,9 @@
 """Staff back office for people: search, roles (groups), activation.
 
-Changes of access (active, staff, superuser, roles) and passwords set here
-are recorded in the audit trail, in the same transaction as the change.
+Changes of access (active, staff, superuser, roles), of the email address
+and passwords set here are recorded in the audit trail, in the same
+transaction as the change. A changed address is unverified until its owner
+enters the code sent to it.
 
 Email verification is not editable here: an address counts as verified only
 when its owner typed the emailed code (superusers made by createsuperuser
@@ -25,6 +27,7 @@ from accounts.roles import ADMIN, user_has_role
 from accounts.services import (
     user_access_change_record,
     user_access_snapshot,
+    user_email_changed_by_staff,
     user_erase,
     user_password_set_by_staff_record,
 )
@@ -88,10 +91,13 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         # The admin saves the row here and the roles (m2m) in save_related;
         # the state before is read from the database before either.
-        request._access_before = (
-            user_access_snapshot(user=User.objects.get(pk=obj.pk)) if change else None
-        )
+        stored = User.objects.get(pk=obj.pk) if change else None
+        request._access_before = user_access_snapshot(user=stored) if stored else None
         super().save_model(request, obj, form, change)
+        if stored is not None and stored.email != obj.email:
+            user_email_changed_by_staff(
+                actor=request.user, user=obj, old_email=stored.email, ip=client_ip(request)
+            )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -55,6 +55,10 @@ class OtpCodeField(serializers.CharField):
         return data
 
 
+# secrets.token_urlsafe(32): 43 characters, whatever the address.
+REGISTRATION_TOKEN_LENGTH = 43
+
+
 def _password_field() -> serializers.CharField:
     return PasswordField(min_length=8, max_length=128, trim_whitespace=False)
 
@@ -86,10 +90,19 @@ class RegisterApi(_PublicAuthView):
         email = _email_field()
         password = _password_field()
 
-    Output = AuthAccepted
+    class Output(serializers.Serializer):
+        detail = serializers.CharField()
+        registration = serializers.CharField(
+            min_length=REGISTRATION_TOKEN_LENGTH,
+            max_length=REGISTRATION_TOKEN_LENGTH,
+            help_text="Names this sign-up; send it with the code to verify-email so the "
+            "password of this sign-up applies. Present (and alike) for every address.",
+        )
+
     MESSAGE = (
         "If this address can be registered, we have sent a 6-digit code to it. "
-        "Enter it at /api/auth/verify-email within 10 minutes."
+        "Enter it at /api/auth/verify-email within 10 minutes, with the `registration` "
+        "value of this answer."
     )
 
     @extend_schema(
@@ -103,8 +116,11 @@ class RegisterApi(_PublicAuthView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_register(**data.validated_data)
-        return Response(self.Output({"detail": self.MESSAGE}).data, status=status.HTTP_202_ACCEPTED)
+        registration = services.user_register(**data.validated_data)
+        return Response(
+            self.Output({"detail": self.MESSAGE, "registration": registration.token}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class VerifyEmailApi(_PublicAuthView):
@@ -113,10 +129,21 @@ class VerifyEmailApi(_PublicAuthView):
     class Input(StrictInput):
         email = _email_field()
         code = OtpCodeField()
+        registration = serializers.CharField(
+            required=False,
+            max_length=64,
+            help_text="The `registration` value register answered this sign-up with. "
+            "Without it (or with one that is not this address's), no sign-up's password "
+            "applies when the address has more than one: the account then needs a "
+            "password reset.",
+        )
 
     class Output(serializers.Serializer):
         email = serializers.EmailField()
         email_verified = serializers.BooleanField()
+        password_reset_needed = serializers.BooleanField(
+            help_text="True when no password applies yet: set one with a password reset."
+        )
 
     @extend_schema(
         operation_id="auth_verify_email",
@@ -130,7 +157,15 @@ class VerifyEmailApi(_PublicAuthView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.email_verify(**data.validated_data)
-        return Response(self.Output({"email": result.user.email, "email_verified": True}).data)
+        return Response(
+            self.Output(
+                {
+                    "email": result.user.email,
+                    "email_verified": True,
+                    "password_reset_needed": result.password_reset_needed,
+                }
+            ).data
+        )
 
 
 class ResendCodeApi(_PublicAuthView):

@@ -9,10 +9,20 @@ minute gets thousands of tries a day. The day cap closes that: at most
 (East Africa Time), counted across every kind of emailed code; past it every
 code for that address is refused until the next day, right or wrong.
 
+Only a try that could have succeeded counts: one made while a code of the
+address is live (sent, unused, unexpired, not refused by its own limits).
+Anyone can post codes for any address, so counting tries with no code to
+guess would let a stranger use up the owner's day (a denial of service)
+while bringing the stranger no closer to a code; a guesser still pays for
+every try against a real code, and a new code only comes by a real (re)send
+at most once per resend interval.
+
 Use::
 
     with transaction.atomic():          # commits on a wrong code too
-        ok = email_code_attempt(email=user.email, verify=lambda: device.verify_token(code))
+        ok = email_code_attempt(
+            email=user.email, live=device.code_is_live, verify=lambda: device.verify_token(code)
+        )
 
 The counter row of the address is locked (``SELECT … FOR UPDATE``) before
 ``verify`` runs, so parallel guesses for one address queue behind each other
@@ -49,9 +59,10 @@ def email_code_failures_today(*, email: str) -> int:
     return row.failures if row else 0
 
 
-def email_code_attempt(*, email: str, verify: Callable[[], bool]) -> bool:
+def email_code_attempt(*, email: str, live: Callable[[], bool], verify: Callable[[], bool]) -> bool:
     """Try one emailed code for ``email``: False at once (``verify`` not
-    called) when the address has used up today's wrong tries, else
+    called) when the address has used up today's wrong tries or ``live()``
+    says no code is waiting to be checked (nothing counted), else
     ``verify()``; a False from it counts one wrong try against the address.
     Must run inside the caller's transaction, which the caller commits
     whether the code was right or wrong (the count must stay)."""
@@ -63,6 +74,8 @@ def email_code_attempt(*, email: str, verify: Callable[[], bool]) -> bool:
     )
     row = EmailCodeFailureDay.objects.select_for_update().get(address_hash=key, day=day)
     if row.failures >= settings.EMAIL_CODE_MAX_FAILURES_PER_DAY:
+        return False
+    if not live():
         return False
     if verify():
         return True

@@ -205,6 +205,17 @@ class EmailOTPDevice(ThrottlingMixin, CooldownMixin, Device):
         self.save()
         return code
 
+    def code_is_live(self) -> bool:
+        """Whether a code is waiting and a try would be checked against it
+        now: one was sent, is unused and unexpired, and neither its wrong-try
+        limit nor its pause refuses tries."""
+        return (
+            bool(self.code_hash)
+            and self.valid_until is not None
+            and timezone.now() < self.valid_until
+            and self.verify_is_allowed()[0]
+        )
+
     def verify_token(self, token) -> bool:
         """True once for the right, unexpired code; the code is then spent."""
         allowed, _ = self.verify_is_allowed()

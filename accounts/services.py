@@ -31,7 +31,13 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import roles
-from accounts.models import EmailOTPDevice, RefreshTokenFamily, RegistrationAttempt, User
+from accounts.models import (
+    EmailOTPDevice,
+    KnownDevice,
+    RefreshTokenFamily,
+    RegistrationAttempt,
+    User,
+)
 from accounts.security import sign_in_record
 from audit.services import audit_record
 from dtexchange.errors import DomainError, InvalidInput
@@ -121,6 +127,8 @@ class EmailVerified:
     # The code was entered with the token of the sign-up whose password now
     # applies: only then may the site sign this browser in.
     registered_here: bool
+    # No sign-up's password applied (none proven): the owner must reset it.
+    password_reset_needed: bool = False
 
 
 def _token_hash(token: str) -> str:
@@ -214,6 +222,34 @@ def _password_apply(*, user: User, attempt: RegistrationAttempt | None) -> None:
     refresh_tokens_revoke(user=user)
 
 
+def _password_unproven(*, user: User, device: EmailOTPDevice) -> bool:
+    """Whether the code was entered by someone who cannot show which sign-up
+    is theirs while the account's password is in dispute: more than one
+    sign-up chose a password, or the one the code was sent for differs from
+    the current one, or it was pushed out by later sign-ups. Only a sole
+    sign-up (its password the account's own) or an account no sign-up
+    touched keeps its password without proof."""
+    attempts = list(RegistrationAttempt.objects.filter(user=user).values_list("pk", "password"))
+    if not attempts:
+        return False
+    if len(attempts) > 1:
+        return True
+    (pk, password) = attempts[0]
+    return device.registration_id != pk or password != user.password
+
+
+def _password_withhold(*, user: User) -> None:
+    """Nobody's password applies: the account can only be entered after the
+    mailbox owner sets one by password reset. Every session and refresh token
+    of the account ends (whoever chose the old password is out too)."""
+    from accounts.security import sessions_ended
+
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    refresh_tokens_revoke(user=user)
+    sessions_ended(user_id=user.pk)
+
+
 def email_verify(
     *, email: str, code: str, registration: str | None = None, signed_in_user_id: int | None = None
 ) -> EmailVerified:
@@ -227,8 +263,12 @@ def email_verify(
     the code (they read the mailbox): the sign-up named by ``registration``
     (the token user_register gave that browser), else the current one when
     they are signed in as this user (``signed_in_user_id``: they proved it),
-    else the sign-up the code was sent for. Setting it revokes the account's
-    refresh tokens. Every registration attempt is then dropped."""
+    else the current one only when no other sign-up competes for it (a sole
+    sign-up, the code sent for it). Otherwise no sign-up's password applies:
+    the password becomes unusable and the mailbox owner sets one by password
+    reset (``EmailVerified.password_reset_needed``). A change of password
+    revokes the account's refresh tokens. Every registration attempt is then
+    dropped."""
     from accounts.codes import email_code_attempt
 
     email = email_normalize(email)
@@ -241,7 +281,9 @@ def email_verify(
             EmailOTPDevice.objects.select_for_update().filter(user=user).first() if user else None
         )
         verified = email_code_attempt(
-            email=email, verify=lambda: device is not None and device.verify_token(code)
+            email=email,
+            live=lambda: device is not None and device.code_is_live(),
+            verify=lambda: device.verify_token(code),
         )
         if verified:
             own = (
@@ -254,8 +296,12 @@ def email_verify(
             registered_here = own is not None
             if own is not None:
                 _password_apply(user=user, attempt=own)
-            elif signed_in_user_id != user.pk:
-                _password_apply(user=user, attempt=device.registration)
+            elif signed_in_user_id != user.pk and _password_unproven(user=user, device=device):
+                # Whoever typed the code reads the mailbox but did not show
+                # which sign-up is theirs: applying the code's sign-up would
+                # hand the account to whoever made it (an attacker who
+                # signed the address up, or pushed the owner's sign-up out).
+                _password_withhold(user=user)
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])
             RegistrationAttempt.objects.filter(user=user).delete()
@@ -266,8 +312,16 @@ def email_verify(
             failures=device.throttling_failure_count if device else None,
         )
         raise InvalidCode()
-    log.info("auth.email_verified", user_id=user.pk, registered_here=registered_here)
-    return EmailVerified(user=user, registered_here=registered_here)
+    reset_needed = not user.has_usable_password()
+    log.info(
+        "auth.email_verified",
+        user_id=user.pk,
+        registered_here=registered_here,
+        password_reset_needed=reset_needed,
+    )
+    return EmailVerified(
+        user=user, registered_here=registered_here, password_reset_needed=reset_needed
+    )
 
 
 def _family_join(*, token: RefreshToken, family) -> None:
@@ -461,6 +515,36 @@ def user_access_change_record(
     )
 
 
+def user_email_changed_by_staff(*, actor: User, user: User, old_email: str, ip: str = "") -> None:
+    """Staff changed ``user``'s address (already saved, in the caller's
+    transaction). Staff cannot vouch for a mailbox: the new address is
+    unverified (the account cannot trade) until its owner enters the code
+    sent to it now; earlier sign-ups of the old address are dropped. The
+    change is audited with references to both addresses (the trail is
+    append-only, so it holds no readable address)."""
+    old_email = email_normalize(old_email)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.email == old_email:
+        return
+    was_verified = user.email_verified_at is not None
+    user.email_verified_at = None
+    user.save(update_fields=["email_verified_at"])
+    RegistrationAttempt.objects.filter(user=user).delete()
+    audit_record(
+        action="user.email_change",
+        actor=actor,
+        obj=user,
+        subject=user,
+        before={"email_ref": _email_ref(old_email), "email_verified": was_verified},
+        after={"email_ref": _email_ref(user.email), "email_verified": False},
+        ip=ip,
+    )
+    if user.is_active:
+        device = _device_for_update(user=user)
+        _code_send_on_commit(user=user, code=device.generate_code())
+    log.info("auth.email_changed_by_staff", user_id=user.pk, actor_id=actor.pk)
+
+
 def user_password_set_by_staff_record(*, actor: User, user: User, ip: str = "") -> None:
     """Audit a password set for ``user`` by ``actor`` in the admin."""
     audit_record(action="user.password_set", actor=actor, obj=user, subject=user, ip=ip)
@@ -538,7 +622,9 @@ def user_data_export(*, user: User) -> dict:
             "before": e.before,
             "after": e.after,
             "data": e.data,
-            "ip": e.ip,
+            # Someone else's address (staff, or whoever failed to sign in as
+            # the user) is theirs, not the user's.
+            "ip": e.ip if e.actor_id == user.pk else "",
         }
         for e in audit_events_about_user(user=user)
     ]
@@ -602,7 +688,8 @@ def user_erase(
     given up (``give_up_small_balances``: it goes to the house, recorded).
     The user row stays with its id (a tombstone address, no name, an unusable
     password, inactive), so the ledger and trades keep their owner; phone
-    numbers, sessions, tokens and devices go. Locks the user row: two
+    numbers, sessions, tokens, devices (also the browsers and API clients
+    signed in from) and pending sign-ups go. Locks the user row: two
     erasures at once give one erasure and one 409.
     """
     from django_otp import devices_for_user
@@ -635,9 +722,15 @@ def user_erase(
     for device in devices_for_user(user, confirmed=None):
         device.delete()
         devices += 1
+    # The browsers and API clients they signed in from (user agents) and the
+    # sign-ups of an unverified address (passwords chosen) are theirs too.
+    known_devices, _ = KnownDevice.objects.filter(user=user).delete()
+    sign_ups, _ = RegistrationAttempt.objects.filter(user=user).delete()
     summary["accounts"] = {
         "sessions": _sessions_delete(user=user),
         "devices": devices,
+        "known_devices": known_devices,
+        "sign_ups": sign_ups,
         "tokens": OutstandingToken.objects.filter(user=user).count(),
     }
     OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows go with them

@@ -156,6 +156,14 @@ def verify_email(request):
             # already; anyone else who verifies goes to the log-in page.
             request.session.pop(SIGNUP_EMAIL_KEY, None)
             request.session.pop(SIGNUP_TOKEN_KEY, None)
+            if result.password_reset_needed:
+                # No sign-up's password was proven to be the mailbox owner's.
+                messages.success(
+                    request,
+                    "Your email is verified. To protect the account, choose its password "
+                    "now: we will email you a link.",
+                )
+                return redirect("password_reset")
             if result.registered_here or signed_in_as == result.user.pk:
                 login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, "Your email is verified. Welcome to DT Exchange.")

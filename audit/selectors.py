@@ -3,7 +3,7 @@ head (``audit_chain_head``), and the events about one person."""
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from audit.hashing import stored_hash
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
@@ -93,5 +93,6 @@ def _broken(count: int, seq: int, problem: str) -> ChainReport:
 
 
 def audit_events_about_user(*, user) -> QuerySet[AuditEvent]:
-    """Events whose subject or actor is ``user``, oldest first."""
-    return AuditEvent.objects.filter(Q(subject=user) | Q(actor=user)).order_by("seq")
+    """Events whose subject is ``user``, oldest first. Not the events where
+    ``user`` (as staff) acted on someone else: those are about that person."""
+    return AuditEvent.objects.filter(subject=user).order_by("seq")

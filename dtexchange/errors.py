@@ -182,20 +182,34 @@ def is_service_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# Said only when the request committed nothing (dtexchange.commit_watch);
+# otherwise the client is told to look before trying again.
+NOTHING_CHARGED = "Nothing was charged"
+MAYBE_SAVED = (
+    "Part of your request may already have gone through: check your trades and "
+    "balances before trying again"
+)
+
+
 def unexpected_error_body(exc: BaseException | None, request_id: str) -> tuple[dict, int]:
+    from dtexchange.commit_watch import request_committed
+
+    nothing_committed = request_committed() is False
     if exc is not None and is_service_unavailable(exc):
+        tail = f"{NOTHING_CHARGED}; try again shortly." if nothing_committed else f"{MAYBE_SAVED}."
         return (
             error_body(
                 "service_unavailable",
-                "The service is briefly unavailable. Nothing was charged; try again shortly.",
+                f"The service is briefly unavailable. {tail}",
                 {"request_id": request_id},
             ),
             503,
         )
+    tail = f"{NOTHING_CHARGED}." if nothing_committed else f"{MAYBE_SAVED}."
     return (
         error_body(
             "internal_error",
-            "Something went wrong on our side. Nothing was charged.",
+            f"Something went wrong on our side. {tail}",
             {"request_id": request_id},
         ),
         500,

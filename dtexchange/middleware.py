@@ -1,9 +1,6 @@
-import re
-import uuid
-
 import structlog
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from dtexchange.request_id import request_id_from
 
 
 class RequestIdMiddleware:
@@ -14,8 +11,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get("X-Request-ID"))
         request.request_id = request_id
         # Cleared and bound at the start of each request, and deliberately not
         # cleared at the end: Django logs 4xx/5xx responses ("Unauthorized:
@@ -34,13 +30,20 @@ class ApiErrorMiddleware:
     answer through dtexchange.errors.api_exception_handler) becomes the error
     envelope: 503 ``service_unavailable`` with Retry-After when the database
     or Redis cannot be reached, else 500 ``internal_error`` with the request
-    id. Also with DEBUG on: an API client never gets an HTML page."""
+    id. Also with DEBUG on: an API client never gets an HTML page. The
+    request is watched for committed writes, so the answer says "nothing was
+    charged" only when that is so (dtexchange.commit_watch)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        from dtexchange.commit_watch import commit_watch
+
+        with commit_watch():
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):

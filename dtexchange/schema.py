@@ -137,7 +137,8 @@ _ERROR_TEXT = {
     409: "Conflict with the current state (balance, quote, trade status, reuse of a key).",
     415: "The body is not JSON.",
     429: "Too many requests; wait for the Retry-After header's seconds.",
-    500: "An unexpected error on our side; nothing was charged.",
+    500: "An unexpected error on our side; the message says whether anything may have "
+    "gone through.",
     503: "A dependency (database, Redis, the price feed) is unreachable; retry after "
     "Retry-After seconds.",
 }

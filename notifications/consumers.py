@@ -14,9 +14,7 @@ the site's session cookie also gets its user's trade updates and notifications.
 
 import asyncio
 import json
-import re
 import time
-import uuid
 
 import structlog
 from channels.db import database_sync_to_async
@@ -29,22 +27,11 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from dtexchange.metrics import WS_CONNECTIONS
+from dtexchange.request_id import request_id_from_scope
 from notifications import fanout
 from notifications.routing import session_fingerprint, user_group
 
 log = structlog.get_logger(__name__)
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def _socket_request_id(scope) -> str:
-    """The proxy's X-Request-ID of the handshake if sane, else a new one (as
-    for HTTP requests): every log line of this socket carries it."""
-    for name, value in scope.get("headers") or ():
-        if name.lower() == b"x-request-id":
-            text = value.decode("latin-1")
-            if _SAFE_REQUEST_ID.match(text):
-                return text
-    return uuid.uuid4().hex
 
 
 CLOSE_AUTH_FAILED = 4001
@@ -93,8 +80,10 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         # Each socket runs in its own task, so its context (and so its log
         # lines' request id) is its own.
         structlog.contextvars.clear_contextvars()
+        # The handshake's id, by the same rule as HTTP requests': every log
+        # line of this socket carries it.
         structlog.contextvars.bind_contextvars(
-            request_id=_socket_request_id(scope), path=scope.get("path", "")
+            request_id=request_id_from_scope(scope), path=scope.get("path", "")
         )
         try:
             return await super().__call__(scope, receive, send)
@@ -234,12 +223,15 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_ended(self, event) -> None:
         """A session of this user ended: a socket that the ended session's
-        cookie authenticated closes (a JWT-authenticated one lives on until
-        its token expires)."""
-        if self.via != "session" or event.get("user_id") != self.user_id:
+        cookie authenticated closes. When every sign-in of the user ended
+        (``all``: a password change, "this wasn't me"), every socket of the
+        user closes, also a JWT-authenticated one: its refresh token is
+        revoked, and it must not keep the user's private events until its
+        access token expires."""
+        if self.user_id is None or event.get("user_id") != self.user_id:
             return
         data = json.loads(event["text"]).get("data") or {}
-        if data.get("all") or data.get("session") == self.session_id:
+        if data.get("all") or (self.via == "session" and data.get("session") == self.session_id):
             self.closing = True
             await self.send_json({"type": "session_ended"})
             await self._leave(user_group(self.user_id))

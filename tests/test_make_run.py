@@ -105,8 +105,11 @@ def test_make_run_serves_everything_on_its_own_servers_and_stops_them_all():
             message = message_from_bytes(eml.read_bytes(), policy=email_policy.default)
             assert message["To"] == email
             code = re.search(r"\b(\d{6})\b", message.get_body(("plain",)).get_content()).group(1)
-            verified = http.post("/api/auth/verify-email", json={"email": email, "code": code})
+            registration = response.json()["registration"]
+            sign_up = {"email": email, "code": code, "registration": registration}
+            verified = http.post("/api/auth/verify-email", json=sign_up)
             assert verified.status_code == 200, verified.text
+            assert verified.json()["password_reset_needed"] is False
 
             # The demo customer buys with mobile money through the sandbox: the
             # signed webhook completes the trade and the worker's live

@@ -147,11 +147,30 @@ def mobile_money_payment_create(
         next_poll_at=timezone.now() + settings.RELWORX_POLL_AFTER,
     )
     if submit:
-        from payments.tasks import mobile_money_submit_task
-
         payment_id = payment.pk
-        transaction.on_commit(lambda: mobile_money_submit_task.delay(payment_id))
+        transaction.on_commit(lambda: _submit_queue(payment_id))
     return payment
+
+
+def _submit_queue(payment_id: int) -> None:
+    """Queue the submission (after commit). The payment is committed by now:
+    a broker (or Redis) that cannot take the task must not turn the caller's
+    answer into an error, since the trade and its payment exist. The poller submits any
+    pending request that never went out (mobile_money_poll)."""
+    from dtexchange.errors import is_service_unavailable
+    from payments.tasks import mobile_money_submit_task
+
+    try:
+        mobile_money_submit_task.delay(payment_id)
+    except Exception as exc:
+        if not is_service_unavailable(exc):
+            raise  # a bug, not an outage: it must be seen
+        log.warning(
+            "momo.submit.queue_failed",
+            payment_id=payment_id,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            exc_info=True,
+        )
 
 
 def _description(payment: MobileMoneyPayment) -> str:

@@ -53,8 +53,16 @@ def register(api, email, password=DEFAULT_PASSWORD):
 
 def verified_tokens(api, email, password=DEFAULT_PASSWORD) -> dict:
     """Register, verify with the emailed code and sign in; returns the pair."""
-    assert register(api, email, password).status_code == 202
-    response = api.post("/api/auth/verify-email", {"email": email, "code": last_code_for(email)})
+    registered = register(api, email, password)
+    assert registered.status_code == 202
+    response = api.post(
+        "/api/auth/verify-email",
+        {
+            "email": email,
+            "code": last_code_for(email),
+            "registration": registered.json()["registration"],
+        },
+    )
     assert response.status_code == 200, response.json()
     response = api.post("/api/auth/token", {"email": email, "password": password})
     assert response.status_code == 200, response.json()

@@ -9,10 +9,11 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import EmailOTPDevice, User
+from accounts.models import EmailOTPDevice, KnownDevice, RegistrationAttempt, User
 from accounts.roles import ADMIN
 from accounts.services import token_obtain, user_erase
 from audit.models import AuditEvent
@@ -125,6 +126,35 @@ def test_the_export_holds_everything_about_the_user(market):
     assert APIClient().get(EXPORT).status_code == 401
 
 
+def test_the_export_holds_no_one_elses_audit_events_or_addresses():
+    """A staff member's export: what staff did to others is about those
+    people (their accounts, the staff's address then) and stays out; of the
+    events about the staff member, an address shows only when they acted."""
+    staff = UserFactory(is_staff=True)
+    customer = UserFactory()
+    admin = UserFactory(is_staff=True)
+    audit_record(
+        action="user.access_change", actor=staff, subject=customer, data={"tier": 2}, ip="10.0.0.7"
+    )
+    audit_record(action="admin.sign_in", actor=staff, subject=staff, ip="10.0.0.7")
+    audit_record(action="user.password_set", actor=admin, subject=staff, ip="10.0.0.9")
+    audit_record(
+        action="admin.sign_in_failed", actor_label="anonymous", subject=staff, ip="203.0.113.5"
+    )
+
+    events = _signed_in(staff).get(EXPORT).json()["audit_events"]
+    assert [(e["action"], e["ip"], e["by_you"]) for e in events] == [
+        ("admin.sign_in", "10.0.0.7", True),
+        ("user.password_set", "", False),
+        ("admin.sign_in_failed", "", False),
+    ]
+    assert "10.0.0.9" not in str(events) and "203.0.113.5" not in str(events)
+    theirs = _signed_in(customer).get(EXPORT).json()["audit_events"]
+    assert [(e["action"], e["ip"], e["by_you"]) for e in theirs] == [
+        ("user.access_change", "", False)
+    ]
+
+
 def test_erasure_is_refused_while_money_or_anything_is_in_flight(market):
     user = UserFactory()
     fund_wallet(user, "USD", "20.00")
@@ -175,6 +205,7 @@ def test_erasure_removes_personal_data_and_the_books_still_reconcile(market, cli
     assert (erased.full_name, erased.is_active, erased.has_usable_password()) == ("", False, False)
     assert not OutstandingToken.objects.filter(user=erased).exists()
     assert not EmailOTPDevice.objects.filter(user=erased).exists()
+    assert not KnownDevice.objects.filter(user=erased).exists()  # the API sign-in's
     assert not [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
     payment.refresh_from_db()
     assert payment.msisdn == "" and "msisdn" not in payment.last_status_raw
@@ -193,6 +224,33 @@ def test_erasure_removes_personal_data_and_the_books_still_reconcile(market, cli
     )
     assert again.status_code == 202
     assert User.objects.get(email="ada@example.test").pk != user.pk
+
+
+def test_erasure_removes_the_sign_ins_devices_and_pending_sign_ups(settings):
+    """An unverified account signed up twice (two passwords kept, waiting for
+    the code) and signed in from an API client and a browser: erasing it
+    leaves none of those rows (user agents, password hashes)."""
+    from accounts.services import user_register
+
+    settings.OTP_RESEND_INTERVAL = settings.OTP_RESEND_INTERVAL * 0
+    user_register(email="twice@example.test", password=DEFAULT_PASSWORD)
+    user_register(email="twice@example.test", password="Second-pass-2026")
+    user = User.objects.get(email="twice@example.test")
+    token_obtain(email=user.email, password=DEFAULT_PASSWORD, device="curl/8.5 on a laptop")
+    browser = Client(HTTP_USER_AGENT="Firefox on the victim's phone")
+    assert (
+        browser.post("/login/", {"username": user.email, "password": DEFAULT_PASSWORD}).status_code
+        == 302
+    )
+    assert KnownDevice.objects.filter(user=user).count() == 2
+    assert RegistrationAttempt.objects.filter(user=user).count() == 2
+
+    user_erase(user=user, password=DEFAULT_PASSWORD)
+    assert not KnownDevice.objects.filter(user=user).exists()
+    assert not RegistrationAttempt.objects.filter(user=user).exists()
+    event = AuditEvent.objects.get(action="user.erase")
+    assert event.data["accounts"]["known_devices"] == 2
+    assert event.data["accounts"]["sign_ups"] == 2
 
 
 def test_a_small_balance_needs_an_explicit_give_up():

@@ -13,6 +13,7 @@ def test_register_verify_sign_in_and_me(api, settings):
     response = register(api, "New.Person@Example.UG")
     assert response.status_code == 202
     assert "6-digit code" in response.json()["detail"]
+    registration = response.json()["registration"]
 
     # The code arrives by email, in both parts, with the security notice.
     assert len(mail.outbox) == 1
@@ -34,9 +35,16 @@ def test_register_verify_sign_in_and_me(api, settings):
     api.bearer(tokens["access"])
     assert api.get("/api/auth/me").json()["email_verified"] is False
 
-    response = api.post("/api/auth/verify-email", {"email": "NEW.person@example.ug", "code": code})
+    response = api.post(
+        "/api/auth/verify-email",
+        {"email": "NEW.person@example.ug", "code": code, "registration": registration},
+    )
     assert response.status_code == 200, response.json()
-    assert response.json() == {"email": "new.person@example.ug", "email_verified": True}
+    assert response.json() == {
+        "email": "new.person@example.ug",
+        "email_verified": True,
+        "password_reset_needed": False,
+    }
 
     api.bearer(None)
     response = api.post(
@@ -74,7 +82,11 @@ def test_known_verified_address_gets_the_same_answer_and_no_email(api):
     fresh = register(api, "someone-new@example.ug")
     taken = register(api, "taken@example.ug", password="Another-pass-2026")
     assert taken.status_code == fresh.status_code == 202
-    assert taken.json() == fresh.json()
+    # The same answer: the same message and a sign-up token of the same shape.
+    assert set(taken.json()) == set(fresh.json()) == {"detail", "registration"}
+    assert taken.json()["detail"] == fresh.json()["detail"]
+    assert len(taken.json()["registration"]) == len(fresh.json()["registration"]) == 43
+    assert taken.json()["registration"] != fresh.json()["registration"]
     assert [m.to for m in mail.outbox] == [["someone-new@example.ug"]]
     # The password of the existing account did not change.
     assert User.objects.get(email="taken@example.ug").check_password(DEFAULT_PASSWORD)
@@ -88,10 +100,19 @@ def test_reregistering_an_unverified_address_replaces_password_and_revokes_sessi
     ).json()
 
     # The real owner registers the same address and verifies it.
-    assert register(api, "squat@example.ug", password="Owner-pass-2026").status_code == 202
+    owners_sign_up = register(api, "squat@example.ug", password="Owner-pass-2026")
+    assert owners_sign_up.status_code == 202
     code = last_code_for("squat@example.ug")
-    response = api.post("/api/auth/verify-email", {"email": "squat@example.ug", "code": code})
+    response = api.post(
+        "/api/auth/verify-email",
+        {
+            "email": "squat@example.ug",
+            "code": code,
+            "registration": owners_sign_up.json()["registration"],
+        },
+    )
     assert response.status_code == 200
+    assert response.json()["password_reset_needed"] is False
 
     refused = api.post(
         "/api/auth/token", {"email": "squat@example.ug", "password": "Squatter-pass-2026"}

@@ -242,3 +242,21 @@ def test_each_socket_logs_with_its_own_request_id(json_log_lines):
     others = {line["request_id"] for line in lines} - {"req-ws-first"}
     assert len(others) == 1 and len(others.pop()) == 32
     assert all({"timestamp", "level", "logger"} <= set(line) for line in lines)
+
+
+def test_a_sockets_malformed_request_id_is_replaced_as_for_http(json_log_lines):
+    """One rule for HTTP and WebSocket ids (dtexchange.request_id): a header
+    value that is not a short safe token is never logged."""
+    bad = "x" * 65
+
+    async def scenario():
+        ws = await connect(headers=[(b"x-request-id", bad.encode())])
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+        await ws.disconnect()
+
+    run(scenario)
+    ids = {line["request_id"] for line in json_log_lines() if line["event"].startswith("ws.")}
+    assert len(ids) == 1
+    (replaced,) = ids
+    assert replaced != bad and len(replaced) == 32

@@ -164,7 +164,7 @@ def test_connections_per_client_address_are_capped():
         run(scenario)
 
 
-def test_a_cookie_socket_closes_at_logout_and_at_a_password_change(server, make_user):
+def test_sockets_close_at_logout_and_at_a_password_change(server, make_user):
     alice = make_user("alice@example.com")
     client_one, cookie_one = _session_cookie(alice)
     _client_two, cookie_two = _session_cookie(alice)
@@ -186,6 +186,9 @@ def test_a_cookie_socket_closes_at_logout_and_at_a_password_change(server, make_
         assert await recv_json(one) == {"type": "session_ended"}
         assert await closed_with(one) == 4003
         assert await silent(two)  # another browser's session lives on
+        # One session's end is not the token's: it lives on.
+        await token_socket.send(json.dumps({"type": "ping"}))
+        assert await recv_json(token_socket) == {"type": "pong"}
 
         def change_password():
             alice.set_password("a-new-password-2026")
@@ -194,10 +197,36 @@ def test_a_cookie_socket_closes_at_logout_and_at_a_password_change(server, make_
         await sync_to_async(change_password)()
         assert await recv_json(two) == {"type": "session_ended"}
         assert await closed_with(two) == 4003
-        # A token-authenticated socket is not a session's: it lives until its
-        # token expires.
-        await token_socket.send(json.dumps({"type": "ping"}))
-        assert await recv_json(token_socket) == {"type": "pong"}
-        await token_socket.close()
+        # Every sign-in ended: the token-authenticated socket closes too.
+        assert await recv_json(token_socket) == {"type": "session_ended"}
+        assert await closed_with(token_socket) == 4003
+
+    run(scenario)
+
+
+def test_this_wasnt_me_closes_the_users_token_sockets_too(server, make_user):
+    """The lock link of a "was this you?" email: the account's JWT sockets
+    (an attacker's API client) close at once, not when the token expires;
+    another user's socket is untouched."""
+    from accounts.security import account_lock_token
+
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+
+    async def token_socket(user):
+        ws = await websockets.connect(server["url"])
+        await ws.send(json.dumps({"type": "authenticate", "token": access_token(user)}))
+        assert (await recv_json(ws))["via"] == "token"
+        return ws
+
+    async def scenario():
+        attacker, other = await token_socket(alice), await token_socket(bob)
+        token = await sync_to_async(account_lock_token)(alice)
+        locked = await sync_to_async(Client().post)(f"/account/lock/{token}/")
+        assert locked.status_code == 200
+        assert await recv_json(attacker) == {"type": "session_ended"}
+        assert await closed_with(attacker) == 4003
+        await other.send(json.dumps({"type": "ping"}))
+        assert await recv_json(other) == {"type": "pong"}
+        await other.close()
 
     run(scenario)

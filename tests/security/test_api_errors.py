@@ -115,3 +115,38 @@ def test_handler500_answers_json_for_api_paths():
         response = server_error(request)
     assert response.status_code == 500
     assert json.loads(response.content)["error"]["details"] == {"request_id": "r-9"}
+
+
+NOTHING = "Nothing was charged"
+MAYBE = "may already have gone through"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("tests.security.urls_broken")
+@pytest.mark.parametrize(
+    ("path", "status", "committed"),
+    [
+        ("/api/test/committed-then-outage", 503, True),
+        ("/api/test/broker-down-on-commit", 503, True),
+        ("/api/test/committed-then-bug", 500, True),
+        ("/api/test/rolled-back-outage", 503, False),
+        ("/api/test/broken-plain", 500, False),
+    ],
+)
+def test_nothing_was_charged_is_said_only_when_nothing_committed(client, path, status, committed):
+    """Real commits (a transactional test): an error after a write committed
+    must not tell the client that nothing happened, or they pay twice."""
+    from accounts.models import EmailCodeFailureDay
+
+    response = client.post(path, HTTP_X_REQUEST_ID="commit-1")
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == ("service_unavailable" if status == 503 else "internal_error")
+    assert error["details"] == {"request_id": "commit-1"}
+    rows = EmailCodeFailureDay.objects.count()
+    if committed:
+        assert rows == 1
+        assert NOTHING not in error["message"] and MAYBE in error["message"]
+    else:
+        assert rows == 0
+        assert NOTHING in error["message"] and MAYBE not in error["message"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.codes import email_code_failures_today
 from accounts.models import EmailCodeFailureDay, User
@@ -89,3 +90,40 @@ def test_parallel_guesses_cannot_pass_the_cap_together(settings, mailoutbox):
     assert email_code_failures_today(email=EMAIL) == 3
     with pytest.raises(InvalidCode):
         email_verify(email=EMAIL, code=right)
+
+
+@pytest.mark.django_db
+def test_a_stranger_cannot_use_up_the_owners_day_when_no_code_is_waiting(api, fast_codes):
+    """The denial of service: posting wrong codes for an address whose code
+    expired (or a verified or unknown address) counts nothing, so the owner's
+    next code still works."""
+    from accounts.models import EmailOTPDevice
+    from tests.factories import UserFactory
+
+    register(api, EMAIL)
+    EmailOTPDevice.objects.filter(user__email=EMAIL).update(valid_until=timezone.now())
+    verified = UserFactory(email="done@example.ug")
+    for address in (EMAIL, verified.email, "nobody@example.ug"):
+        for _ in range(10):
+            response = api.post("/api/auth/verify-email", {"email": address, "code": "123456"})
+            assert_error(response, 400, "invalid_code")
+        assert email_code_failures_today(email=address) == 0
+
+    assert api.post("/api/auth/resend-code", {"email": EMAIL}).status_code == 202
+    right = last_code_for(EMAIL)
+    assert api.post("/api/auth/verify-email", {"email": EMAIL, "code": right}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_tries_refused_by_the_codes_own_limit_do_not_count(api, fast_codes):
+    """Past the code's own 5 wrong tries nothing is checked, so nothing more
+    is counted: the day keeps room for the owner's next code."""
+    register(api, EMAIL)
+    wrong = _wrong(last_code_for(EMAIL))
+    for _ in range(15):
+        api.post("/api/auth/verify-email", {"email": EMAIL, "code": wrong})
+    assert email_code_failures_today(email=EMAIL) == 5
+    time.sleep(1.1)  # the API's one-resend-per-interval throttle
+    assert api.post("/api/auth/resend-code", {"email": EMAIL}).status_code == 202
+    right = last_code_for(EMAIL)
+    assert api.post("/api/auth/verify-email", {"email": EMAIL, "code": right}).status_code == 200
