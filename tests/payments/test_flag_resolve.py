@@ -71,7 +71,7 @@ def _report(payment, status, amount=None, currency="UGX"):
         currency=currency,
         internal_reference=f"rw-{payment.reference}",
         raw=raw,
-        source="webhook",
+        source="poll",
     )
 
 
