@@ -6,6 +6,11 @@ Rules kept here:
 * Our ``reference`` is fixed at creation and reused by every (re)submission.
   Relworx's docs do not say what a resend with a used reference gets (the
   original answer, or a "duplicate" refusal): both are survived.
+* One worker at a time sends a request (a session advisory lock held across
+  the call, see ``_sending_lock_try``), and each send is claimed by
+  compare-and-set on the attempt number, recording ``maybe_sent`` before
+  the call: a retry or poll that comes meanwhile sends nothing, and only the
+  worker that made a first send may take a refusal as a definite failure.
 * ``maybe_sent`` is recorded before every send. Once set, only the status
   check (``request_status``, else ``status``) decides the outcome; a refusal
   of a resend leaves the request pending ("ambiguous"), and a request whose
@@ -16,7 +21,10 @@ Rules kept here:
 * An outcome is applied under the payment's row lock and moves the status
   only out of ``pending``; repeats are no-ops and contradictions, unknown
   statuses and amount mismatches are flagged for a person, never applied.
-  Webhooks only queue the status check (their amount is not signed).
+  Webhooks only queue the status check: only their references and status
+  are signed, and nothing else from them is kept or used.
+* Relworx's charge is booked once, when Relworx reports the transaction
+  decided or a success that is flagged (it took the charge either way).
 """
 
 from __future__ import annotations
