@@ -30,3 +30,12 @@ class IdempotencyKeyReused(Conflict):
 
     code = "idempotency_key_reused"
     message = "This idempotency key was already used for a different posting."
+
+
+class ErasureBalanceNotZero(Conflict):
+    """An account erasure met a wallet balance that is not zero (and not a
+    small balance given up) once the wallets were locked. ``details``:
+    ``blockers``, as the erasure's own refusal lists them."""
+
+    code = "erasure_blocked"
+    message = "The account cannot be closed yet: a balance is not zero."

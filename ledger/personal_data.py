@@ -5,9 +5,10 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from ledger.errors import ErasureBalanceNotZero
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, TransactionKind
 from ledger.money import fmt
-from ledger.services import house_account, ledger_post
+from ledger.services import house_account, ledger_accounts_lock, ledger_post
 
 
 def _wallets(user):
@@ -41,9 +42,9 @@ def _small(wallet) -> bool:
     return limit is not None and 0 < wallet.balance < limit
 
 
-def blockers(user, give_up_small_balances: bool) -> list[dict]:
+def _blockers_of(wallets, give_up_small_balances: bool) -> list[dict]:
     out = []
-    for wallet in _wallets(user):
+    for wallet in wallets:
         if wallet.balance == 0 or (give_up_small_balances and _small(wallet)):
             continue
         amount = fmt(wallet.balance, wallet.currency)
@@ -66,24 +67,49 @@ def blockers(user, give_up_small_balances: bool) -> list[dict]:
     return out
 
 
+def blockers(user, give_up_small_balances: bool) -> list[dict]:
+    return _blockers_of(_wallets(user), give_up_small_balances)
+
+
 def erase(user, give_up_small_balances: bool) -> dict | None:
-    """Balances below the limits, given up with the user's confirmation, go
-    to house equity in one recorded posting per currency."""
-    given_up = {}
-    if give_up_small_balances:
-        for wallet in _wallets(user).select_for_update():
-            if not _small(wallet):
-                continue
-            amount = Decimal(wallet.balance)
-            ledger_post(
-                kind=TransactionKind.ADJUSTMENT,
-                idempotency_key=f"erasure:small_balance:{user.pk}:{wallet.currency}",
-                entries=[
-                    (wallet, -amount),
-                    (house_account(kind=AccountKind.EQUITY, currency=wallet.currency), amount),
-                ],
-                description="Small balance given up when the account was closed",
-                actor=f"user:{user.pk}",
-            )
-            given_up[wallet.currency] = amount
-    return {"small_balances_given_up": given_up} if given_up else None
+    """Give up what is left in the user's wallets, or refuse.
+
+    Runs in the erasure's transaction. Locks the user's wallets and the house
+    equity accounts of their currencies together, in pk order (the order
+    every posting locks in, so an erasure and a concurrent credit cannot
+    deadlock), then looks at the balances again under the lock: money that
+    arrived after ``blockers`` was asked (a refund, a late payment) and is not
+    a small balance given up refuses the erasure (ErasureBalanceNotZero, 409;
+    the whole erasure rolls back). Small balances given up with the user's
+    confirmation go to house equity in one recorded posting for all
+    currencies."""
+    wallets = list(_wallets(user))
+    if not wallets:
+        return None
+    equity = {
+        w.currency: house_account(kind=AccountKind.EQUITY, currency=w.currency) for w in wallets
+    }
+    locked = ledger_accounts_lock(accounts=[*wallets, *equity.values()])
+    wallets = [locked[w.pk] for w in wallets]
+    left = _blockers_of(wallets, give_up_small_balances)
+    if left:
+        raise ErasureBalanceNotZero(
+            "The account cannot be closed yet: " + "; ".join(b["message"] for b in left),
+            details={"blockers": left},
+        )
+    given_up = {w.currency: Decimal(w.balance) for w in wallets if w.balance != 0}
+    if not given_up:
+        return None
+    entries = []
+    for wallet in wallets:
+        amount = given_up.get(wallet.currency)
+        if amount:
+            entries += [(wallet, -amount), (equity[wallet.currency], amount)]
+    ledger_post(
+        kind=TransactionKind.ADJUSTMENT,
+        idempotency_key=f"erasure:small_balances:{user.pk}",
+        entries=entries,
+        description="Small balances given up when the account was closed",
+        actor=f"user:{user.pk}",
+    )
+    return {"small_balances_given_up": given_up}

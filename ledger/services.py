@@ -89,6 +89,19 @@ def house_account(*, kind: str, currency: str) -> LedgerAccount:
     return account
 
 
+def ledger_accounts_lock(*, accounts: Sequence[LedgerAccount]) -> dict[int, LedgerAccount]:
+    """Lock ``accounts`` (``SELECT … FOR UPDATE`` in pk order, the order every
+    posting locks in) for the rest of the caller's transaction and return
+    them as the database has them now, by pk: for a caller that must look at
+    balances under the lock before deciding what to post (then post with
+    ``ledger_post`` in the same transaction)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_accounts_lock holds its locks until commit: call it in atomic.")
+    ids = sorted({account.pk for account in accounts})
+    rows = LedgerAccount.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+    return {account.pk: account for account in rows}
+
+
 def _aggregate(entries: Sequence[tuple[LedgerAccount, Decimal]]) -> dict[int, Decimal]:
     """Validate the entries (no database access) and net them per account."""
     if len(entries) < 2:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
-from payments.relworx import parse_amount
 from trading import payment_methods
 from trading.services.prices import price_get_fresh
 from trading.services.pricing import buy_amounts
@@ -133,15 +132,11 @@ def momo_wallet_credit_key(payment: MobileMoneyPayment) -> str:
 
 
 def flagged_payment_reported_amount(payment: MobileMoneyPayment) -> Decimal | None:
-    """What Relworx last said was paid: the amount it reported on a success
-    (kept on the payment, or in its last status payload when the success was
-    not applied, e.g. it arrived after a failure)."""
-    if payment.amount_received is not None:
-        return payment.amount_received
-    raw = payment.last_status_raw or {}
-    if str(raw.get("status") or "").lower() == "success":
-        return parse_amount(raw.get("amount"))
-    return None
+    """What Relworx's status check said was paid (``amount_received``), or
+    None. Never a webhook's amount: the signature does not cover it, so it
+    is neither kept nor shown (a replayed, edited webhook would otherwise
+    prefill the staff credit form)."""
+    return payment.amount_received
 
 
 def flagged_payment_credit_refusal(payment: MobileMoneyPayment) -> str:

@@ -175,7 +175,7 @@ def test_flagged_payments_are_counted_until_resolved(client, market):
         currency="UGX",
         internal_reference=f"rw-{payment.reference}",
         raw={},
-        source="webhook",
+        source="poll",
     )
     assert value(scrape(client), "dtx_payments_needing_attention") == 1
 

@@ -93,6 +93,7 @@ SWITCHES: dict[str, str] = {
     "no_request_status": "check-request-status answers without `request_status`",
     "balance_as_string": "check-wallet-balance sends the balance as a string",
     "validate_mtn": "validate also names MTN numbers (the docs: Airtel only)",
+    "latency": "every API call is answered after this many seconds (a slow Relworx)",
 }
 
 DEFAULT = Scenario("Any other number: succeeds, one webhook")

@@ -464,6 +464,9 @@ def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _authorised(self) -> bool:
+            latency = sandbox.switches.get("latency")
+            if latency:
+                time.sleep(float(latency))  # a slow network or a slow Relworx
             if self.headers.get("Authorization") != f"Bearer {sandbox.api_key}":
                 self._send(401, _error("Invalid API key."))
                 return False

@@ -6,6 +6,11 @@ Rules kept here:
 * Our ``reference`` is fixed at creation and reused by every (re)submission.
   Relworx's docs do not say what a resend with a used reference gets (the
   original answer, or a "duplicate" refusal): both are survived.
+* One worker at a time sends a request (a session advisory lock held across
+  the call, see ``_sending_lock_try``), and each send is claimed by
+  compare-and-set on the attempt number, recording ``maybe_sent`` before
+  the call: a retry or poll that comes meanwhile sends nothing, and only the
+  worker that made a first send may take a refusal as a definite failure.
 * ``maybe_sent`` is recorded before every send. Once set, only the status
   check (``request_status``, else ``status``) decides the outcome; a refusal
   of a resend leaves the request pending ("ambiguous"), and a request whose
@@ -16,7 +21,10 @@ Rules kept here:
 * An outcome is applied under the payment's row lock and moves the status
   only out of ``pending``; repeats are no-ops and contradictions, unknown
   statuses and amount mismatches are flagged for a person, never applied.
-  Webhooks only queue the status check (their amount is not signed).
+  Webhooks only queue the status check: only their references and status
+  are signed, and nothing else from them is kept or used.
+* Relworx's charge is booked once, when Relworx reports the transaction
+  decided or a success that is flagged (it took the charge either way).
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import DomainError
@@ -46,6 +55,7 @@ from payments.relworx import (
     RelworxThrottled,
     RelworxUnavailable,
 )
+from payments.signature import SIGNED_FIELDS
 from trading.selectors.trades import trade_is_open
 
 log = structlog.get_logger(__name__)
@@ -183,14 +193,13 @@ def _update(payment_id: int, **fields) -> None:
     MobileMoneyPayment.objects.filter(pk=payment_id).update(updated_at=timezone.now(), **fields)
 
 
-def _wait(payment: MobileMoneyPayment, reason: str, exc: RelworxError, maybe_sent: bool) -> str:
+def _wait(payment: MobileMoneyPayment, reason: str, exc: RelworxError) -> str:
     """The request could not go out (or its answer was a refusal of a resend):
     it stays pending, with why, and the poller tries again."""
     _update(
         payment.pk,
         waiting_reason=reason,
         error_code=exc.error_code[:64],
-        maybe_sent=maybe_sent,
         last_status_raw=redact({"submit_error": exc.message, "http_status": exc.status_code}),
     )
     log.warning(
@@ -201,6 +210,53 @@ def _wait(payment: MobileMoneyPayment, reason: str, exc: RelworxError, maybe_sen
         error_code=exc.error_code,
     )
     return "waiting"
+
+
+def _claim(payment: MobileMoneyPayment) -> int | None:
+    """Claim the next send of ``payment`` by compare-and-set on what was read
+    (attempt number and ``maybe_sent``), recording ``maybe_sent`` before the
+    call: a crash or timeout from here on leaves the memory that the request
+    may have reached Relworx. Returns the attempt number, or None when the row
+    changed since it was read (another attempt, an outcome, a webhook's
+    internal reference): then this worker sends nothing."""
+    attempt = payment.submit_attempts + 1
+    claimed = MobileMoneyPayment.objects.filter(
+        Q(internal_reference__isnull=True) | Q(internal_reference=""),
+        pk=payment.pk,
+        status=Status.PENDING,
+        submit_attempts=payment.submit_attempts,
+        maybe_sent=payment.maybe_sent,
+    ).update(submit_attempts=attempt, maybe_sent=True, updated_at=timezone.now())
+    return attempt if claimed == 1 else None
+
+
+def _unclaim(payment: MobileMoneyPayment, attempt: int) -> None:
+    """Attempt ``attempt`` was the first and cannot have reached Relworx (refused
+    at connect, 401/403/429, a clean refusal): forget ``maybe_sent`` again, but
+    only while no later attempt has been claimed (one that may be on its way)."""
+    MobileMoneyPayment.objects.filter(pk=payment.pk, submit_attempts=attempt).update(
+        maybe_sent=False, updated_at=timezone.now()
+    )
+
+
+def _sending_lock_try(payment_id: int) -> bool:
+    # A session-level PostgreSQL lock on the payment, held while one worker
+    # sends it (across the HTTP calls, no transaction open, no row locked):
+    # a Celery retry, the poller or the health check that comes meanwhile
+    # finds it taken and sends nothing. Released by _sending_lock_release, or
+    # by PostgreSQL when the worker's connection ends (a crashed worker).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [f"momo-send:{payment_id}"]
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _sending_lock_release(payment_id: int) -> None:
+    with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [f"momo-send:{payment_id}"]
+        )
 
 
 def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None) -> str:
@@ -218,24 +274,36 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
     A collection whose trade was cancelled or expired before anything was
     sent is not sent (the payment fails: nobody is prompted for a closed order).
 
+    One worker at a time sends a given request: the others (a Celery retry,
+    the poller, the health check) return "in_progress" without calling
+    Relworx, and the attempt is claimed by compare-and-set before the call.
+
     Returns "submitted", "already_submitted", "not_pending", "waiting",
-    "trade_closed", "failed"; raises RelworxUnavailable when Relworx could not be reached or
-    gave no clear answer (the caller retries later).
+    "trade_closed", "failed", "in_progress"; raises RelworxUnavailable when
+    Relworx could not be reached or gave no clear answer (the caller retries
+    later).
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("mobile_money_submit calls Relworx: never inside a transaction.")
-    payment = MobileMoneyPayment.objects.get(pk=payment_id)
-    if payment.status != Status.PENDING:
-        return "not_pending"
-    if payment.internal_reference:
-        return "already_submitted"
-    own_client = client is None
-    client = client or RelworxClient.from_settings()
+    if not _sending_lock_try(payment_id):
+        log.info("momo.submit.in_progress", payment_id=payment_id)
+        return "in_progress"
     try:
-        return _submit(payment, client)
+        # Read under the lock: an attempt that finished meanwhile is seen.
+        payment = MobileMoneyPayment.objects.get(pk=payment_id)
+        if payment.status != Status.PENDING:
+            return "not_pending"
+        if payment.internal_reference:
+            return "already_submitted"
+        own_client = client is None
+        client = client or RelworxClient.from_settings()
+        try:
+            return _submit(payment, client)
+        finally:
+            if own_client:
+                client.close()
     finally:
-        if own_client:
-            client.close()
+        _sending_lock_release(payment_id)
 
 
 def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
@@ -282,9 +350,10 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
                 "momo.payout.waiting", reference=payment.reference, reason=check.waiting_reason
             )
             return "waiting"
-    # Recorded before the call: a crash or timeout from here on leaves the
-    # memory that this request may have reached Relworx.
-    _update(payment.pk, submit_attempts=payment.submit_attempts + 1, maybe_sent=True)
+    attempt = _claim(payment)
+    if attempt is None:
+        log.info("momo.submit.claimed_elsewhere", reference=payment.reference)
+        return "in_progress"
     call = client.send_payment if payout else client.request_payment
     try:
         accepted = call(
@@ -296,19 +365,26 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
         )
     except RelworxRefused as exc:
         relworx_refused_report(detail=f"HTTP {exc.status_code}: {exc.message}")
-        return _wait(payment, "relworx_refused", exc, maybe_sent_before)
+        if not maybe_sent_before:
+            _unclaim(payment, attempt)
+        return _wait(payment, "relworx_refused", exc)
     except RelworxThrottled as exc:
-        return _wait(payment, "relworx_throttled", exc, maybe_sent_before)
+        if not maybe_sent_before:
+            _unclaim(payment, attempt)
+        return _wait(payment, "relworx_throttled", exc)
     except RelworxRejected as exc:
         if payout and payout_refusal_is_low_float(exc):
             relworx_low_float_report(balance="?", needed=payment.amount, currency=payment.currency)
-            return _wait(payment, "low_float", exc, maybe_sent_before)
+            if not maybe_sent_before:
+                _unclaim(payment, attempt)
+            return _wait(payment, "low_float", exc)
         if not payout_failure_is_definite(maybe_sent_before=maybe_sent_before, error=exc):
             # e.g. a resend answered "duplicate reference": the first attempt
             # may have been accepted. The status check decides.
-            return _wait(payment, "ambiguous", exc, True)
+            return _wait(payment, "ambiguous", exc)
         log.warning("momo.submit.rejected", reference=payment.reference, message=exc.message)
-        _update(payment.pk, error_code=exc.error_code[:64], maybe_sent=False)
+        _update(payment.pk, error_code=exc.error_code[:64])
+        _unclaim(payment, attempt)
         return mobile_money_apply_status(
             payment_id=payment.pk,
             status=STATUS_FAILED,
@@ -322,7 +398,7 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
         )
     except RelworxUnavailable as exc:
         if not exc.may_have_reached and not maybe_sent_before:
-            _update(payment.pk, maybe_sent=False)  # refused at connect: nothing went out
+            _unclaim(payment, attempt)  # refused at connect: nothing went out
         log.warning("momo.submit.unavailable", reference=payment.reference, error=exc.message)
         raise
     relworx_working_report()
@@ -450,6 +526,11 @@ def redact(raw: dict | None) -> dict:
     return clean
 
 
+def webhook_signed_fields(payload: dict) -> dict:
+    """The part of a webhook its signature covers (references and status)."""
+    return {name: payload[name] for name in SIGNED_FIELDS if name in payload}
+
+
 def _flag(payment: MobileMoneyPayment, reason: str) -> None:
     log.error("momo.flagged", reference=payment.reference, reason=reason)
     payment.flagged = True
@@ -482,6 +563,12 @@ def mobile_money_apply_status(
     pending happens once (compare-and-set); a success whose amount or currency
     differs from the request is not applied but flagged.
     """
+    if source == "webhook":
+        # Only the references and the status of a webhook are signed: its
+        # amount, currency, charge and message are nobody's word, so none of
+        # them is kept or used (the status check brings them).
+        raw = webhook_signed_fields(raw or {})
+        amount, currency, charge, provider_transaction_id, message = None, "", None, "", ""
     payment = MobileMoneyPayment.objects.select_for_update().get(pk=payment_id)
     payment.last_status_raw = redact(raw)
     fields = ["last_status_raw", "updated_at", "flagged", "flag_reason", "resolved_at"]
@@ -516,7 +603,14 @@ def mobile_money_apply_status(
     if payment.status != Status.PENDING:
         if payment.status != target:
             _flag(payment, f"{source}: {status} arrived after the payment was {payment.status}")
+            if target == Status.SUCCEEDED and amount is not None:
+                # The status check's word (never a webhook's): shown to the
+                # person who resolves the flag.
+                payment.amount_received = amount
+                fields.append("amount_received")
             payment.save(update_fields=fields)
+            if target == Status.SUCCEEDED:
+                _post_charge(payment)  # Relworx took its charge on that success
             return "flagged"
         payment.save(update_fields=fields)
         _post_charge(payment)  # a charge reported after the outcome
@@ -533,6 +627,9 @@ def mobile_money_apply_status(
                 f"we asked for {payment.amount} {payment.currency}; not settled",
             )
             payment.save(update_fields=fields)
+            # Relworx took its charge on this success whatever the person
+            # resolving the flag decides about the money: booked now, once.
+            _post_charge(payment)
             return "flagged"
 
     now = timezone.now()
@@ -560,10 +657,18 @@ def _post_charge(payment: MobileMoneyPayment) -> None:
     and Relworx reports charges in tenths: the books take it rounded up to a
     whole UGX (never understating the cost); the exact charge stays on the
     payment."""
+    from ledger.errors import IdempotencyKeyReused
     from payments.services.effects import post_relworx_charge
 
-    if payment.charge is not None and payment.charge > 0:
+    if payment.charge is None or payment.charge <= 0:
+        return
+    try:
         post_relworx_charge(payment)
+    except IdempotencyKeyReused:
+        # Booked once already, for another figure: the books keep the first
+        # (nothing is written twice); a person compares it with Relworx's.
+        _flag(payment, f"Relworx now reports a charge of {payment.charge}, another was booked")
+        payment.save(update_fields=["flagged", "flag_reason", "resolved_at", "updated_at"])
 
 
 def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:

@@ -200,6 +200,24 @@ def _confirm_credit(*, payment_id: int, actor, proposal_id: int) -> PaymentResol
     )
 
 
+def _book_reported_charge(payment: MobileMoneyPayment) -> None:
+    """Relworx's charge on a payment it reported decided or successful, on the
+    same idempotency key as when the report came (services.mobile_money):
+    booked once, here only if nothing booked it then (e.g. a flag raised
+    before that report booked charges). A charge booked for another figure
+    is left as booked (the flag's note is where a person says why)."""
+    from ledger.errors import IdempotencyKeyReused
+    from payments.services.effects import post_relworx_charge
+
+    reported = payment.status != MobileMoneyPayment.Status.PENDING or (
+        payment.amount_received is not None
+    )
+    if payment.charge is None or payment.charge <= 0 or not reported:
+        return
+    with contextlib.suppress(IdempotencyKeyReused):
+        post_relworx_charge(payment)
+
+
 def _resolve(*, payment, actor, outcome, note, amount, proposal=None) -> PaymentResolution:
     flag_reason, status_before = payment.flag_reason, payment.status
     credited, ledger_reference = None, ""
@@ -231,6 +249,7 @@ def _resolve(*, payment, actor, outcome, note, amount, proposal=None) -> Payment
                     reason=f"mobile money {payment.reference}: credited to the wallet by staff",
                     actor=f"staff:{actor.pk}",
                 )
+    _book_reported_charge(payment)
     changed = MobileMoneyPayment.objects.filter(pk=payment.pk, resolved_at__isnull=True).update(
         resolved_at=now
     )

@@ -22,7 +22,12 @@ from django.db.models import Q
 
 from payments.models import MobileMoneyPayment, WebhookEvent
 from payments.relworx import STATUS_FAILED, STATUS_PENDING, STATUS_SUCCESS
-from payments.services.mobile_money import mobile_money_apply_status, redact
+from payments.services.mobile_money import (
+    mobile_money_apply_status,
+    redact,
+    webhook_signed_fields,
+)
+from payments.signature import SIGNED_FIELDS
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +57,14 @@ def webhook_receive(*, payload: dict, signed_at: int) -> str:
                     customer_reference=customer_reference,
                     internal_reference=internal_reference,
                     status=status,
-                    payload=redact(payload),
+                    # What arrived, with the fields the signature does not
+                    # cover kept apart so nobody reads them as Relworx's word.
+                    payload={
+                        **webhook_signed_fields(payload),
+                        "unsigned": redact(
+                            {k: v for k, v in payload.items() if k not in SIGNED_FIELDS}
+                        ),
+                    },
                     signed_at=datetime.fromtimestamp(signed_at, tz=UTC),
                 )
         except IntegrityError:
@@ -85,8 +97,7 @@ def webhook_receive(*, payload: dict, signed_at: int) -> str:
                 payment_id=payment.pk,
                 status=status,
                 internal_reference=internal_reference,
-                message=str(payload.get("message") or ""),
-                raw=payload,
+                raw=webhook_signed_fields(payload),
                 source="webhook",
             )
         else:

@@ -62,7 +62,7 @@ def _payment(user, status: str):
         currency="UGX",
         internal_reference=f"rw-{payment.reference}",
         raw={"msisdn": "+256770000005", "status": status},
-        source="webhook",
+        source="poll",
     )
     return MobileMoneyPayment.objects.get(pk=payment.pk)
 

@@ -111,7 +111,7 @@ def test_a_flagged_payment_resolution_is_audited(market, reviewer):
         currency="UGX",
         internal_reference=f"rw-{payment.reference}",
         raw={},
-        source="webhook",
+        source="poll",
     )
     resolution = mobile_money_flag_resolve(
         payment_id=payment.pk,

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
 from dtexchange.errors import InvalidInput, NotFound
-from ledger.models import AccountKind
+from ledger.models import AccountKind, LedgerTransaction
 from ledger.selectors import balance_get
 from ledger.services import house_account
 from notifications.models import OutboxEvent
@@ -71,7 +71,7 @@ def _report(payment, status, amount=None, currency="UGX"):
         currency=currency,
         internal_reference=f"rw-{payment.reference}",
         raw=raw,
-        source="webhook",
+        source="poll",
     )
 
 
@@ -148,6 +148,38 @@ def test_crediting_a_short_payment_moves_what_arrived_once_and_tells_the_user(re
     emails = [m for m in mail.outbox if m.to == [customer.email]]
     assert len(emails) == 1 and "UGX 4,900" in emails[0].subject
     assert payment.reference in emails[0].body
+    call_command("reconcile_ledger")
+
+
+def test_resolving_books_a_reported_charge_nothing_booked_yet_and_only_once(reviewer, customer):
+    """A flag raised before flagged successes booked Relworx's charge (the
+    charge is on the payment, not in the books): the resolution books it,
+    and a later report of the same success books nothing more."""
+    payment = _payment(customer)
+    MobileMoneyPayment.objects.filter(pk=payment.pk).update(
+        flagged=True,
+        flag_reason="poll: Relworx reports 4900 UGX, we asked for 5000 UGX; not settled",
+        internal_reference=f"rw-{payment.reference}",
+        amount_received=Decimal("4900"),
+        charge=Decimal("122.5"),
+    )
+    charges = LedgerTransaction.objects.filter(idempotency_key=f"momo:{payment.reference}:charge")
+    assert charges.count() == 0
+    mobile_money_flag_resolve(
+        payment_id=payment.pk,
+        actor=reviewer,
+        outcome="credited",
+        note="Relworx dashboard shows 4,900 received",
+        amount=Decimal("4900"),
+    )
+    assert charges.count() == 1
+    fees = house_account(kind="relworx_fees", currency="UGX")
+    assert fees.balance == Decimal("-123")  # 122.5 rounded up to a whole UGX
+    assert _report(payment, "success", "4900") == "duplicate"
+    assert charges.count() == 1
+    fees.refresh_from_db()
+    assert fees.balance == Decimal("-123")
+    assert clearing() == Decimal("-4900") + Decimal("123")
     call_command("reconcile_ledger")
 
 

@@ -113,7 +113,7 @@ def _flagged_payment(user, amount="5000") -> MobileMoneyPayment:
             currency="UGX",
             internal_reference=f"rw-{payment.reference}",
             raw={"status": "success", "amount": short, "currency": "UGX"},
-            source="webhook",
+            source="poll",
         )
         == "flagged"
     )

@@ -179,7 +179,10 @@ def test_an_amount_mismatch_is_flagged_and_not_settled(sandbox, market, user):
     payment = wait_for(lambda: MobileMoneyPayment.objects.filter(trade=trade, flagged=True).first())
     assert "not settled" in payment.flag_reason
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.PROCESSING
-    assert ledger_rows() == before
+    # Nothing settled: the only posting is Relworx's charge, which it took.
+    assert ledger_rows() == (before[0] + 1, before[1] + 2)
+    latest = LedgerTransaction.objects.order_by("-pk").first()
+    assert latest.idempotency_key == f"momo:{payment.reference}:charge"
 
 
 def _event(payment, status="success"):

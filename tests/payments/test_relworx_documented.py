@@ -13,11 +13,16 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from ledger.models import LedgerTransaction
 from ledger.selectors import balance_get
 from notifications.models import OutboxEvent
 from payments.models import MobileMoneyPayment, StatementDifference
 from payments.relworx import RelworxClient, RelworxRejected
-from payments.services import mobile_money_poll, mobile_money_submit
+from payments.services import (
+    mobile_money_apply_status,
+    mobile_money_poll,
+    mobile_money_submit,
+)
 from payments.services.statement import relworx_health_check, relworx_statement_reconcile
 from payments.signature import signature_header
 from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
@@ -140,7 +145,22 @@ def test_charge_and_provider_transaction_id_are_recorded_and_booked(
     clearing = house_account(kind="mobile_money_clearing", currency="UGX")
     assert fees.balance == D("-2500")
     assert clearing.balance == D("-100000") + D("2500")
-    mobile_money_poll(payment_id=payment.pk)  # a later status answer books nothing twice
+    # The same success reported again (a later status answer, a repeat):
+    # the charge is booked once.
+    for _ in range(2):
+        again = mobile_money_apply_status(
+            payment_id=payment.pk,
+            status="success",
+            amount=payment.amount,
+            currency=payment.currency,
+            internal_reference=payment.internal_reference,
+            charge=payment.charge,
+            provider_transaction_id=payment.provider_transaction_id,
+            source="poll",
+        )
+        assert again == "duplicate"
+    charges = LedgerTransaction.objects.filter(idempotency_key=f"momo:{payment.reference}:charge")
+    assert charges.count() == 1
     fees.refresh_from_db()
     assert fees.balance == D("-2500")
     call_command("reconcile_ledger")
@@ -151,6 +171,55 @@ def test_charge_and_provider_transaction_id_are_recorded_and_booked(
     assert payment.provider_transaction_id in page.content.decode()
     listing = client.get("/admin/payments/mobilemoneypayment/").content.decode()
     assert "2,500" in listing or "2500" in listing
+
+
+def test_the_charge_of_a_flagged_success_is_booked_once(make_sandbox, market, user):
+    """+256770000009: Relworx reports a success for 100 UGX less, so the
+    payment is flagged, not settled; Relworx took its charge all the same.
+    It is booked when the success is reported, once, whatever comes after
+    (the same answer again, a person crediting the wallet)."""
+    from django.core.management import call_command
+
+    from accounts.roles import DEPOSIT_REVIEWER
+    from ledger.services import house_account
+    from payments.services import mobile_money_flag_resolve
+
+    make_sandbox(delay=0.1)
+    trade = buy(user, "+256770000009")
+    time.sleep(0.2)
+    payment = payment_of(trade)
+    assert mobile_money_poll(payment_id=payment.pk) == "flagged"
+    payment = payment_of(trade)
+    assert payment.status == Status.PENDING and payment.flagged
+    assert (payment.charge, payment.amount_received) == (D("2500.0"), D("99900"))
+    charges = LedgerTransaction.objects.filter(idempotency_key=f"momo:{payment.reference}:charge")
+    fees = house_account(kind="relworx_fees", currency="UGX")
+    assert charges.count() == 1 and fees.balance == D("-2500")
+    again = mobile_money_apply_status(
+        payment_id=payment.pk,
+        status="success",
+        amount=D("99900"),
+        currency="UGX",
+        internal_reference=payment.internal_reference,
+        charge=D("2500.0"),
+        source="poll",
+    )
+    assert again == "flagged"
+    reviewer = UserFactory(roles=[DEPOSIT_REVIEWER], is_staff=True)
+    mobile_money_flag_resolve(
+        payment_id=payment.pk,
+        actor=reviewer,
+        outcome="credited",
+        note="Relworx's statement shows 99,900 received",
+        amount=D("99900"),
+    )
+    assert charges.count() == 1
+    fees.refresh_from_db()
+    clearing = house_account(kind="mobile_money_clearing", currency="UGX")
+    assert fees.balance == D("-2500")
+    assert clearing.balance == D("-99900") + D("2500")  # mirrors the Relworx wallet
+    assert balance_get(user=user, currency="UGX") == D("99900")
+    call_command("reconcile_ledger")
 
 
 # --- 5. never pay out twice -----------------------------------------------------
@@ -334,6 +403,58 @@ def test_a_webhook_s_unsigned_amount_never_moves_money(sandbox, market, user, li
     assert settled.status == Status.SUCCEEDED and not settled.flagged
     assert settled.amount_received == D("100000")  # what the status check said
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.COMPLETED
+
+
+def test_a_webhook_s_unsigned_amount_is_neither_kept_nor_offered_to_staff(
+    sandbox, market, user, live_server, client
+):
+    """A payment failed; then a validly signed "success" webhook arrives with
+    an edited amount (the signature covers the references and the status
+    only). The contradiction is flagged for a person, and the resolve form
+    neither shows nor prefills that amount: staff would credit it."""
+    from accounts.roles import DEPOSIT_REVIEWER
+    from payments.models import WebhookEvent
+    from payments.selectors import flagged_payment_reported_amount
+    from tests.staff import staff_sign_in
+
+    trade = buy(user, "+256770000002")  # the payment fails at Relworx
+    wait_for(lambda: payment_of(trade).status == Status.FAILED)
+    payment = payment_of(trade)
+    body = {
+        "status": "success",
+        "message": "Request payment completed successfully.",
+        "customer_reference": payment.reference,
+        "internal_reference": payment.internal_reference,
+        "amount": 4999999,  # edited: not covered by the signature
+        "currency": "UGX",
+        "charge": 0,
+    }
+    fields = {k: body[k] for k in ("customer_reference", "internal_reference", "status")}
+    header = signature_header(key=WEBHOOK_SECRET, url=sandbox.webhook_url, fields=fields)
+    r = httpx.post(
+        f"{live_server.url}{WEBHOOK_PATH}",
+        json=body,
+        headers={"Relworx-Signature": header},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json()["result"] == "flagged"
+    flagged = payment_of(trade)
+    assert flagged.flagged and flagged.status == Status.FAILED
+    assert "4999999" not in str(flagged.last_status_raw)
+    assert flagged.last_status_raw == fields
+    assert flagged_payment_reported_amount(flagged) is None
+    event = WebhookEvent.objects.get(
+        internal_reference=payment.internal_reference, status="success"
+    )
+    assert event.payload["unsigned"]["amount"] == 4999999  # kept apart, as received
+    reviewer = UserFactory(roles=[DEPOSIT_REVIEWER], is_staff=True)
+    staff_sign_in(client, reviewer)
+    page = client.get(f"/admin/payments/mobilemoneypayment/{payment.pk}/resolve/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "4999999" not in html and "4,999,999" not in html
+    assert 'id="reported">no amount<' in html
+    assert balance_get(user=user, currency="UGX") == 0
 
 
 # --- 10. statement reconciliation --------------------------------------------------
