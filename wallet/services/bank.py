@@ -25,7 +25,6 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from dtexchange.errors import Conflict, InvalidInput
-from ledger import money
 from ledger.models import AccountKind
 from wallet.errors import FourEyesRequired, OwnMoneyRefused, SamePersonRefused
 from wallet.models import Withdrawal
@@ -145,11 +144,7 @@ def withdrawal_bank_pay(*, staff, withdrawal_pk: int, bank_reference: str) -> Wi
             "proposed_by": proposer.email if proposer else "",
         },
     )
-    withdrawal_email(
-        withdrawal,
-        template="withdrawal_completed",
-        subject=f"Your withdrawal of {money.fmt(withdrawal.net_amount, withdrawal.currency)} was paid",
-    )
+    withdrawal_email(withdrawal, template="withdrawal_completed")
     return withdrawal
 
 
@@ -175,9 +170,5 @@ def withdrawal_bank_reject(*, staff, withdrawal_pk: int, reason: str) -> Withdra
         after=_figures(withdrawal),
         data={"reason": reason},
     )
-    withdrawal_email(
-        withdrawal,
-        template="withdrawal_failed",
-        subject="Your withdrawal did not go through — the money is back in your wallet",
-    )
+    withdrawal_email(withdrawal, template="withdrawal_failed")
     return withdrawal

@@ -53,8 +53,14 @@ def withdrawal_event(withdrawal: Withdrawal, *, previous: str) -> None:
     outbox_emit(kind=WITHDRAWAL_EVENT, payload=payload, user_id=withdrawal.user_id)
 
 
-def withdrawal_email(withdrawal: Withdrawal, *, template: str, subject: str) -> None:
+def withdrawal_email(withdrawal: Withdrawal, *, template: str) -> None:
+    """The "withdrawal_completed" / "withdrawal_failed" email (outbox)."""
     code = withdrawal.currency
+    subject = (
+        f"Your withdrawal of {fmt(withdrawal.net_amount, code)} was paid"
+        if template == "withdrawal_completed"
+        else "Your withdrawal did not go through — the money is back in your wallet"
+    )
     outbox_emit(
         kind=f"email.{template}",
         user_id=withdrawal.user_id,

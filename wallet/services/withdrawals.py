@@ -433,11 +433,7 @@ def withdrawal_payout_settle(*, reference: str, succeeded: bool, reason: str = "
         if succeeded:
             money_pay_out(withdrawal, clearing_kind=AccountKind.MOBILE_MONEY_CLEARING, actor=actor)
             transition(withdrawal, to=Status.COMPLETED)
-            withdrawal_email(
-                withdrawal,
-                template="withdrawal_completed",
-                subject=f"Your withdrawal of {money.fmt(withdrawal.net_amount, withdrawal.currency)} was paid",
-            )
+            withdrawal_email(withdrawal, template="withdrawal_completed")
             return "withdrawal_completed"
         transition(
             withdrawal,
@@ -445,9 +441,5 @@ def withdrawal_payout_settle(*, reference: str, succeeded: bool, reason: str = "
             fields={"failure_reason": (reason or "The payout failed.")[:255]},
         )
         money_return(withdrawal, why="failed", actor=actor)
-        withdrawal_email(
-            withdrawal,
-            template="withdrawal_failed",
-            subject="Your withdrawal did not go through — the money is back in your wallet",
-        )
+        withdrawal_email(withdrawal, template="withdrawal_failed")
         return "withdrawal_refunded"
