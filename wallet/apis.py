@@ -73,6 +73,12 @@ class DestinationOutput(serializers.Serializer):
     account_name = serializers.CharField(required=False)
     account_number = serializers.CharField(required=False)
 
+    def to_representation(self, instance):
+        # Only the fields of the withdrawal's method (a null holder_name is
+        # "Relworx did not say", not "not a phone").
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if key in instance}
+
 
 class WithdrawalOutput(serializers.Serializer):
     id = serializers.UUIDField()
