@@ -53,7 +53,9 @@ class DestinationInput(StrictInput):
     """mobile_money: ``phone_number``; bank: ``bank_name``, ``account_name``,
     ``account_number``."""
 
-    phone_number = serializers.CharField(required=False, max_length=32, trim_whitespace=False)
+    phone_number = serializers.CharField(
+        required=False, max_length=32, trim_whitespace=False, allow_blank=True
+    )
     bank_name = serializers.CharField(required=False, max_length=100)
     account_name = serializers.CharField(required=False, max_length=150)
     account_number = serializers.CharField(required=False, max_length=40)
@@ -229,7 +231,7 @@ class PayoutNumberListApi(APIView):
         return [WithdrawalThrottle()] if self.request.method == "POST" else []
 
     class Input(StrictInput):
-        phone_number = serializers.CharField(max_length=32, trim_whitespace=False)
+        phone_number = serializers.CharField(max_length=32, trim_whitespace=False, allow_blank=True)
 
     @extend_schema(
         summary="Add a mobile-money number to be paid out to (then confirm it)",

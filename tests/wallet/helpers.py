@@ -11,7 +11,11 @@ from ledger.services import house_account
 
 PHONE = "+256770000001"  # the sandbox pays it out, one webhook
 FAILING_PHONE = "+256770000006"  # the sandbox's payouts to it fail
-BANK = {"bank_name": "Stanbic Bank", "account_name": "Ada Lovelace", "account_number": "9030012345678"}
+BANK = {
+    "bank_name": "Stanbic Bank",
+    "account_name": "Ada Lovelace",
+    "account_number": "9030012345678",
+}
 
 
 def api_for(user) -> APIClient:

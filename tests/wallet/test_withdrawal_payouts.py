@@ -158,7 +158,9 @@ def test_duplicate_webhooks_racing_polls_refund_exactly_once(relworx, user, live
     assert_reconciles()
 
 
-def test_a_payout_waiting_for_an_answer_stays_processing_and_is_polled(make_sandbox, user, settings):
+def test_a_payout_waiting_for_an_answer_stays_processing_and_is_polled(
+    make_sandbox, user, settings
+):
     from datetime import timedelta
 
     from payments.tasks import mobile_money_poll_due
