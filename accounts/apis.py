@@ -286,7 +286,9 @@ class ConfirmationCodeThrottle(UserRateThrottle):
     scope = "otp"
 
 
-class _CodeInput(StrictInput):
+class AuthenticatorCodeInput(StrictInput):
+    """A code from the user's authenticator app."""
+
     code = OtpCodeField(help_text="6 digits from your authenticator app")
 
 
@@ -322,16 +324,23 @@ class AuthenticatorApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+
+class AuthenticatorRemoveApi(APIView):
+    """Remove your authenticator app; a code from it proves it is yours."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ConfirmationCodeThrottle]
+
     @extend_schema(
         operation_id="auth_me_authenticator_remove",
         tags=["auth"],
-        request=_CodeInput,
+        request=AuthenticatorCodeInput,
         responses={204: None, **_errors(400, 401, 409, 429)},
     )
-    def delete(self, request):
+    def post(self, request):
         from accounts.authenticator import authenticator_remove
 
-        data = _CodeInput(data=request.data)
+        data = AuthenticatorCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         authenticator_remove(user=request.user, code=data.validated_data["code"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -344,13 +353,13 @@ class AuthenticatorConfirmApi(APIView):
     @extend_schema(
         operation_id="auth_me_authenticator_confirm",
         tags=["auth"],
-        request=_CodeInput,
+        request=AuthenticatorCodeInput,
         responses={204: None, **_errors(400, 401, 409, 429)},
     )
     def post(self, request):
         from accounts.authenticator import authenticator_enrol_confirm
 
-        data = _CodeInput(data=request.data)
+        data = AuthenticatorCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         authenticator_enrol_confirm(user=request.user, code=data.validated_data["code"])
         return Response(status=status.HTTP_204_NO_CONTENT)

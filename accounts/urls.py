@@ -19,4 +19,9 @@ urlpatterns = [
         apis.AuthenticatorConfirmApi.as_view(),
         name="me-authenticator-confirm",
     ),
+    path(
+        "me/authenticator/remove",
+        apis.AuthenticatorRemoveApi.as_view(),
+        name="me-authenticator-remove",
+    ),
 ]

@@ -50,7 +50,7 @@ _IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 class DestinationInput(StrictInput):
-    """mobile_money: ``phone_number``; bank: ``bank_name``, ``account_name``,
+    """Where the money goes. mobile_money: ``phone_number``; bank: ``bank_name``, ``account_name``,
     ``account_number``."""
 
     phone_number = serializers.CharField(
@@ -119,7 +119,9 @@ class PayoutNumberOutput(serializers.Serializer):
     confirmed_at = serializers.DateTimeField(allow_null=True)
 
 
-class CodeInput(StrictInput):
+class ConfirmationCodeInput(StrictInput):
+    """The 6-digit code that confirms a withdrawal or a payout number."""
+
     code = OtpCodeField(help_text="6 digits: from your authenticator app, or emailed")
 
 
@@ -199,11 +201,11 @@ class WithdrawalConfirmApi(APIView):
 
     @extend_schema(
         summary="Confirm a withdrawal with your code",
-        request=CodeInput,
+        request=ConfirmationCodeInput,
         responses={200: WithdrawalOutput, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, withdrawal_id):
-        data = CodeInput(data=request.data)
+        data = ConfirmationCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = withdrawal_confirm(
             user=request.user, withdrawal_id=withdrawal_id, code=data.validated_data["code"]
@@ -282,11 +284,11 @@ class PayoutNumberConfirmApi(APIView):
 
     @extend_schema(
         summary="Confirm a payout number with your code",
-        request=CodeInput,
+        request=ConfirmationCodeInput,
         responses={200: PayoutNumberOutput, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, number_id):
-        data = CodeInput(data=request.data)
+        data = ConfirmationCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         number = payout_number_confirm(
             user=request.user, number_id=number_id, code=data.validated_data["code"]

@@ -150,10 +150,10 @@ def test_removing_the_authenticator_takes_a_code_and_holds_withdrawals_back(relw
     api = api_for(user)
     device = _enrol(api, user)
     _after_cooldown(user)
-    r = api.delete("/api/auth/me/authenticator", {"code": "000000"}, format="json")
+    r = api.post("/api/auth/me/authenticator/remove", {"code": "000000"}, format="json")
     assert r.status_code == 400
     time.sleep(1.1)
-    r = api.delete("/api/auth/me/authenticator", {"code": totp_code(device)}, format="json")
+    r = api.post("/api/auth/me/authenticator/remove", {"code": totp_code(device)}, format="json")
     assert r.status_code == 204
     assert not TOTPDevice.objects.filter(user=user).exists()
     user.refresh_from_db()
