@@ -42,6 +42,7 @@ ERRORS_401 = (
 ERRORS_403 = (
     "permission_denied",
     "email_not_verified",
+    "account_locked",
 )
 ERRORS_404 = (
     "not_found",

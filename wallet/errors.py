@@ -80,3 +80,9 @@ class SamePersonRefused(DomainError):
     code = "four_eyes_same_person"
     message = "The person who proposed a decision cannot also confirm it."
     status = status.HTTP_403_FORBIDDEN
+
+
+class AccountLocked(DomainError):
+    code = "account_locked"
+    message = "Your account is locked: choose a new password to withdraw again."
+    status = status.HTTP_403_FORBIDDEN

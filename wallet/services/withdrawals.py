@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.security import account_is_locked
 from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
 from ledger import money
@@ -30,6 +31,7 @@ from ledger.models import AccountKind
 from ledger.services import wallet_account_lock
 from wallet import payouts
 from wallet.errors import (
+    AccountLocked,
     ConfirmationExpired,
     NotAwaitingConfirmation,
     WithdrawalNotCancellable,
@@ -165,6 +167,8 @@ def withdrawal_create(
     confirming the withdrawal confirms it. Idempotent on ``idempotency_key``
     (same body: the same withdrawal, ``replayed``; another body: 409)."""
     user_verified_require(user=user)
+    if account_is_locked(user):
+        raise AccountLocked()
     key = _check_key(idempotency_key)
     destination = destination if isinstance(destination, dict) else {}
     fingerprint = _fingerprint(
