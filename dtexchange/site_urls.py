@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import lock_views
+from accounts import authenticator_views, lock_views
 from accounts import views as account_views
 from trading import views as trading_views
 from wallet import views as wallet_views
@@ -28,6 +28,11 @@ urlpatterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),
+    path(
+        "account/authenticator/",
+        authenticator_views.authenticator_settings,
+        name="authenticator_settings",
+    ),
     path("account/lock/<str:token>/", lock_views.account_lock, name="account_lock"),
     path("verify/", account_views.verify_email, name="verify_email"),
     path("verify/resend/", account_views.resend_code, name="resend_code"),

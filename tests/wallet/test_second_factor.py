@@ -168,3 +168,24 @@ def test_an_unfinished_enrolment_does_not_replace_the_emailed_code(relworx, user
     assert r.status_code == 400
     w = withdraw(api).json()
     assert w["second_factor"] == "email"
+
+
+def test_the_account_settings_page_enrols_an_authenticator_without_javascript(user):
+    import re
+
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user)
+    assert 'id="totp-off"' in browser.get("/account/authenticator/").content.decode()
+    page = browser.post("/account/authenticator/", {"action": "start"}).content.decode()
+    assert 'src="data:image/svg+xml;base64,' in page
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    r = browser.post(
+        "/account/authenticator/", {"action": "confirm", "code": f"{totp(key):06d}"}, follow=True
+    )
+    assert 'id="totp-on"' in r.content.decode()
+    assert TOTPDevice.objects.get(user=user).confirmed
+    user.refresh_from_db()
+    assert user.second_factor_changed_at is not None
