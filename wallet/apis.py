@@ -147,6 +147,8 @@ class WithdrawalListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
     @extend_schema(
+        operation_id="wallet_withdrawal_create",
+        tags=["wallet"],
         summary="Withdraw from your fiat wallet",
         request=Input,
         parameters=[_IDEMPOTENCY_HEADER],
@@ -166,6 +168,8 @@ class WithdrawalListApi(APIView):
         return response
 
     @extend_schema(
+        operation_id="wallet_withdrawal_list",
+        tags=["wallet"],
         summary="Your withdrawals, newest first",
         parameters=[Query],
         responses={
@@ -188,6 +192,8 @@ class WithdrawalDetailApi(APIView):
     permission_classes = PERMISSIONS
 
     @extend_schema(
+        operation_id="wallet_withdrawal_get",
+        tags=["wallet"],
         summary="One of your withdrawals",
         responses={200: WithdrawalOutput, **error_responses(401, 403, 404)},
     )
@@ -200,6 +206,8 @@ class WithdrawalConfirmApi(APIView):
     throttle_classes = [ConfirmationCodeThrottle]
 
     @extend_schema(
+        operation_id="wallet_withdrawal_confirm",
+        tags=["wallet"],
         summary="Confirm a withdrawal with your code",
         request=ConfirmationCodeInput,
         responses={200: WithdrawalOutput, **error_responses(400, 401, 403, 404, 409, 429)},
@@ -218,6 +226,8 @@ class WithdrawalCancelApi(APIView):
     throttle_classes = [WithdrawalThrottle]
 
     @extend_schema(
+        operation_id="wallet_withdrawal_cancel",
+        tags=["wallet"],
         summary="Cancel a withdrawal not confirmed yet (the money is back at once)",
         request=None,
         responses={200: WithdrawalOutput, **error_responses(401, 403, 404, 409, 429)},
@@ -236,6 +246,8 @@ class PayoutNumberListApi(APIView):
         phone_number = serializers.CharField(max_length=32, trim_whitespace=False, allow_blank=True)
 
     @extend_schema(
+        operation_id="wallet_payout_number_create",
+        tags=["wallet"],
         summary="Add a mobile-money number to be paid out to (then confirm it)",
         request=Input,
         responses={201: PayoutNumberOutput, **error_responses(400, 401, 403, 409, 429)},
@@ -249,6 +261,8 @@ class PayoutNumberListApi(APIView):
         )
 
     @extend_schema(
+        operation_id="wallet_payout_number_list",
+        tags=["wallet"],
         summary="Your payout numbers",
         responses={
             200: inline_serializer(
@@ -269,6 +283,8 @@ class PayoutNumberDetailApi(APIView):
     throttle_classes = [WithdrawalThrottle]
 
     @extend_schema(
+        operation_id="wallet_payout_number_delete",
+        tags=["wallet"],
         summary="Remove a payout number (nothing is paid to it any more)",
         request=None,
         responses={204: None, **error_responses(401, 403, 404, 429)},
@@ -283,6 +299,8 @@ class PayoutNumberConfirmApi(APIView):
     throttle_classes = [ConfirmationCodeThrottle]
 
     @extend_schema(
+        operation_id="wallet_payout_number_confirm",
+        tags=["wallet"],
         summary="Confirm a payout number with your code",
         request=ConfirmationCodeInput,
         responses={200: PayoutNumberOutput, **error_responses(400, 401, 403, 404, 409, 429)},
