@@ -160,3 +160,15 @@ def transition(withdrawal: Withdrawal, *, to: str, fields: dict | None = None) -
 
 def withdrawal_lock(*, pk: int) -> Withdrawal:
     return Withdrawal.objects.select_for_update(of=("self",)).select_related("user").get(pk=pk)
+
+
+def code_send_on_commit(*, user, code: str, purpose: str, obj) -> None:
+    """Email the confirmation code after commit (the task sends it)."""
+    from wallet.tasks import confirmation_code_send
+
+    user_id, object_id = user.pk, str(obj.public_id)
+    transaction.on_commit(
+        lambda: confirmation_code_send.delay(
+            user_id=user_id, code=code, purpose=purpose, object_id=object_id
+        )
+    )

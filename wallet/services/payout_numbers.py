@@ -14,6 +14,7 @@ from wallet.errors import NotAwaitingConfirmation, PayoutNumberNotFound, WrongCo
 from wallet.models import PayoutNumber
 from wallet.second_factor import attempts_left, code_check, code_issue
 from wallet.selectors import payout_number_live
+from wallet.services.common import code_send_on_commit
 
 Status = PayoutNumber.Status
 
@@ -57,9 +58,7 @@ def payout_number_add(*, user, phone_number) -> PayoutNumber:
         row.code_failures = 0
         row.save()
         if code is not None:
-            from wallet.services.withdrawals import _code_send_on_commit
-
-            _code_send_on_commit(user=user, code=code, purpose="payout_number", obj=row)
+            code_send_on_commit(user=user, code=code, purpose="payout_number", obj=row)
     return row
 
 

@@ -44,12 +44,14 @@ from wallet.second_factor import attempts_left, code_check, code_issue
 from wallet.selectors import payout_number_live
 from wallet.services.common import (
     actor_for,
+    code_send_on_commit,
     money_hold,
     money_pay_out,
     money_return,
     security_cooldown_check,
     transition,
     withdrawal_email,
+    withdrawal_event,
     withdrawal_lock,
 )
 
@@ -187,6 +189,7 @@ def withdrawal_create(
         number = payout.number_parse(
             value=destination.get("phone_number"), field="destination.phone_number"
         )
+        security_cooldown_check(user=user)
         now = payout.availability()
         if not now["available"]:
             raise payouts.PayoutUnavailable(now["reason"] or None)
@@ -201,7 +204,7 @@ def withdrawal_create(
     else:
         shown, clear = _bank_destination(destination)
         sealed = sealer.seal(json.dumps(clear))
-    security_cooldown_check(user=user)
+        security_cooldown_check(user=user)
 
     with transaction.atomic():
         wallet = wallet_account_lock(user=user, currency=currency)
@@ -240,11 +243,9 @@ def withdrawal_create(
                 raise
             return found
         money_hold(withdrawal, wallet=wallet)
-        from wallet.services.common import withdrawal_event
-
         withdrawal_event(withdrawal, previous="")
         if code is not None:
-            _code_send_on_commit(user=user, code=code, purpose="withdrawal", obj=withdrawal)
+            code_send_on_commit(user=user, code=code, purpose="withdrawal", obj=withdrawal)
     withdrawal.replayed = False
     return withdrawal
 
@@ -267,17 +268,6 @@ def _payout_number_for(*, user, number, holder_name: str, sealed: str) -> Payout
             )
     except IntegrityError:  # added at the same moment by another request
         return payout_number_live(user=user, lookup_hash=number.lookup_hash)
-
-
-def _code_send_on_commit(*, user, code: str, purpose: str, obj) -> None:
-    from wallet.tasks import confirmation_code_send
-
-    user_id, object_id = user.pk, str(obj.public_id)
-    transaction.on_commit(
-        lambda: confirmation_code_send.delay(
-            user_id=user_id, code=code, purpose=purpose, object_id=object_id
-        )
-    )
 
 
 def _locked_for_user(*, user, withdrawal_id) -> Withdrawal:
