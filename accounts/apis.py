@@ -19,6 +19,7 @@ from accounts.throttles import (
 )
 from dtexchange.schema import StrictInput
 from dtexchange.schema import error_responses as _errors
+from dtexchange.throttling import UserRateThrottle
 
 # What JSON Schema cannot say about a password is said in words (Django's
 # AUTH_PASSWORD_VALIDATORS); a password that breaks them is a 400 naming it.
@@ -314,3 +315,86 @@ class MeEraseApi(APIView):
             give_up_small_balances=data.validated_data["give_up_small_balances"],
         )
         return Response(status=204)
+
+
+class ConfirmationCodeThrottle(UserRateThrottle):
+    scope = "otp"
+
+
+class AuthenticatorCodeInput(StrictInput):
+    """A code from the user's authenticator app."""
+
+    code = OtpCodeField(help_text="6 digits from your authenticator app")
+
+
+class AuthenticatorApi(APIView):
+    """Your authenticator app (TOTP), the second factor of withdrawals."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ConfirmationCodeThrottle]
+
+    class Output(serializers.Serializer):
+        secret = serializers.CharField(help_text="base32, to type into the app")
+        otpauth_uri = serializers.CharField()
+        qr_code = serializers.CharField(help_text="an SVG image as a data: URI")
+
+    @extend_schema(
+        operation_id="auth_me_authenticator_start",
+        tags=["auth"],
+        request=None,
+        responses={201: Output, **_errors(401, 429)},
+    )
+    def post(self, request):
+        from accounts.authenticator import authenticator_enrol_start
+
+        enrolment = authenticator_enrol_start(user=request.user)
+        return Response(
+            self.Output(
+                {
+                    "secret": enrolment.secret,
+                    "otpauth_uri": enrolment.otpauth_uri,
+                    "qr_code": enrolment.qr_code,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class AuthenticatorRemoveApi(APIView):
+    """Remove your authenticator app; a code from it proves it is yours."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ConfirmationCodeThrottle]
+
+    @extend_schema(
+        operation_id="auth_me_authenticator_remove",
+        tags=["auth"],
+        request=AuthenticatorCodeInput,
+        responses={204: None, **_errors(400, 401, 409, 429)},
+    )
+    def post(self, request):
+        from accounts.authenticator import authenticator_remove
+
+        data = AuthenticatorCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        authenticator_remove(user=request.user, code=data.validated_data["code"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuthenticatorConfirmApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ConfirmationCodeThrottle]
+
+    @extend_schema(
+        operation_id="auth_me_authenticator_confirm",
+        tags=["auth"],
+        request=AuthenticatorCodeInput,
+        responses={204: None, **_errors(400, 401, 409, 429)},
+    )
+    def post(self, request):
+        from accounts.authenticator import authenticator_enrol_confirm
+
+        data = AuthenticatorCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        authenticator_enrol_confirm(user=request.user, code=data.validated_data["code"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Security changes that hold back withdrawals for a while (wallet):
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    second_factor_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -62,6 +65,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         # set_password() on an existing user (reset, change, admin, re-sign-up)
         # leaves _password set until this save; hash upgrades at sign-in do not.
         password_changed = self.pk is not None and self._password is not None
+        if password_changed:
+            self.password_changed_at = timezone.now()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
         super().save(*args, **kwargs)
         if password_changed:
             # Sessions die by themselves (their hash includes the password);

@@ -20,6 +20,7 @@ import segno
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.security import security_alert
@@ -110,6 +111,8 @@ def staff_totp_enrolment_finish(*, token: str, password: str, code: str) -> TOTP
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    device.user.second_factor_changed_at = timezone.now()
+    device.user.save(update_fields=["second_factor_changed_at"])
     security_alert(user=device.user, what="second_factor_changed", device=device.name)
     return device
 

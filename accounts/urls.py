@@ -13,4 +13,15 @@ urlpatterns = [
     path("me", apis.MeApi.as_view(), name="me"),
     path("me/export", apis.MeExportApi.as_view(), name="me-export"),
     path("me/erase", apis.MeEraseApi.as_view(), name="me-erase"),
+    path("me/authenticator", apis.AuthenticatorApi.as_view(), name="me-authenticator"),
+    path(
+        "me/authenticator/confirm",
+        apis.AuthenticatorConfirmApi.as_view(),
+        name="me-authenticator-confirm",
+    ),
+    path(
+        "me/authenticator/remove",
+        apis.AuthenticatorRemoveApi.as_view(),
+        name="me-authenticator-remove",
+    ),
 ]

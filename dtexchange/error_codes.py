@@ -42,10 +42,13 @@ ERRORS_401 = (
 ERRORS_403 = (
     "permission_denied",
     "email_not_verified",
+    "account_locked",
 )
 ERRORS_404 = (
     "not_found",
     "trade_not_found",
+    "withdrawal_not_found",
+    "payout_number_not_found",
 )
 ERRORS_405 = ("method_not_allowed",)
 ERRORS_406 = ("not_acceptable",)
@@ -65,6 +68,12 @@ ERRORS_409 = (
     "payment_method_unavailable",
     "erasure_blocked",
     "already_erased",
+    "payout_number_unconfirmed",
+    "not_awaiting_confirmation",
+    "confirmation_expired",
+    "withdrawal_not_cancellable",
+    "security_cooldown",
+    "authenticator_absent",
 )
 ERRORS_415 = ("unsupported_media_type",)
 ERRORS_429 = (

@@ -265,6 +265,7 @@ REST_FRAMEWORK = {
         "otp": env.str("THROTTLE_OTP", default="10/min"),
         "voucher_validate": env.str("THROTTLE_VOUCHER_VALIDATE", default="20/min"),
         "trading": env.str("THROTTLE_TRADING", default="120/min"),
+        "withdrawals": env.str("THROTTLE_WITHDRAWALS", default="30/min"),
         # Anonymous /calculate (the public calculator), per client address.
         "calculate_anon": env.str("THROTTLE_CALCULATE_ANON", default="30/min"),
         # Per client address, and Relworx posts every webhook from a few
@@ -517,6 +518,36 @@ BANK_INSTRUCTIONS = {
     "account_number": env.str("BANK_ACCOUNT_NUMBER", default="9030012345678"),
     "branch": env.str("BANK_BRANCH", default="Kampala Road"),
     "swift": env.str("BANK_SWIFT", default="SBICUGKX"),
+}
+
+# --- Wallet withdrawals (owner: wallet) -------------------------------------
+# What a withdrawal costs, a fraction of its amount (the user's side, net, is
+# rounded down; the fee is the remainder), and the bounds of one withdrawal
+# per method and currency. Mobile money: Relworx's and the Bank of Uganda's
+# per-transaction caps apply to what is sent (the net).
+WITHDRAWAL_FEE_RATES = {
+    "mobile_money": Decimal(env.str("WITHDRAWAL_FEE_MOBILE_MONEY", default="0.01")),
+    "bank": Decimal(env.str("WITHDRAWAL_FEE_BANK", default="0.005")),
+}
+WITHDRAWAL_LIMITS = {
+    "mobile_money": {"UGX": (Decimal("500"), Decimal("5000000"))},
+    "bank": {
+        "UGX": (Decimal("10000"), Decimal("200000000")),
+        "USD": (Decimal("10"), Decimal("50000")),
+    },
+}
+# A withdrawal not confirmed with the second factor in this time expires
+# (its money goes back to the wallet).
+WITHDRAWAL_CONFIRM_TTL = timedelta(minutes=env.int("WITHDRAWAL_CONFIRM_TTL_MINUTES", default=10))
+# Wrong codes a withdrawal (or a payout number) takes before it is cancelled.
+WITHDRAWAL_CODE_MAX_ATTEMPTS = env.int("WITHDRAWAL_CODE_MAX_ATTEMPTS", default=5)
+# No withdrawal in this time after a password change or a change of authenticator.
+WITHDRAWAL_COOLDOWN_AFTER_SECURITY_CHANGE = timedelta(
+    hours=env.int("WITHDRAWAL_COOLDOWN_HOURS", default=24)
+)
+CELERY_BEAT_SCHEDULE["wallet-withdrawals-expire"] = {
+    "task": "wallet.tasks.withdrawals_expire_task",
+    "schedule": 60.0,
 }
 
 # --- Vouchers (owner: vouchers) -------------------------------------------

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from accounts import lock_views
+from accounts import authenticator_views, lock_views
 from accounts import views as account_views
 from trading import views as trading_views
+from wallet import views as wallet_views
 
 urlpatterns = [
     path("", trading_views.landing, name="landing"),
@@ -13,9 +14,25 @@ urlpatterns = [
     path("trades/", trading_views.history, name="history"),
     path("trades/<uuid:trade_id>/", trading_views.trade_detail, name="trade_detail"),
     path("trades/<uuid:trade_id>/cancel/", trading_views.trade_cancel_view, name="trade_cancel"),
+    path("wallet/withdraw/", wallet_views.withdraw, name="withdraw"),
+    path(
+        "wallet/withdrawals/<uuid:withdrawal_id>/",
+        wallet_views.withdrawal_detail,
+        name="withdrawal_detail",
+    ),
+    path(
+        "wallet/withdrawals/<uuid:withdrawal_id>/cancel/",
+        wallet_views.withdrawal_cancel_view,
+        name="withdrawal_cancel",
+    ),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),
+    path(
+        "account/authenticator/",
+        authenticator_views.authenticator_settings,
+        name="authenticator_settings",
+    ),
     path("account/lock/<str:token>/", lock_views.account_lock, name="account_lock"),
     path("verify/", account_views.verify_email, name="verify_email"),
     path("verify/resend/", account_views.resend_code, name="resend_code"),

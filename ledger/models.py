@@ -30,6 +30,9 @@ class AccountKind(models.TextChoices):
     EQUITY = "equity", "Equity / external"
     # What the mobile-money provider charges us per transaction (an expense).
     RELWORX_FEES = "relworx_fees", "Relworx fees (expense)"
+    # Withdrawals on their way out: the amount left the user's wallet at once
+    # and waits here until it is paid out, or goes back.
+    WITHDRAWAL_HOLD = "withdrawal_hold", "Withdrawals on hold"
 
 
 # Kinds whose balance may never go below zero: what a customer holds, and the

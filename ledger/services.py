@@ -75,6 +75,18 @@ def wallet_account(*, user, currency: str) -> LedgerAccount:
     return account
 
 
+def wallet_account_lock(*, user, currency: str) -> LedgerAccount:
+    """The user's wallet in ``currency``, locked (``SELECT … FOR UPDATE``) for
+    the rest of the caller's transaction: a service that must decide on the
+    balance and post in one step (a withdrawal) takes it first, so parallel
+    requests of the user queue here. Lock order: the wallet before the house
+    accounts its posting touches."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("wallet_account_lock must run inside a transaction.")
+    account = wallet_account(user=user, currency=currency)
+    return LedgerAccount.objects.select_for_update().get(pk=account.pk)
+
+
 def house_account(*, kind: str, currency: str) -> LedgerAccount:
     """The house account of ``kind`` in ``currency`` (reserve, fee revenue,
     clearing, voucher liability, equity), created on first use."""

@@ -12,6 +12,7 @@ PUBLIC_GROUP = "public"
 # Event kind -> message type on the socket (and handler name on the consumer).
 LIVE_TYPES = {
     "trade.updated": "trade_update",
+    "withdrawal.updated": "withdrawal_update",
     "price.updated": "price_update",
     "notification": "notification",
     "announcement": "announcement",
@@ -21,7 +22,7 @@ LIVE_TYPES = {
     "session.ended": "session_ended",
 }
 # Per-user kinds go to their owner only; without a user they go nowhere live.
-USER_ONLY_KINDS = {"trade.updated", "notification", "session.ended"}
+USER_ONLY_KINDS = {"trade.updated", "withdrawal.updated", "notification", "session.ended"}
 EMAIL_KIND_PREFIX = "email."
 LATE_PAYMENT_TEMPLATE = "late_payment_credited"
 

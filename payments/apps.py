@@ -20,3 +20,8 @@ class PaymentsConfig(AppConfig):
 
         payment_methods.register(MobileMoneyMethod())
         payment_methods.register(BankDepositMethod())
+        from payments.wallet_payout import FieldSealer, MobileMoneyPayout
+        from wallet import payouts
+
+        payouts.register(MobileMoneyPayout())
+        payouts.sealer_register(FieldSealer())

@@ -19,6 +19,32 @@ from trading.payment_methods import PaymentMethod
 PHONE_FIELD = "payment_details.phone_number"
 
 
+def _payout_number_require(*, user, number: Msisdn) -> None:
+    """Money leaves to a phone only at the user's confirmed payout numbers
+    (409 payout_number_unconfirmed, naming the routes that add and confirm
+    one); checked after the number's own format, before anything is written."""
+    from wallet.errors import (
+        PAYOUT_NUMBER_CONFIRM_ROUTE,
+        PAYOUT_NUMBERS_ROUTE,
+        PayoutNumberUnconfirmed,
+    )
+    from wallet.selectors import payout_number_confirmed, payout_number_live
+
+    digest = crypto.lookup_hash(number.e164)
+    if payout_number_confirmed(user=user, lookup_hash=digest):
+        return
+    pending = payout_number_live(user=user, lookup_hash=digest)
+    details = {
+        PHONE_FIELD: ["Confirm this number as a payout number first."],
+        "phone_number": number.masked,
+        "add_route": f"POST {PAYOUT_NUMBERS_ROUTE}",
+        "confirm_route": f"POST {PAYOUT_NUMBER_CONFIRM_ROUTE}",
+    }
+    if pending is not None:
+        details["payout_number_id"] = str(pending.public_id)
+    raise PayoutNumberUnconfirmed(details=details)
+
+
 class MobileMoneyMethod(PaymentMethod):
     code = "mobile_money"
     name = "Mobile money (MTN, Airtel)"
@@ -78,6 +104,8 @@ class MobileMoneyMethod(PaymentMethod):
             )
         raw = details.get("phone_number") or details.get("msisdn") or details.get("phone")
         number = msisdn_parse(value=raw, field=PHONE_FIELD)
+        if trade_type == "sell":
+            _payout_number_require(user=user, number=number)
         # Stored on the trade: the number only encrypted, plus what screens show.
         return {
             "provider": number.provider,

@@ -191,3 +191,34 @@ class ExternalTestMethod:
                 return {"message": "Payout on its way"}
 
         return _External()
+
+
+# --- wallet --------------------------------------------------------------------
+
+
+def emailed_code(to: str) -> str:
+    """The 6-digit code in the last email sent to ``to``."""
+    import re
+
+    from django.core import mail
+
+    for message in reversed(mail.outbox):
+        if to in message.to:
+            found = re.search(r"^\s+(\d{6})\s*$", message.body, re.MULTILINE)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no code emailed to {to}")
+
+
+def confirm_payout_number(user, phone_number: str):
+    """Add and confirm ``phone_number`` as ``user``'s payout number the way a
+    user does: the service, then the emailed code. Returns the number."""
+    from django.test import TestCase
+
+    from wallet.services import payout_number_add, payout_number_confirm
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        number = payout_number_add(user=user, phone_number=phone_number)
+    return payout_number_confirm(
+        user=user, number_id=number.public_id, code=emailed_code(user.email)
+    )

@@ -6,3 +6,14 @@ class WalletConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "wallet"
+
+    def ready(self) -> None:
+        from accounts import personal_data
+        from wallet import personal_data as wallet_data
+
+        personal_data.register(
+            "wallet",
+            export=wallet_data.export,
+            blockers=wallet_data.blockers,
+            erase=wallet_data.erase,
+        )

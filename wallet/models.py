@@ -1,0 +1,181 @@
+"""The fiat wallet's way out: withdrawals (to mobile money, or by bank
+transfer that staff pay by hand) and the payout numbers money may go to.
+
+Personal data (phone numbers, bank account details) is kept only sealed
+(encrypted by the registered sealer, see wallet.payouts) next to a masked
+form for screens and, for phone numbers, a keyed hash for lookups.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ledger.fields import MoneyField
+from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
+
+
+def _money(**kwargs) -> MoneyField:
+    return MoneyField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+class SecondFactor(models.TextChoices):
+    TOTP = "totp", "Authenticator app"
+    EMAIL = "email", "Emailed code"
+
+
+class CodeFields(models.Model):
+    """A 6-digit confirmation code: from the user's authenticator (nothing
+    stored) or emailed (only its salted HMAC is stored, it expires and is
+    used once). ``code_failures`` counts wrong codes of either kind."""
+
+    second_factor = models.CharField(max_length=8, choices=SecondFactor.choices)
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_salt = models.CharField(max_length=32, blank=True)
+    code_valid_until = models.DateTimeField(null=True, blank=True)
+    code_failures = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class PayoutNumber(CodeFields):
+    """A mobile-money number the user may be paid at, once confirmed with the
+    second factor. A deleted number stays (history) but counts as unconfirmed."""
+
+    class Status(models.TextChoices):
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        DELETED = "deleted", "Deleted"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_numbers"
+    )
+    msisdn_hash = models.CharField(max_length=64, db_index=True)
+    msisdn_sealed = models.TextField()
+    phone_masked = models.CharField(max_length=32)
+    provider = models.CharField(max_length=16)
+    # The registered holder's name from Relworx's validate; "" when it did not say.
+    holder_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.AWAITING_CONFIRMATION
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "msisdn_hash"],
+                condition=~Q(status="deleted"),
+                name="wallet_one_live_payout_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} ({self.status})"
+
+
+class Withdrawal(CodeFields):
+    """Money out of the user's fiat wallet. ``amount`` leaves the wallet at
+    creation (into the withdrawal-hold account); ``net_amount`` is what the
+    phone or bank receives, ``fee_amount`` the remainder.
+
+    ``awaiting_confirmation → processing → completed | failed`` (failed:
+    refunded), or ``cancelled`` / ``expired`` before processing. Every move
+    is compare-and-set under the row lock (wallet.services)."""
+
+    class Method(models.TextChoices):
+        MOBILE_MONEY = "mobile_money", "Mobile money"
+        BANK = "bank", "Bank transfer"
+
+    class Status(models.TextChoices):
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed — refunded to your wallet"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    amount = _money()
+    fee_amount = _money()
+    net_amount = _money()
+    method = models.CharField(max_length=16, choices=Method.choices)
+    status = models.CharField(
+        max_length=24,
+        choices=Status.choices,
+        default=Status.AWAITING_CONFIRMATION,
+        db_index=True,
+    )
+    # What screens show (masked); the details in clear are only sealed.
+    destination = models.JSONField(default=dict)
+    destination_sealed = models.TextField()
+    payout_number = models.ForeignKey(
+        PayoutNumber, on_delete=models.PROTECT, null=True, blank=True, related_name="withdrawals"
+    )
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    confirm_by = models.DateTimeField()
+    # The payout method's reference of the payment that carries a mobile-money
+    # withdrawal (payments' MobileMoneyPayment.reference).
+    payout_reference = models.CharField(max_length=64, blank=True, db_index=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    # Bank withdrawals, paid by staff by hand: the bank's reference of the
+    # transfer, who proposed it (four eyes) and who recorded it paid.
+    bank_reference = models.CharField(max_length=64, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    proposed_reference = models.CharField(max_length=64, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="wallet_withdrawal_idempotency_key",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(net_amount__gt=0, fee_amount__gte=0),
+                name="withdrawal_net_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=models.F("net_amount") + models.F("fee_amount")),
+                name="withdrawal_amount_is_net_plus_fee",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | Q(proposed_by__isnull=True)
+                | ~Q(decided_by=models.F("proposed_by")),
+                name="withdrawal_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("user")),
+                name="withdrawal_not_own_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.public_id} ({self.status})"

@@ -1,3 +1,36 @@
 """Routes under /api/wallet/."""
 
-urlpatterns = []
+from django.urls import path
+
+from wallet import apis
+
+app_name = "wallet"
+urlpatterns = [
+    path("withdrawals", apis.WithdrawalListApi.as_view(), name="withdrawals"),
+    path(
+        "withdrawals/<uuid:withdrawal_id>",
+        apis.WithdrawalDetailApi.as_view(),
+        name="withdrawal",
+    ),
+    path(
+        "withdrawals/<uuid:withdrawal_id>/confirm",
+        apis.WithdrawalConfirmApi.as_view(),
+        name="withdrawal-confirm",
+    ),
+    path(
+        "withdrawals/<uuid:withdrawal_id>/cancel",
+        apis.WithdrawalCancelApi.as_view(),
+        name="withdrawal-cancel",
+    ),
+    path("payout-numbers", apis.PayoutNumberListApi.as_view(), name="payout-numbers"),
+    path(
+        "payout-numbers/<uuid:number_id>",
+        apis.PayoutNumberDetailApi.as_view(),
+        name="payout-number",
+    ),
+    path(
+        "payout-numbers/<uuid:number_id>/confirm",
+        apis.PayoutNumberConfirmApi.as_view(),
+        name="payout-number-confirm",
+    ),
+]

@@ -9,6 +9,8 @@ same transaction as the payment's status change, so the two never disagree.
   trade had closed) and the user is notified.
 * collection failed → ``trade_fail`` ("nothing was charged").
 * payout succeeded → ``trade_complete_payout``.
+* payout of a wallet withdrawal (no trade) → ``withdrawal_payout_settle``:
+  completed, or refunded to the wallet exactly once.
 * payout failed → ``trade_refund_failed_payout``: the net goes to the user's
   fiat wallet (documented choice: fiat to the wallet rather than crypto back,
   so the user is not exposed to a price move they did not choose).
@@ -32,6 +34,7 @@ from trading.services import (
     trade_settle_buy,
 )
 from trading.services.trades import InsufficientLiquidity, TradeNotSettleable
+from wallet.services import withdrawal_payout_settle
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:relworx"
@@ -60,6 +63,13 @@ def _credit_wallet(payment: MobileMoneyPayment, why: str, *, charge_fee: bool) -
 
 def apply_outcome(payment: MobileMoneyPayment) -> str:
     if payment.trade_id is None:
+        if payment.direction == MobileMoneyPayment.Direction.PAYOUT:
+            # A wallet withdrawal's payout: the wallet pays it out or refunds it.
+            return withdrawal_payout_settle(
+                reference=payment.reference,
+                succeeded=payment.status == MobileMoneyPayment.Status.SUCCEEDED,
+                reason=payment.failure_reason,
+            )
         return "no_trade"
     collection = payment.direction == MobileMoneyPayment.Direction.COLLECTION
     succeeded = payment.status == MobileMoneyPayment.Status.SUCCEEDED

@@ -675,11 +675,12 @@ def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:
     """The trade side of a final outcome, in this same transaction (see effects)."""
     from payments.services.effects import apply_outcome
     from trading.services.trades import TradeNotSettleable
+    from wallet.errors import WithdrawalNotSettleable
 
     try:
         with transaction.atomic():
             payment.outcome = apply_outcome(payment)
-    except TradeNotSettleable as exc:
+    except (TradeNotSettleable, WithdrawalNotSettleable) as exc:
         # e.g. a payout reported for a trade that is not in payout any more:
         # keep the payment's status, leave the trade alone, ask a person.
         payment.outcome = "needs_review"

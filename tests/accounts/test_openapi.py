@@ -15,6 +15,9 @@ AUTH_PATHS = {
     "/api/auth/me",
     "/api/auth/me/export",
     "/api/auth/me/erase",
+    "/api/auth/me/authenticator",
+    "/api/auth/me/authenticator/confirm",
+    "/api/auth/me/authenticator/remove",
 }
 
 

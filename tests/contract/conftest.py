@@ -72,6 +72,7 @@ def api_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
         "THROTTLE_OTP": many,
         "THROTTLE_VOUCHER_VALIDATE": many,
         "THROTTLE_TRADING": many,
+        "THROTTLE_WITHDRAWALS": many,
         "THROTTLE_RELWORX_WEBHOOK": many,
     }
     server.start()

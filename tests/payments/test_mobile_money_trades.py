@@ -26,7 +26,14 @@ from payments.services import (
     payment_trades_expire,
 )
 from payments.signature import signature_header
-from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
+from tests.factories import (
+    UserFactory,
+    confirm_payout_number,
+    fund_reserves,
+    fund_wallet,
+    ledger_rows,
+    set_prices,
+)
 from tests.payments.conftest import WEBHOOK_PATH, WEBHOOK_SECRET, wait_for
 from trading.models import Trade, TradeStatus
 from trading.services import trade_buy, trade_sell
@@ -259,6 +266,7 @@ def test_five_concurrent_out_of_order_deliveries_settle_once(sandbox, market, us
 
 def _sell(user, number):
     fund_wallet(user, "BTC", "0.01")
+    confirm_payout_number(user, number)  # payouts go only to confirmed numbers
     return trade_sell(
         user=user,
         crypto_currency="BTC",

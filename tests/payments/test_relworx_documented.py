@@ -25,7 +25,14 @@ from payments.services import (
 )
 from payments.services.statement import relworx_health_check, relworx_statement_reconcile
 from payments.signature import signature_header
-from tests.factories import UserFactory, fund_reserves, fund_wallet, ledger_rows, set_prices
+from tests.factories import (
+    UserFactory,
+    confirm_payout_number,
+    fund_reserves,
+    fund_wallet,
+    ledger_rows,
+    set_prices,
+)
 from tests.payments.conftest import ACCOUNT_NO, API_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, wait_for
 from trading.models import Trade, TradeStatus
 from trading.services import trade_buy, trade_sell
@@ -65,6 +72,7 @@ def buy(user, number, amount="100000"):
 
 def sell(user, number):
     fund_wallet(user, "BTC", "0.01")
+    confirm_payout_number(user, number)  # payouts go only to confirmed numbers
     return trade_sell(
         user=user,
         crypto_currency="BTC",
@@ -341,7 +349,8 @@ def test_validate_names_an_airtel_holder_and_an_mtn_number_still_pays_out(
     wait_for(lambda: Trade.objects.get(pk=mtn.pk).status == TradeStatus.COMPLETED)
     assert payment_of(mtn).customer_name == ""
     paths = [h[1] for h in sandbox.hits]
-    assert paths.count("/api/mobile-money/validate") == 2
+    # Asked when each number was confirmed as a payout number, and again before its payout.
+    assert paths.count("/api/mobile-money/validate") == 4
     assert paths.count("/api/mobile-money/check-wallet-balance") == 2
 
 

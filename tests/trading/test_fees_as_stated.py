@@ -6,7 +6,14 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory, VoucherFactory, fund_reserves, fund_wallet, set_prices
+from tests.factories import (
+    UserFactory,
+    VoucherFactory,
+    confirm_payout_number,
+    fund_reserves,
+    fund_wallet,
+    set_prices,
+)
 from trading import payment_methods
 from trading.services import trade_buy, trade_sell
 
@@ -82,6 +89,8 @@ def test_a_sell_through_each_method_charges_its_rate(method, fee):
     user = UserFactory()
     fund_wallet(user, "BTC", "1")
     details = {"phone_number": "+256770000001"} if method == "mobile_money" else {}
+    if details:
+        confirm_payout_number(user, details["phone_number"])  # payouts: confirmed numbers only
     trade = trade_sell(
         user=user,
         crypto_currency="BTC",

@@ -1,0 +1,96 @@
+"""Reads of the wallet's withdrawals and payout numbers (never write)."""
+
+from __future__ import annotations
+
+from ledger.money import quantize
+from wallet.errors import PayoutNumberNotFound, WithdrawalNotFound
+from wallet.models import PayoutNumber, Withdrawal
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def withdrawal_as_dict(withdrawal: Withdrawal) -> dict:
+    """The API's view of a withdrawal (JSON-safe, decimal strings)."""
+    code = withdrawal.currency
+    return {
+        "id": str(withdrawal.public_id),
+        "status": withdrawal.status,
+        "status_label": withdrawal.get_status_display(),
+        "currency": code,
+        "amount": str(quantize(withdrawal.amount, code)),
+        "fee_amount": str(quantize(withdrawal.fee_amount, code)),
+        "net_amount": str(quantize(withdrawal.net_amount, code)),
+        "method": withdrawal.method,
+        "destination": dict(withdrawal.destination),
+        "second_factor": withdrawal.second_factor,
+        "confirm_by": _iso(withdrawal.confirm_by),
+        "failure_reason": withdrawal.failure_reason,
+        "created_at": _iso(withdrawal.created_at),
+        "updated_at": _iso(withdrawal.updated_at),
+        "completed_at": _iso(withdrawal.completed_at),
+    }
+
+
+def withdrawal_get_for_user(*, user, withdrawal_id) -> Withdrawal:
+    """The user's withdrawal by its public id; someone else's is a 404."""
+    withdrawal = Withdrawal.objects.filter(public_id=withdrawal_id, user=user).first()
+    if withdrawal is None:
+        raise WithdrawalNotFound(details={"id": str(withdrawal_id)})
+    return withdrawal
+
+
+def withdrawal_list_for_user(*, user, limit: int = 50) -> list[Withdrawal]:
+    return list(Withdrawal.objects.filter(user=user).order_by("-created_at", "-id")[:limit])
+
+
+def payout_number_as_dict(number: PayoutNumber) -> dict:
+    return {
+        "id": str(number.public_id),
+        "phone_number": number.phone_masked,
+        "provider": number.provider,
+        # None: Relworx did not name the holder (only some networks can be
+        # validated); the screens say so.
+        "holder_name": number.holder_name or None,
+        "status": number.status,
+        "second_factor": number.second_factor,
+        "created_at": _iso(number.created_at),
+        "confirmed_at": _iso(number.confirmed_at),
+    }
+
+
+def payout_number_list_for_user(*, user) -> list[PayoutNumber]:
+    return list(
+        PayoutNumber.objects.filter(user=user)
+        .exclude(status=PayoutNumber.Status.DELETED)
+        .order_by("-created_at", "-id")
+    )
+
+
+def payout_number_get_for_user(*, user, number_id) -> PayoutNumber:
+    number = (
+        PayoutNumber.objects.filter(public_id=number_id, user=user)
+        .exclude(status=PayoutNumber.Status.DELETED)
+        .first()
+    )
+    if number is None:
+        raise PayoutNumberNotFound(details={"id": str(number_id)})
+    return number
+
+
+def payout_number_live(*, user, lookup_hash: str) -> PayoutNumber | None:
+    """The user's number with this lookup hash, unless deleted."""
+    return (
+        PayoutNumber.objects.filter(user=user, msisdn_hash=lookup_hash)
+        .exclude(status=PayoutNumber.Status.DELETED)
+        .first()
+    )
+
+
+def payout_number_confirmed(*, user, lookup_hash: str) -> bool:
+    """Whether money may be paid out to this number for the user: only a
+    confirmed (not pending, not deleted) payout number of theirs."""
+    return PayoutNumber.objects.filter(
+        user=user, msisdn_hash=lookup_hash, status=PayoutNumber.Status.CONFIRMED
+    ).exists()
