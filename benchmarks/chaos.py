@@ -348,7 +348,6 @@ def main() -> int:
         parts.append(type("R", (), {"stop": lambda self: resend.__exit__(None, None, None)})())
         tls = world_readable_dir("dtx-chaos-tls-")
         cert, key = make_certificate(tls, ips=["127.0.0.1"])
-        os.environ["SSL_CERT_FILE"] = str(cert)  # the sandbox thread's webhooks, to nginx
         static_root = collect_static()
         web_port, ws_port = free_port(), free_port()
         nginx = Nginx(
@@ -365,6 +364,7 @@ def main() -> int:
             webhook_secret="chaos-webhook-secret",  # noqa: S106 - the sandbox's own
             webhook_delay=1.0,
             webhook_gap=0.5,
+            webhook_cafile=str(cert),  # its webhooks go to nginx over TLS
         ).start()
         parts.append(sandbox)
         env = production_env(
