@@ -173,6 +173,12 @@ class SandboxServer:
     def close(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        # A webhook already on its way is let finish (its own timeout bounds
+        # it): a test's teardown must not empty the database under a request
+        # the sandbox is still making.
+        for timer in self._timers:
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=15)
         self._httpd.server_close()
 
     # --- behaviour ------------------------------------------------------------
