@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -161,6 +162,8 @@ class Recorder:
         self.faults: list[tuple[float, str]] = []
         self.gave_up = 0
         self.refused: dict[str, int] = {}  # 4xx codes: answers, not failures
+        # (t, age of the price in seconds or None) of each stale_price answer
+        self.stale: list[tuple[float, float | None]] = []
 
     def answer(self, op: str, response: httpx.Response | None, error: str = "") -> bool:
         """Record one answer; True when the request needs no retry."""
@@ -185,6 +188,9 @@ class Recorder:
                     code = f"{response.status_code}?"
                     self.not_json += 1
                 self.refused[code] = self.refused.get(code, 0) + 1
+                if code == "stale_price":
+                    age = response.json()["error"]["details"].get("age_seconds")
+                    self.stale.append((now, float(age) if age is not None else None))
             return True
 
 
@@ -348,7 +354,6 @@ def main() -> int:
         parts.append(type("R", (), {"stop": lambda self: resend.__exit__(None, None, None)})())
         tls = world_readable_dir("dtx-chaos-tls-")
         cert, key = make_certificate(tls, ips=["127.0.0.1"])
-        os.environ["SSL_CERT_FILE"] = str(cert)  # the sandbox thread's webhooks, to nginx
         static_root = collect_static()
         web_port, ws_port = free_port(), free_port()
         nginx = Nginx(
@@ -365,6 +370,7 @@ def main() -> int:
             webhook_secret="chaos-webhook-secret",  # noqa: S106 - the sandbox's own
             webhook_delay=1.0,
             webhook_gap=0.5,
+            webhook_cafile=str(cert),  # its webhooks go to nginx over TLS
         ).start()
         parts.append(sandbox)
         env = production_env(
@@ -537,7 +543,12 @@ def main() -> int:
             for t, op, what in rec.failures
             if not any(ft - 1 <= t <= ft + args.grace for ft, _ in rec.faults)
         ]
+        unexplained = stale_unexplained(rec.stale, rec.faults, args.grace)
         checks += [
+            ("stale prices only after the price ticker (beat) or a server died",
+             not unexplained,
+             f"{len(unexplained)} stale_price answers with no fault since the last refresh: "
+             f"{unexplained[:5]}"),
             ("every API answer JSON (0 HTML)", rec.html == 0 and rec.not_json == 0,
              f"{rec.html} HTML, {rec.not_json} other non-JSON"),
             ("failures only while a part is down", not outside,
@@ -554,6 +565,13 @@ def main() -> int:
             kinds[what] = kinds.get(what, 0) + 1
         print(f"  failures by answer: {kinds}")
         print(f"  refused (4xx, as answers): {rec.refused}")
+        if rec.stale:
+            ages = [age for _t, age in rec.stale if age is not None]
+            print(
+                f"  stale prices: {len(rec.stale)} answers over "
+                f"{stale_seconds(rec.stale):.1f} s in all, "
+                f"oldest price {max(ages, default=0):.0f} s"
+            )
         print(f"  kills: {kills}; restarts: {sorted(restarts)}")
         print(
             "  process restarts by the supervisor: "
@@ -587,6 +605,32 @@ def main() -> int:
                 shutil.rmtree(folder, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def stale_unexplained(stale: list, faults: list, grace: float) -> list:
+    """The stale_price answers that no fault explains. A price is refreshed by
+    beat's tick through the worker into Redis, so it goes stale only when one
+    of those (or PostgreSQL, which the tick's outbox write needs) was down since
+    its last refresh: some fault at or after ``t - age`` (1 s of slack for the
+    answer's whole-second age). Without an age, within ``grace`` of a fault."""
+    ticker = {"beat", "celery worker", "redis", "postgres"}
+    unexplained = []
+    for t, age in stale:
+        since = t - age - 1 if age is not None else t - grace
+        if not any(since <= ft <= t for ft, name in faults if name in ticker):
+            unexplained.append((round(t, 1), age))
+    return unexplained
+
+
+def stale_seconds(stale: list, gap: float = 1.0) -> float:
+    """Seconds covered by stale_price answers (answers under ``gap`` apart join)."""
+    times = sorted(t for t, _age in stale)
+    total, start = 0.0, times[0] if times else 0.0
+    for previous, t in itertools.pairwise(times):
+        if t - previous > gap:
+            total += previous - start
+            start = t
+    return total + (times[-1] - start if times else 0.0)
 
 
 def _settled(final: dict) -> bool:

@@ -57,6 +57,13 @@ BODIES = [
 ]  # fmt: skip
 
 
+def _code(response: httpx.Response) -> str:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return "not an envelope"
+
+
 def load(base_url: str, tokens: list[str], seconds: float, *, verify, headers: dict) -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -76,8 +83,9 @@ def load(base_url: str, tokens: list[str], seconds: float, *, verify, headers: d
             path, body = BODIES[k % 2]
             k += 1
             try:
-                status = http.post(path, json=body).status_code
-                what = "" if status == 201 else str(status)
+                response = http.post(path, json=body)
+                status = response.status_code
+                what = "" if status == 201 else f"{status} {_code(response)}"
             except httpx.TransportError as exc:
                 what = type(exc).__name__
             if t0 >= start_at:
@@ -142,8 +150,10 @@ def main() -> int:
                 "THROTTLE_TRADING": "1000000/min",
                 "THROTTLE_AUTH_IP": "100000/min",
                 "THROTTLE_AUTH_ACCOUNT": "100000/min",
-                # Prices refreshed once below; no beat competes for the cores.
+                # Prices refreshed once below; no beat competes for the cores
+                # (a trade also wants the price's crypto leg this fresh).
                 "PRICE_MAX_AGE_SECONDS": "3600",
+                "QUOTE_PRICE_MAX_AGE_SECONDS": "3600",
                 "OUTBOX_DISPATCH_ON_COMMIT": "false",
             },
         )
@@ -216,6 +226,9 @@ def main() -> int:
                 f"  {name:45s} {r['trades_per_s']:7.1f} trades/s  p50 {r['p50_ms']:6.1f} ms  "
                 f"p99 {r['p99_ms']:6.1f} ms  errors {r['errors'] or 0}"
             )
+        if any(r["trades_per_s"] == 0 for r in results.values()):
+            print("proxy_nodes: a setup made no trade; see its errors above", file=sys.stderr)
+            return 1
         direct, proxied = (
             results["one node, direct (HTTP)"],
             results["one node, through nginx (TLS)"],

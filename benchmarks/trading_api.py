@@ -22,7 +22,8 @@ Run (PostgreSQL and Redis on localhost, from the repository root):
     .venv/bin/python benchmarks/trading_api.py -c 16 -d 10
 
 Prices: the run refreshes the simulated feed once and sets
-PRICE_MAX_AGE_SECONDS=3600 so no beat process competes for the 2 CPUs; the
+PRICE_MAX_AGE_SECONDS=3600 (and QUOTE_PRICE_MAX_AGE_SECONDS, the age a
+trade accepts for the crypto leg) so no beat process competes for the 2 CPUs; the
 trading throttle is lifted (THROTTLE_TRADING) so clients are not rate-limited.
 """
 
@@ -64,6 +65,7 @@ def bench_env(args) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="benchmarks.trading_settings",
         THROTTLE_TRADING="1000000/min",
         PRICE_MAX_AGE_SECONDS="3600",
+        QUOTE_PRICE_MAX_AGE_SECONDS="3600",  # a trade wants the crypto leg this fresh too
         JWT_ACCESS_MINUTES="60",
         CACHE_KEY_PREFIX="dtxbench",
         PYTHONPATH=str(ROOT),

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 import urllib.error
@@ -118,6 +119,7 @@ class SandboxServer:
         webhook_secret: str,
         webhook_delay: float = 2.0,
         webhook_gap: float = 0.2,
+        webhook_cafile: str | None = None,
     ):
         self.api_key = api_key
         self.account_no = account_no
@@ -125,6 +127,12 @@ class SandboxServer:
         self.webhook_secret = webhook_secret
         self.webhook_delay = webhook_delay
         self.webhook_gap = webhook_gap  # between repeated deliveries of one event
+        # The CA that an HTTPS webhook URL's certificate is checked against
+        # (e.g. a test's own). Given to each call: urllib's shared opener keeps
+        # the trust of whenever the process first used it.
+        self.webhook_context = (
+            ssl.create_default_context(cafile=webhook_cafile) if webhook_cafile else None
+        )
         self.requests: dict[str, SandboxRequest] = {}
         self.switches: dict[str, object] = {}
         self.float = DEFAULT_FLOAT
@@ -165,6 +173,12 @@ class SandboxServer:
     def close(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        # A webhook already on its way is let finish (its own timeout bounds
+        # it): a test's teardown must not empty the database under a request
+        # the sandbox is still making.
+        for timer in self._timers:
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=15)
         self._httpd.server_close()
 
     # --- behaviour ------------------------------------------------------------
@@ -395,13 +409,16 @@ class SandboxServer:
             headers={"Content-Type": "application/json", "Relworx-Signature": header},
             method="POST",
         )
+        error = ""
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=10, context=self.webhook_context
+            ) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
-        except (urllib.error.URLError, OSError):
-            status = None
+        except (urllib.error.URLError, OSError) as exc:
+            status, error = None, repr(exc)[:300]
         with self.lock:
             req.webhooks_sent += 1
             self.deliveries.append(
@@ -409,6 +426,7 @@ class SandboxServer:
                     "internal_reference": internal_reference,
                     "status": event["status"],
                     "http_status": status,
+                    "error": error,  # why nothing answered (status None)
                 }
             )
         return status

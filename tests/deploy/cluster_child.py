@@ -21,6 +21,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from payments.models import MobileMoneyPayment, WebhookEvent  # noqa: E402
 from tests.factories import DEFAULT_PASSWORD, UserFactory, fund_reserves, fund_wallet  # noqa: E402
 from trading.models import Trade  # noqa: E402
 
@@ -58,6 +59,26 @@ def state() -> dict:
         "trades": {
             t.reference: {"status": t.status, "id": str(t.public_id)} for t in Trade.objects.all()
         },
+        # What a failed wait needs to say where a payment stopped.
+        "payments": list(
+            MobileMoneyPayment.objects.order_by("pk").values(
+                "trade_id",
+                "status",
+                "internal_reference",
+                "submit_attempts",
+                "attempts",
+                "maybe_sent",
+                "waiting_reason",
+                "next_poll_at",
+                "created_at",
+                "updated_at",
+            )
+        ),
+        "webhooks": list(
+            WebhookEvent.objects.order_by("pk").values(
+                "internal_reference", "status", "result", "received_at"
+            )
+        ),
     }
 
 

@@ -110,10 +110,14 @@ def test_quantize_keeps_every_digit_of_the_widest_amount():
 
 @pytest.mark.parametrize("bad", [1.5, 1, "1.5", None])
 def test_money_must_be_decimal(bad):
-    with pytest.raises(TypeError, match="money must be Decimal"):
+    # The message names the type the caller passed: the bug report it points to.
+    said = f"money must be Decimal, not {type(bad).__name__}"
+    with pytest.raises(TypeError) as exc:
         quantize(bad, "USD")
-    with pytest.raises(TypeError):
+    assert str(exc.value) == said
+    with pytest.raises(TypeError) as exc:
         quantize_up(bad, "USD")
+    assert str(exc.value) == said
 
 
 def test_has_valid_precision():
@@ -164,5 +168,6 @@ def test_quantize_rate_keeps_every_digit_of_a_wide_rate():
 
 @pytest.mark.parametrize("bad", [0.25, 1, "0.25"])
 def test_rates_must_be_decimal(bad):
-    with pytest.raises(TypeError, match="rates must be Decimal"):
+    with pytest.raises(TypeError) as exc:
         quantize_rate(bad)
+    assert str(exc.value) == f"rates must be Decimal, not {type(bad).__name__}"

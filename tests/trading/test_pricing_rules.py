@@ -176,7 +176,12 @@ def test_swap_pays_with_another_coin_only(from_currency):
     with pytest.raises(InvalidInput) as exc:
         swap_amounts(**{**SWAP, "from_currency": from_currency})
     assert exc.value.code == "invalid_from_currency"
-    assert "from_currency" in exc.value.details["payment_details"]
+    assert exc.value.status == 400
+    # What the customer reads in the error envelope, word for word.
+    assert exc.value.message == "Pay with a different coin than the one you buy."
+    assert exc.value.details == {
+        "payment_details": {"from_currency": ["Must be another crypto currency."]}
+    }
 
 
 def test_swap_refused_when_the_coin_bought_rounds_to_zero():
