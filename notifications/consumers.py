@@ -4,7 +4,7 @@ Protocol . Client → server:
   {"type": "authenticate", "token": "<JWT access>"}  → {"type": "authenticated", "user_id"}
                                                       or {"type": "error"} and a close
   {"type": "ping"}                                    → {"type": "pong"}
-Server → client: {"type": "price_update" | "trade_update" | "notification" |
+Server → client: {"type": "price_update" | "trade_update" | "deposit_update" | "notification" |
 "announcement" | "activity", "event_id": n, "data": {...}}; errors are
 {"type": "error", "code": "...", "message": "..."}.
 
@@ -52,7 +52,15 @@ CLOSE_SESSION_ENDED = 4003
 CLOSE_RATE_LIMITED = 4008
 # Group message types (= handler names) that never touch the database.
 FANOUT_TYPES = frozenset(
-    {"price_update", "trade_update", "notification", "announcement", "activity", "session_ended"}
+    {
+        "price_update",
+        "trade_update",
+        "deposit_update",
+        "notification",
+        "announcement",
+        "activity",
+        "session_ended",
+    }
 )
 # Set by dtexchange.websocket_gate: False for a socket without Origin, whose
 # cookies were dropped (it authenticates by JWT only).
@@ -227,6 +235,9 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         await self.send(text_data=event["text"])
 
     async def trade_update(self, event) -> None:
+        await self._send_own(event)
+
+    async def deposit_update(self, event) -> None:
         await self._send_own(event)
 
     async def notification(self, event) -> None:

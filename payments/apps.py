@@ -20,3 +20,8 @@ class PaymentsConfig(AppConfig):
 
         payment_methods.register(MobileMoneyMethod())
         payment_methods.register(BankDepositMethod())
+        from payments.topup_methods import BankDepositTopUp, MobileMoneyTopUp
+        from wallet import topup_methods
+
+        topup_methods.register(MobileMoneyTopUp())
+        topup_methods.register(BankDepositTopUp())
