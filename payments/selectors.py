@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
-from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from ledger.money import quantize
+from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from payments.relworx import parse_amount
 from trading import payment_methods
 from trading.services.prices import price_get

@@ -93,5 +93,3 @@ class BankDepositTopUp(TopUpMethod):
             "currency": bank.currency,
             "bank": dict(settings.BANK_INSTRUCTIONS),
         }
-
-

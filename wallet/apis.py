@@ -5,7 +5,6 @@ method takes, precision, method bounds, limits, balances)."""
 
 from __future__ import annotations
 
-
 from types import SimpleNamespace
 
 from django.http import HttpResponse
@@ -325,7 +324,6 @@ class StatementApi(APIView):
         fee_amount = DecimalOut()
         payment_method = serializers.CharField()
 
-
     @extend_schema(
         summary="Your statement: movements and trades between two dates (EAT)",
         parameters=[
@@ -372,14 +370,12 @@ class StatementApi(APIView):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        statement = statement_build(
-            user=request.user, date_from=data["from"], date_to=data["to"]
-        )
+        statement = statement_build(user=request.user, date_from=data["from"], date_to=data["to"])
         if data["format"] == "csv":
-            response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(
+                statement_csv(statement), content_type="text/csv; charset=utf-8"
+            )
             name = f"dtexchange-statement-{data['from']}-{data['to']}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return Response(statement.as_dict())
-
-

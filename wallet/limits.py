@@ -159,9 +159,7 @@ def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding
             day=Sum("amount_ugx", filter=_at_from(day_start, day_end)),
         )
         states.append(
-            LimitState(
-                f"{kind}_daily", kind, "UGX", "day", daily, _whole(sums["day"]), day_end
-            )
+            LimitState(f"{kind}_daily", kind, "UGX", "day", daily, _whole(sums["day"]), day_end)
         )
         states.append(
             LimitState(
@@ -262,15 +260,14 @@ def limit_consume(
         excluding=existing.pk if existing is not None else None,
     )
     passed = [
-        s
-        for s in states
-        if s.used + (Decimal(1) if s.currency is None else amount_ugx) > s.limit
+        s for s in states if s.used + (Decimal(1) if s.currency is None else amount_ugx) > s.limit
     ]
     if passed and not allow_over:
         first = passed[0]
+        resets = timezone.localtime(first.resets_at, EAT)
         raise LimitExceeded(
-            f"This is above your {first.name.replace('_', ' ')} limit "
-            f"(tier {tier}); it resets at {timezone.localtime(first.resets_at, EAT):%d %b %Y %H:%M} EAT.",
+            f"This is above your {first.name.replace('_', ' ')} limit (tier {tier}); "
+            f"it resets at {resets:%d %b %Y %H:%M} EAT.",
             details={
                 "limit": first.name,
                 "period": first.period,

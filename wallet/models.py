@@ -81,7 +81,9 @@ class Deposit(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="wallet_deposit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="wallet_deposit_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(fee_amount__gte=0) & Q(net_amount__gte=0),
                 name="wallet_deposit_fee_net_non_negative",

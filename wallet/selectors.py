@@ -55,9 +55,7 @@ def deposit_list_for_user(*, user, limit: int = 50, status: str | None = None) -
 
 def deposit_is_open(*, deposit_id: int) -> bool:
     """Still waiting for its money (pending or processing)."""
-    return Deposit.objects.filter(
-        pk=deposit_id, status__in=("pending", "processing")
-    ).exists()
+    return Deposit.objects.filter(pk=deposit_id, status__in=("pending", "processing")).exists()
 
 
 def tier_request_pending(*, user) -> TierRequest | None:

@@ -180,8 +180,18 @@ def statement_csv(statement: Statement) -> str:
     first, last = statement.date_from.isoformat(), statement.date_to.isoformat()
     for row in statement.balances:
         writer.writerow(
-            [first, "00:00:00", "opening_balance", row["currency"], "", row["opening"]]
-            + ["", "", "Opening balance", ""]
+            [
+                first,
+                "00:00:00",
+                "opening_balance",
+                row["currency"],
+                "",
+                row["opening"],
+                "",
+                "",
+                "Opening balance",
+                "",
+            ]
         )
     rows = [
         (
@@ -224,7 +234,17 @@ def statement_csv(statement: Statement) -> str:
         writer.writerow(row)
     for row in statement.balances:
         writer.writerow(
-            [last, "23:59:59", "closing_balance", row["currency"], "", row["closing"]]
-            + ["", "", "Closing balance", ""]
+            [
+                last,
+                "23:59:59",
+                "closing_balance",
+                row["currency"],
+                "",
+                row["closing"],
+                "",
+                "",
+                "Closing balance",
+                "",
+            ]
         )
     return out.getvalue()

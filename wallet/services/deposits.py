@@ -5,7 +5,7 @@ Rules kept here:
   ``pending → processing → completed | failed | expired``; money that
   arrives after expiry still completes it (money that arrived is never lost).
 * Completion credits the wallet with one ``ledger_post`` whose idempotency
-  key is the top-up's (``top_up:<id>:credit``): funding account −amount
+  key is the top-up's (``top_up:<id>:credit``): funding account -amount
   received, fee revenue +fee, the user's wallet +net. However often the
   method reports success (webhook, poll, a person), the money moves once.
 * Limits: the top-up limit is used when the top-up starts (409
@@ -254,7 +254,7 @@ def top_up_complete(
 
     Locks the top-up row, then the user's limit row, then (ledger_post) the
     accounts. Pending, processing or expired → completed with one posting
-    (key ``top_up:<id>:credit``): funding −received, fee revenue +fee, wallet
+    (key ``top_up:<id>:credit``): funding -received, fee revenue +fee, wallet
     +net, the fee at the top-up's rate on what was received. Completed
     already → returned unchanged (a repeated report moves nothing). Failed →
     TopUpNotSettleable (409): the method decided otherwise before, a person

@@ -21,7 +21,6 @@ from trading import payment_methods
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
 from trading.selectors.trades import trade_as_dict
 from trading.services.quotes import PricedTrade, quote_use, trade_price
-from wallet.limits import limit_consume
 from trading.services.trades.common import (
     actor_for,
     buy_limit_reference,
@@ -31,6 +30,7 @@ from trading.services.trades.common import (
     trade_accounts,
     trade_post,
 )
+from wallet.limits import limit_consume
 
 
 def _fingerprint(**params) -> str:
