@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, InvalidInput
@@ -76,23 +76,32 @@ class LimitState:
 # --- tiers ---------------------------------------------------------------------------
 
 
-def user_tier(*, user) -> int:
-    """0 while the email is not verified (or the account is inactive), else
-    the tier staff granted (1 unless raised)."""
+def _tier_of(user, granted: int | None) -> int:
     if getattr(user, "email_verified_at", None) is None or not user.is_active:
         return Tier.UNVERIFIED
-    granted = (
-        WalletProfile.objects.filter(user_id=user.pk).values_list("granted_tier", flat=True).first()
-    )
     return granted or Tier.VERIFIED
 
 
-def wallet_profile_lock(*, user) -> WalletProfile:
-    """The user's profile row, created on first use, locked FOR UPDATE until
-    the caller's transaction ends. The limit lock: take it before any ledger
-    account (ledger_post locks those), never after."""
-    WalletProfile.objects.get_or_create(user_id=user.pk)
-    return WalletProfile.objects.select_for_update().get(user_id=user.pk)
+def user_tier(*, user) -> int:
+    """0 while the email is not verified (or the account is inactive), else
+    the tier staff granted (1 unless raised)."""
+    granted = (
+        WalletProfile.objects.filter(user_id=user.pk).values_list("granted_tier", flat=True).first()
+    )
+    return _tier_of(user, granted)
+
+
+def wallet_profile_lock(*, user) -> int:
+    """Lock the user's profile row (created on first use) FOR UPDATE until
+    the caller's transaction ends, and return the tier staff granted. The
+    limit lock: take it before any ledger account (ledger_post locks those),
+    never after. One statement for a returning user."""
+    locked = WalletProfile.objects.select_for_update().filter(user_id=user.pk)
+    granted = locked.values_list("granted_tier", flat=True).first()
+    if granted is None:
+        WalletProfile.objects.get_or_create(user_id=user.pk)
+        granted = locked.values_list("granted_tier", flat=True).get()
+    return granted
 
 
 # --- periods and conversion --------------------------------------------------------------
@@ -144,33 +153,50 @@ def _figures(tier: int) -> dict:
     return settings.WALLET_LIMITS.get(int(tier), settings.WALLET_LIMITS[Tier.UNVERIFIED])
 
 
-def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding: int | None):
+def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding: str = ""):
+    """The limits of ``kinds`` as they stand at ``now`` (one query), leaving
+    out the use recorded under ``excluding``."""
     figures = _figures(tier)
-    live = LimitUsage.objects.filter(user_id=user.pk, released_at__isnull=True)
-    if excluding is not None:
-        live = live.exclude(pk=excluding)
+    month_start, month_end = _window("month", now)
+    day_start, day_end = _window("day", now)
+    hour_start, hour_end = _window("hour", now)
+    live = LimitUsage.objects.filter(
+        user_id=user.pk,
+        kind__in=kinds,
+        released_at__isnull=True,
+        at__gte=month_start,
+        at__lt=month_end,
+    )
+    if excluding:
+        live = live.exclude(reference=excluding)
+    sums: dict[str, Sum | Count] = {}
+    for kind in kinds:
+        sums[f"{kind}_month"] = Sum("amount_ugx", filter=Q(kind=kind))
+        sums[f"{kind}_day"] = Sum("amount_ugx", filter=Q(kind=kind, at__gte=day_start))
+    sums["velocity"] = Count(
+        "pk", filter=Q(kind=LimitKind.WITHDRAWAL, at__gte=hour_start, at__lt=hour_end)
+    )
+    used = live.aggregate(**sums)
     states: list[LimitState] = []
     for kind in kinds:
         daily, monthly = figures[kind]
-        month_start, month_end = _window("month", now)
-        day_start, day_end = _window("day", now)
-        sums = live.filter(kind=kind, at__gte=month_start, at__lt=month_end).aggregate(
-            month=Sum("amount_ugx"),
-            day=Sum("amount_ugx", filter=_at_from(day_start, day_end)),
-        )
         states.append(
-            LimitState(f"{kind}_daily", kind, "UGX", "day", daily, _whole(sums["day"]), day_end)
+            LimitState(
+                f"{kind}_daily", kind, "UGX", "day", daily, _whole(used[f"{kind}_day"]), day_end
+            )
         )
         states.append(
             LimitState(
-                f"{kind}_monthly", kind, "UGX", "month", monthly, _whole(sums["month"]), month_end
+                f"{kind}_monthly",
+                kind,
+                "UGX",
+                "month",
+                monthly,
+                _whole(used[f"{kind}_month"]),
+                month_end,
             )
         )
         if kind == LimitKind.WITHDRAWAL:
-            hour_start, hour_end = _window("hour", now)
-            count = live.filter(kind=kind, at__gte=hour_start, at__lt=hour_end).aggregate(
-                n=Count("pk")
-            )["n"]
             states.append(
                 LimitState(
                     VELOCITY_NAME,
@@ -178,17 +204,11 @@ def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding
                     None,
                     "hour",
                     Decimal(figures[VELOCITY_NAME]),
-                    Decimal(count),
+                    Decimal(used["velocity"]),
                     hour_end,
                 )
             )
     return states
-
-
-def _at_from(start: datetime, end: datetime):
-    from django.db.models import Q
-
-    return Q(at__gte=start, at__lt=end)
 
 
 def _whole(value) -> Decimal:
@@ -198,9 +218,7 @@ def _whole(value) -> Decimal:
 def limits_for_user(*, user, now: datetime | None = None) -> tuple[int, list[LimitState]]:
     """(tier, every limit as it stands now). Reads only."""
     tier = user_tier(user=user)
-    return tier, _states(
-        user=user, tier=tier, kinds=KINDS, now=now or timezone.now(), excluding=None
-    )
+    return tier, _states(user=user, tier=tier, kinds=KINDS, now=now or timezone.now())
 
 
 # --- using a limit ----------------------------------------------------------------------
@@ -245,20 +263,22 @@ def limit_consume(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("limit_consume runs inside the money's transaction")
     now = timezone.now()
-    wallet_profile_lock(user=user)
-    tier = user_tier(user=user)
-    existing = LimitUsage.objects.filter(reference=reference).first()
-    if existing is not None and existing.user_id != user.pk:
-        raise ValueError("a limit reference belongs to one user")
-    at = existing.at if existing is not None and existing.released_at is None else now
+    tier = _tier_of(user, wallet_profile_lock(user=user))
+    at = now
+    if allow_over:
+        # Money that arrived: it counts when it was first used, if it still counts.
+        existing = (
+            LimitUsage.objects.filter(reference=reference)
+            .values_list("user_id", "at", "released_at")
+            .first()
+        )
+        if existing is not None:
+            if existing[0] != user.pk:
+                raise ValueError("a limit reference belongs to one user")
+            if existing[2] is None:
+                at = existing[1]
     amount_ugx = ugx_equivalent(currency=currency, amount=amount)
-    states = _states(
-        user=user,
-        tier=tier,
-        kinds=(kind,),
-        now=at,
-        excluding=existing.pk if existing is not None else None,
-    )
+    states = _states(user=user, tier=tier, kinds=(kind,), now=at, excluding=reference)
     passed = [
         s for s in states if s.used + (Decimal(1) if s.currency is None else amount_ugx) > s.limit
     ]
@@ -280,25 +300,24 @@ def limit_consume(
                 "resets_at": first.resets_at.isoformat(),
             },
         )
-    if existing is None:
-        LimitUsage.objects.create(
-            user_id=user.pk,
-            kind=kind,
-            reference=reference,
-            currency=currency,
-            amount=amount,
-            amount_ugx=amount_ugx,
-            at=at,
-        )
-    else:
-        LimitUsage.objects.filter(pk=existing.pk).update(
-            kind=kind,
-            currency=currency,
-            amount=amount,
-            amount_ugx=amount_ugx,
-            at=at,
-            released_at=None,
-        )
+    # One statement, first use or again (ON CONFLICT on the reference).
+    LimitUsage.objects.bulk_create(
+        [
+            LimitUsage(
+                user_id=user.pk,
+                kind=kind,
+                reference=reference,
+                currency=currency,
+                amount=amount,
+                amount_ugx=amount_ugx,
+                at=at,
+                released_at=None,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["reference"],
+        update_fields=["kind", "currency", "amount", "amount_ugx", "at", "released_at"],
+    )
     if passed:
         log.warning("limits.passed", user=user.pk, limits=[s.name for s in passed], ref=reference)
     return passed

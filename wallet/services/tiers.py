@@ -12,7 +12,7 @@ from accounts.services import user_verified_require
 from audit.services import audit_record
 from dtexchange.errors import Conflict, DomainError, InvalidInput
 from wallet.limits import user_tier, wallet_profile_lock
-from wallet.models import Tier, TierRequest
+from wallet.models import Tier, TierRequest, WalletProfile
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +49,8 @@ def tier_set(*, user, tier: int, actor, reason: str) -> int:
             details={"reason": ["A reason is required."]},
         )
     _check_staff(actor=actor, user=user)
-    profile = wallet_profile_lock(user=user)
-    before = profile.granted_tier
+    before = wallet_profile_lock(user=user)
+    profile = WalletProfile.objects.get(user_id=user.pk)
     profile.granted_tier = tier
     profile.tier_set_by = actor
     profile.tier_set_at = timezone.now()
