@@ -301,8 +301,6 @@ def top_up_complete(
     if passed:
         names = ", ".join(s.name for s in passed)
         flag_reason = (flag_reason + f"\nCredited past the limit: {names}.").strip()
-    if deposit.status == DepositStatus.EXPIRED:
-        flag_reason = (flag_reason + "\nThe money arrived after the top-up expired.").strip()
     now = timezone.now()
     _move(
         deposit,
@@ -329,12 +327,13 @@ def top_up_complete(
 
 @transaction.atomic
 def top_up_fail(*, deposit_id: int, reason: str, actor: str) -> Deposit:
-    """The payment failed or was rejected: pending/processing/expired →
-    failed (nothing was charged), the limit use given back. Idempotent on a
-    failed top-up; a completed one is refused (TopUpNotSettleable)."""
+    """The payment failed or was rejected: pending/processing → failed
+    (nothing was charged), the limit use given back. A failed or expired
+    top-up is returned as it is; a completed one is refused
+    (TopUpNotSettleable)."""
     deposit = _lock(deposit_id)
-    if deposit.status == DepositStatus.FAILED:
-        return deposit
+    if deposit.status in (DepositStatus.FAILED, DepositStatus.EXPIRED):
+        return deposit  # an expired top-up keeps saying so (its use was given back)
     if deposit.status == DepositStatus.COMPLETED:
         raise TopUpNotSettleable(
             details={"deposit_id": str(deposit.public_id), "status": deposit.status}
