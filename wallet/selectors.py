@@ -6,22 +6,29 @@ from __future__ import annotations
 import uuid
 
 from dtexchange.errors import NotFound
+from ledger.money import quantize
 from wallet.models import Deposit, TierRequest
 
 
+def _amount(value, currency: str) -> str:
+    return format(quantize(value, currency), "f")
+
+
 def deposit_as_dict(deposit: Deposit) -> dict:
-    """A top-up as the API, the live updates and the site show it."""
+    """A top-up as the API, the live updates and the site show it (amounts
+    at the currency's precision)."""
+    cur = deposit.currency
     return {
         "id": str(deposit.public_id),
         "status": deposit.status,
         "method": deposit.method,
         "currency": deposit.currency,
-        "amount": format(deposit.amount, "f"),
+        "amount": _amount(deposit.amount, cur),
         "fee_rate": format(deposit.fee_rate.normalize(), "f"),
-        "fee_amount": format(deposit.fee_amount, "f"),
-        "net_amount": format(deposit.net_amount, "f"),
+        "fee_amount": _amount(deposit.fee_amount, cur),
+        "net_amount": _amount(deposit.net_amount, cur),
         "amount_received": (
-            format(deposit.amount_received, "f") if deposit.amount_received is not None else None
+            _amount(deposit.amount_received, cur) if deposit.amount_received is not None else None
         ),
         "payment_details": dict(deposit.payment_details or {}),
         "instructions": dict(deposit.instructions or {}),
