@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import renderers, serializers, status
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -257,15 +258,16 @@ class TierRequestApi(APIView):
 
 
 class CsvRenderer(renderers.BaseRenderer):
-    """Lets a client that accepts only text/csv ask for the CSV statement;
-    the view writes the CSV itself, errors stay the JSON envelope."""
+    """Lets a client that accepts only text/csv ask for the CSV statement.
+    The view writes the CSV itself; errors are always the JSON envelope
+    (StatementApi.finalize_response), so this never renders anything."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return renderers.JSONRenderer().render(data)
+        raise NotImplementedError("the statement view answers CSV itself")
 
 
 class _QueryFormatIsOurs(DefaultContentNegotiation):
@@ -324,6 +326,14 @@ class StatementApi(APIView):
         fee_amount = DecimalOut()
         payment_method = serializers.CharField()
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            # The error envelope is JSON whatever the client accepts.
+            response.accepted_renderer = renderers.JSONRenderer()
+            response.accepted_media_type = "application/json"
+        return response
+
     @extend_schema(
         summary="Your statement: movements and trades between two dates (EAT)",
         parameters=[
@@ -363,13 +373,18 @@ class StatementApi(APIView):
                 },
             ),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="the CSV"),
-            **error_responses(400, 401, 403),
+            **{
+                (code, "application/json"): answer
+                for code, answer in error_responses(400, 401, 403).items()
+            },
         },
     )
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
+        if data["format"] == "json" and request.accepted_renderer.format == "csv":
+            raise NotAcceptable("Ask for format=csv, or accept application/json.")
         statement = statement_build(user=request.user, date_from=data["from"], date_to=data["to"])
         if data["format"] == "csv":
             response = HttpResponse(
