@@ -226,12 +226,27 @@ class LimitsApi(APIView):
         )
 
 
+class TextField(serializers.CharField):
+    """A JSON string, nothing else (DRF's CharField would take 0 as "0")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TierRequestApi(APIView):
     permission_classes = PERMISSIONS
     throttle_classes = [TradingThrottle]
 
     class Input(StrictInput):
-        note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+        note = TextField(
+            required=False,
+            allow_blank=True,
+            max_length=1000,
+            default="",
+            help_text="anything our team should know (optional)",
+        )
 
     class Output(serializers.Serializer):
         status = ClosedChoiceField(choices=("pending",))
