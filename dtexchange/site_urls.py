@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import lock_views
 from accounts import views as account_views
 from trading import views as trading_views
+from wallet import views as wallet_views
 
 urlpatterns = [
     path("", trading_views.landing, name="landing"),
@@ -13,6 +14,9 @@ urlpatterns = [
     path("trades/", trading_views.history, name="history"),
     path("trades/<uuid:trade_id>/", trading_views.trade_detail, name="trade_detail"),
     path("trades/<uuid:trade_id>/cancel/", trading_views.trade_cancel_view, name="trade_cancel"),
+    path("wallet/", wallet_views.wallet, name="wallet"),
+    path("wallet/top-ups/<uuid:deposit_id>/", wallet_views.deposit_detail, name="wallet_deposit"),
+    path("wallet/tier-request/", wallet_views.tier_request, name="wallet_tier_request"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),
