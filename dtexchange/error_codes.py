@@ -65,6 +65,7 @@ ERRORS_409 = (
     "payment_method_unavailable",
     "erasure_blocked",
     "already_erased",
+    "limit_exceeded",
 )
 ERRORS_415 = ("unsupported_media_type",)
 ERRORS_429 = (

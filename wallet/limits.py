@@ -252,8 +252,12 @@ def limit_consume(
       it passes are returned, for the caller to flag.
     * Idempotent on ``reference``: consuming again replaces the amount (e.g.
       a bank deposit for another amount than announced) and revives a
-      released use; the time it counts in stays the first one unless it had
-      been released.
+      released use. With ``allow_over`` the use keeps counting in the period
+      it was first recorded in (unless it had been released); otherwise it
+      counts now.
+    * Tier 0 (email not verified) has every limit at zero: call
+      ``accounts.services.user_verified_require`` first, so such an account
+      gets 403 ``email_not_verified`` rather than 409.
     * A use that did not happen after all (the withdrawal was cancelled,
       expired or failed and refunded; the buy failed or expired) is given
       back with ``limit_release(reference=...)``.

@@ -91,6 +91,9 @@ def test_a_buy_above_the_daily_limit_is_409_naming_it_and_writes_nothing(
     assert datetime.fromisoformat(error["details"]["resets_at"]) > datetime.now(tz=EAT)
     assert (ledger_rows(), Trade.objects.count(), LimitUsage.objects.count()) == before
     assert balance_get(user=user, currency="UGX") == Decimal("800000")
+    # The published schema lists the code among the 409 answers.
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "limit_exceeded" in schema["components"]["schemas"]["Error409CodeEnum"]["enum"]
 
 
 @pytest.mark.django_db
