@@ -204,7 +204,11 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         return {
             "received": fmt(preview.amount_received, cur),
             "fee": fmt(preview.fee_amount, cur),
-            "crypto": fmt(preview.crypto_amount, preview.crypto_currency),
+            "crypto": (
+                fmt(preview.crypto_amount, preview.crypto_currency)
+                if preview.crypto_currency
+                else ""
+            ),
             "differs": preview.differs,
             "repriced": preview.repriced,
             "late": "late" in preview.reasons,
