@@ -95,6 +95,7 @@ def test_polling_credits_a_top_up_whose_webhook_never_came(sandbox, market, user
     settings.RELWORX_POLL_AFTER = timedelta(0)
     deposit = top_up(user, "+256770000003")
     wait_for(lambda: status_of(deposit, ("processing",)))
+    wait_for(lambda: sandbox.listing()[-1]["status"] == "success")  # decided at Relworx
     from payments.tasks import mobile_money_poll_due
 
     assert mobile_money_poll_due() == 1
@@ -155,6 +156,7 @@ def test_an_expired_top_up_whose_money_arrives_later_is_credited(sandbox, market
     assert status_of(deposit).status == "expired"
     assert LimitUsage.objects.get(reference=f"top_up:{deposit.public_id}").released_at
     payment = MobileMoneyPayment.objects.get(top_up=deposit)
+    wait_for(lambda: sandbox.listing()[-1]["status"] == "success")  # decided at Relworx
     assert mobile_money_poll(payment_id=payment.pk) == "succeeded"
     done = status_of(deposit)
     assert done.status == "completed"
