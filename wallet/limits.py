@@ -172,7 +172,9 @@ def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding
     sums: dict[str, Sum | Count] = {}
     for kind in kinds:
         sums[f"{kind}_month"] = Sum("amount_ugx", filter=Q(kind=kind))
-        sums[f"{kind}_day"] = Sum("amount_ugx", filter=Q(kind=kind, at__gte=day_start))
+        sums[f"{kind}_day"] = Sum(
+            "amount_ugx", filter=Q(kind=kind, at__gte=day_start, at__lt=day_end)
+        )
     sums["velocity"] = Count(
         "pk", filter=Q(kind=LimitKind.WITHDRAWAL, at__gte=hour_start, at__lt=hour_end)
     )
