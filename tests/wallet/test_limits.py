@@ -123,9 +123,17 @@ def test_a_top_up_above_the_limit_is_refused_at_the_start(api, user, settings):
     small_limits(settings, top_up=("1000000", "5000000"))
     body = {"currency": "UGX", "amount": "800000", "method": "bank_deposit"}
     assert api.post("/api/wallet/deposits", body, format="json").status_code == 201
+    from payments.models import BankDeposit
+    from wallet.models import Deposit
+
+    before = (ledger_rows(), Deposit.objects.count(), BankDeposit.objects.count())
+    usage = list(LimitUsage.objects.values_list("reference", "amount", "released_at"))
     r = api.post("/api/wallet/deposits", body, format="json")
     assert r.status_code == 409
+    assert r.json()["error"]["code"] == "limit_exceeded"
     assert r.json()["error"]["details"]["limit"] == "top_up_daily"
+    assert (ledger_rows(), Deposit.objects.count(), BankDeposit.objects.count()) == before
+    assert list(LimitUsage.objects.values_list("reference", "amount", "released_at")) == usage
 
 
 @pytest.mark.django_db
