@@ -211,3 +211,20 @@ def test_a_prompt_is_not_sent_for_a_top_up_that_expired_before_it_went_out(
     assert MobileMoneyPayment.objects.get(pk=payment.pk).status == "failed"
     time.sleep(0.1)
     assert Deposit.objects.get(pk=deposit.pk).status == "expired"
+
+
+def test_reconciliation_credits_a_top_up_whose_effect_is_missing(sandbox, market, user):
+    from payments.services import mobile_money_reconcile
+
+    deposit = top_up(user, "+256770000005")  # stays pending at Relworx
+    payment = MobileMoneyPayment.objects.get(top_up=deposit)
+    # As if a worker died between recording Relworx's answer and crediting.
+    MobileMoneyPayment.objects.filter(pk=payment.pk).update(
+        status="succeeded", amount_received=payment.amount, outcome=""
+    )
+    assert mobile_money_reconcile()["effects_applied"] == 1
+    assert Deposit.objects.get(pk=deposit.pk).status == "completed"
+    assert mobile_money_reconcile()["effects_applied"] == 0
+    assert credits(deposit).count() == 1
+    assert balance_get(user=user, currency="UGX") == Decimal("97500")
+    call_command("reconcile_ledger")
