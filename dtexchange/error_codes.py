@@ -74,6 +74,7 @@ ERRORS_409 = (
     "withdrawal_not_cancellable",
     "security_cooldown",
     "authenticator_absent",
+    "limit_exceeded",
 )
 ERRORS_415 = ("unsupported_media_type",)
 ERRORS_429 = (

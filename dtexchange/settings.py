@@ -550,6 +550,49 @@ CELERY_BEAT_SCHEDULE["wallet-withdrawals-expire"] = {
     "schedule": 60.0,
 }
 
+# --- The fiat wallet (owner: wallet) ---------------------------------------
+# Per tier (0: email not verified, 1: verified, 2: identity checked by staff),
+# per kind: (daily, monthly) in UGX-equivalent, East Africa Time calendar
+# periods; and how many withdrawals an hour (wallet/limits.py).
+
+
+def _limit_pair(name: str, daily: str, monthly: str) -> tuple[Decimal, Decimal]:
+    return (
+        Decimal(env.str(f"LIMIT_{name}_DAILY_UGX", default=daily)),
+        Decimal(env.str(f"LIMIT_{name}_MONTHLY_UGX", default=monthly)),
+    )
+
+
+WALLET_LIMITS = {
+    0: {
+        "buy": (Decimal(0), Decimal(0)),
+        "withdrawal": (Decimal(0), Decimal(0)),
+        "top_up": (Decimal(0), Decimal(0)),
+        "withdrawals_per_hour": 0,
+    },
+    1: {
+        "buy": _limit_pair("TIER1_BUY", "20000000", "200000000"),
+        "withdrawal": _limit_pair("TIER1_WITHDRAWAL", "10000000", "100000000"),
+        "top_up": _limit_pair("TIER1_TOP_UP", "20000000", "200000000"),
+        "withdrawals_per_hour": env.int("LIMIT_TIER1_WITHDRAWALS_PER_HOUR", default=5),
+    },
+    2: {
+        "buy": _limit_pair("TIER2_BUY", "400000000", "4000000000"),
+        "withdrawal": _limit_pair("TIER2_WITHDRAWAL", "200000000", "2000000000"),
+        "top_up": _limit_pair("TIER2_TOP_UP", "400000000", "4000000000"),
+        "withdrawals_per_hour": env.int("LIMIT_TIER2_WITHDRAWALS_PER_HOUR", default=20),
+    },
+}
+# USD counts at the rate the price feed implies (a coin's UGX price over its
+# USD price); this one only when there is no price at all.
+LIMITS_UGX_PER_USD = Decimal(env.str("LIMITS_UGX_PER_USD", default="3700"))
+# The longest statement one request returns, in days.
+WALLET_STATEMENT_MAX_DAYS = env.int("WALLET_STATEMENT_MAX_DAYS", default=366)
+CELERY_BEAT_SCHEDULE["wallet-expire-top-ups"] = {
+    "task": "wallet.tasks.top_ups_expire_task",
+    "schedule": 60.0,
+}
+
 # --- Vouchers (owner: vouchers) -------------------------------------------
 # Codes are stored only as HMAC-SHA256 under VOUCHER_HASH_KEY (below): rotating
 # that key makes every unredeemed voucher unusable, so it is set once per site.

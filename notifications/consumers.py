@@ -4,7 +4,8 @@ Protocol . Client → server:
   {"type": "authenticate", "token": "<JWT access>"}  → {"type": "authenticated", "user_id"}
                                                       or {"type": "error"} and a close
   {"type": "ping"}                                    → {"type": "pong"}
-Server → client: {"type": "price_update" | "trade_update" | "withdrawal_update" | "notification" |
+Server → client: {"type": "price_update" | "trade_update" | "withdrawal_update" |
+                 "deposit_update" | "notification" |
 "announcement" | "activity", "event_id": n, "data": {...}}; errors are
 {"type": "error", "code": "...", "message": "..."}.
 
@@ -43,6 +44,7 @@ FANOUT_TYPES = frozenset(
         "price_update",
         "trade_update",
         "withdrawal_update",
+        "deposit_update",
         "notification",
         "announcement",
         "activity",
@@ -227,6 +229,9 @@ class TradingConsumer(AsyncJsonWebsocketConsumer):
         await self._send_own(event)
 
     async def withdrawal_update(self, event) -> None:
+        await self._send_own(event)
+
+    async def deposit_update(self, event) -> None:
         await self._send_own(event)
 
     async def notification(self, event) -> None:

@@ -91,12 +91,34 @@ def _late_payment_context(payload: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def _top_up_context(payload: dict[str, Any]) -> dict[str, Any]:
+    currency = payload.get("currency", "")
+    context = {
+        "amount": fmt.money(payload.get("net_amount"), currency),
+        "received": fmt.money(payload.get("amount_received") or payload.get("amount"), currency),
+        "fee_amount": fmt.money(payload.get("fee_amount"), currency),
+        "method": fmt.method_label(payload.get("method", "")),
+        "reference": payload.get("reference_code") or payload.get("id", ""),
+        "time": fmt.when(payload.get("completed_at") or payload.get("updated_at")),
+    }
+    context["rows"] = [
+        ("Added to your wallet", context["amount"]),
+        ("You paid", context["received"]),
+        ("Fee", context["fee_amount"]),
+        ("Paid by", context["method"]),
+        ("Reference", context["reference"]),
+        ("Time", context["time"]),
+    ]
+    return context
+
+
 def _subject(template: str, context: dict[str, Any]) -> str:
     subjects = {
         "buy_completed": "You bought {crypto_amount}",
         "sell_completed": "You sold {crypto_amount}",
         "trade_failed": "Your trade {reference} did not go through",
         "late_payment_credited": "Your late payment of {amount} is in your wallet",
+        "top_up_credited": "{amount} was added to your wallet",
     }
     pattern = subjects.get(template)
     if pattern is None:
@@ -155,6 +177,8 @@ def build_for_event(event: OutboxEvent) -> EmailMultiAlternatives:
             context = {k: v for k, v in payload.items() if k not in {"to", "subject"}}
     elif template == routing.LATE_PAYMENT_TEMPLATE:
         context = _late_payment_context(payload)
+    elif template == routing.TOP_UP_TEMPLATE:
+        context = _top_up_context(payload)
     else:
         context = _trade_context(payload)
     return build(

@@ -13,6 +13,8 @@ PUBLIC_GROUP = "public"
 LIVE_TYPES = {
     "trade.updated": "trade_update",
     "withdrawal.updated": "withdrawal_update",
+    # A wallet top-up changed (the owner's socket; an email once credited).
+    "deposit.updated": "deposit_update",
     "price.updated": "price_update",
     "notification": "notification",
     "announcement": "announcement",
@@ -22,9 +24,10 @@ LIVE_TYPES = {
     "session.ended": "session_ended",
 }
 # Per-user kinds go to their owner only; without a user they go nowhere live.
-USER_ONLY_KINDS = {"trade.updated", "withdrawal.updated", "notification", "session.ended"}
+USER_ONLY_KINDS = {"trade.updated", "withdrawal.updated", "deposit.updated", "notification", "session.ended"}
 EMAIL_KIND_PREFIX = "email."
 LATE_PAYMENT_TEMPLATE = "late_payment_credited"
+TOP_UP_TEMPLATE = "top_up_credited"
 
 
 def session_fingerprint(session_key: str | None) -> str:
@@ -63,6 +66,10 @@ def email_template(*, kind: str, user_id: int | None, payload: dict[str, Any]) -
             return "sell_completed" if payload.get("trade_type") == "sell" else "buy_completed"
         if status == "failed":
             return "trade_failed"
+        return None
+    if kind == "deposit.updated":
+        if payload.get("status") == "completed" and payload.get("previous_status") != "completed":
+            return TOP_UP_TEMPLATE
         return None
     if kind == "notification" and (
         payload.get("late_payment") or payload.get("email") == LATE_PAYMENT_TEMPLATE

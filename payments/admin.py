@@ -96,7 +96,16 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(BankDeposit)
 class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
-    list_display = ("reference_code", "user", "expected", "age", "status", "flagged", "decide")
+    list_display = (
+        "reference_code",
+        "user",
+        "purpose",
+        "expected",
+        "age",
+        "status",
+        "flagged",
+        "decide",
+    )
     list_filter = (StatusFilter, "flagged")
     search_fields = ("reference_code", "user__email")
     ordering = ("created_at", "id")  # oldest first
@@ -105,6 +114,7 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         "reference_code",
         "user",
         "trade",
+        "top_up",
         "expected_amount",
         "currency",
         "status",
@@ -116,6 +126,10 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         "flagged",
         "flag_reason",
     )
+
+    @admin.display(description="For")
+    def purpose(self, obj):
+        return "Wallet top-up" if obj.top_up_id else "Buy"
 
     @admin.display(description="Expected amount")
     def expected(self, obj):
@@ -161,7 +175,9 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
     def _deposit(self, request, pk) -> BankDeposit:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return get_object_or_404(BankDeposit.objects.select_related("user", "trade"), pk=pk)
+        return get_object_or_404(
+            BankDeposit.objects.select_related("user", "trade", "top_up"), pk=pk
+        )
 
     def _render(self, request, deposit, **context):
         return TemplateResponse(
@@ -188,7 +204,11 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
         return {
             "received": fmt(preview.amount_received, cur),
             "fee": fmt(preview.fee_amount, cur),
-            "crypto": fmt(preview.crypto_amount, preview.crypto_currency),
+            "crypto": (
+                fmt(preview.crypto_amount, preview.crypto_currency)
+                if preview.crypto_currency
+                else ""
+            ),
             "differs": preview.differs,
             "repriced": preview.repriced,
             "late": "late" in preview.reasons,
@@ -199,6 +219,7 @@ class BankDepositAdmin(_ReviewersOnly, admin.ModelAdmin):
             "remainder": fmt(preview.remainder, cur) if preview.remainder else "",
             "maximum": fmt(preview.maximum, cur) if preview.maximum is not None else "",
             "reserve_covers": preview.reserve_covers,
+            "wallet_net": fmt(preview.wallet_net, cur) if preview.wallet_net is not None else "",
         }
 
     def approve_view(self, request, pk):

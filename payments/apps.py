@@ -25,3 +25,8 @@ class PaymentsConfig(AppConfig):
 
         payouts.register(MobileMoneyPayout())
         payouts.sealer_register(FieldSealer())
+        from payments.topup_methods import BankDepositTopUp, MobileMoneyTopUp
+        from wallet import topup_methods
+
+        topup_methods.register(MobileMoneyTopUp())
+        topup_methods.register(BankDepositTopUp())

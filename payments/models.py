@@ -50,6 +50,14 @@ class MobileMoneyPayment(models.Model):
         blank=True,
         related_name="mobile_money_payments",
     )
+    # Or a top-up of the fiat wallet (a collection without a trade).
+    top_up = models.ForeignKey(
+        "wallet.Deposit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mobile_money_payments",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mobile_money_payments"
     )
@@ -144,8 +152,9 @@ class WebhookEvent(models.Model):
 
 
 class BankDeposit(models.Model):
-    """A buy paid by bank transfer, waiting for a reviewer to find it on the
-    bank statement by its ``reference_code``."""
+    """A buy (``trade``) or a wallet top-up (``top_up``) paid by bank
+    transfer, waiting for a reviewer to find it on the bank statement by its
+    ``reference_code``."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending review"
@@ -154,6 +163,13 @@ class BankDeposit(models.Model):
 
     trade = models.OneToOneField(
         "trading.Trade",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_deposit",
+    )
+    top_up = models.OneToOneField(
+        "wallet.Deposit",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

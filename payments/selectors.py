@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ledger.models import AccountKind, LedgerAccount, LedgerTransaction
+from ledger.money import quantize
 from payments.models import BankDeposit, MobileMoneyPayment, PaymentResolution
 from trading import payment_methods
 from trading.services.prices import price_get_fresh
@@ -38,6 +39,8 @@ class DepositPreview:
     order_rate: Decimal
     # The reserve holds the crypto now (checked again by the posting).
     reserve_covers: bool
+    # A wallet top-up: what the wallet receives (the rest is the fee).
+    wallet_net: Decimal | None = None
 
     @property
     def needs_confirmation(self) -> bool:
@@ -52,7 +55,7 @@ def deposit_review_queue():
     """Pending deposits, oldest first (the reviewers' queue)."""
     return (
         BankDeposit.objects.filter(status=BankDeposit.Status.PENDING)
-        .select_related("user", "trade")
+        .select_related("user", "trade", "top_up")
         .order_by("created_at", "pk")
     )
 
@@ -67,7 +70,10 @@ def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal, now=None)
     QUOTE_PRICE_MAX_AGE, as for a quote) with the
     order's fee rate. At most the method's maximum is settled as crypto; the
     rest goes to the fiat wallet (less the fee) and the deposit is flagged.
-    The same arithmetic as trade_settle_buy (buy_amounts)."""
+    The same arithmetic as trade_settle_buy (buy_amounts). A wallet top-up
+    credits all that arrived, less its fee (_top_up_preview)."""
+    if deposit.top_up_id:
+        return _top_up_preview(deposit, amount_received)
     trade = deposit.trade
     now = now or timezone.now()
     fiat, crypto = trade.fiat_currency, trade.crypto_currency
@@ -109,6 +115,28 @@ def deposit_preview(*, deposit: BankDeposit, amount_received: Decimal, now=None)
         rate=amounts.exchange_rate,
         order_rate=trade.exchange_rate,
         reserve_covers=reserve is not None and reserve >= amounts.crypto_amount,
+    )
+
+
+def _top_up_preview(deposit: BankDeposit, amount_received: Decimal) -> DepositPreview:
+    top_up = deposit.top_up
+    net = quantize(amount_received * (1 - top_up.fee_rate), deposit.currency)
+    differs = amount_received != deposit.expected_amount
+    return DepositPreview(
+        amount_received=amount_received,
+        fee_amount=amount_received - net,
+        crypto_amount=Decimal(0),
+        crypto_currency="",
+        differs=differs,
+        settle_amount=amount_received,
+        remainder=Decimal(0),
+        maximum=None,
+        repriced=False,
+        reasons=("amount_differs",) if differs else (),
+        rate=Decimal(0),
+        order_rate=Decimal(0),
+        reserve_covers=True,
+        wallet_net=net,
     )
 
 

@@ -33,4 +33,9 @@ urlpatterns = [
         apis.PayoutNumberConfirmApi.as_view(),
         name="payout-number-confirm",
     ),
+    path("deposits", apis.DepositsApi.as_view(), name="deposits"),
+    path("deposits/<str:deposit_id>", apis.DepositDetailApi.as_view(), name="deposit-detail"),
+    path("limits", apis.LimitsApi.as_view(), name="limits"),
+    path("limits/tier-request", apis.TierRequestApi.as_view(), name="tier-request"),
+    path("statement", apis.StatementApi.as_view(), name="statement"),
 ]

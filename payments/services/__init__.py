@@ -1,6 +1,11 @@
 """payments' write services, one module per area, re-exported here."""
 
-from payments.services.deposits import bank_deposit_create, deposit_approve, deposit_reject
+from payments.services.deposits import (
+    bank_deposit_create,
+    bank_deposit_create_for_top_up,
+    deposit_approve,
+    deposit_reject,
+)
 from payments.services.four_eyes import deposit_approval_propose, flag_credit_propose
 from payments.services.maintenance import mobile_money_reconcile, payment_trades_expire
 from payments.services.mobile_money import (
@@ -14,6 +19,7 @@ from payments.services.webhooks import webhook_receive
 
 __all__ = [
     "bank_deposit_create",
+    "bank_deposit_create_for_top_up",
     "deposit_approval_propose",
     "deposit_approve",
     "deposit_reject",

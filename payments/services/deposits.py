@@ -75,6 +75,23 @@ def bank_deposit_create(*, trade) -> BankDeposit:
     raise RuntimeError("Could not draw a unique deposit reference code.")
 
 
+def bank_deposit_create_for_top_up(*, deposit) -> BankDeposit:
+    """The bank deposit a wallet top-up waits on (caller's transaction)."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return BankDeposit.objects.create(
+                    top_up_id=deposit.pk,
+                    user=deposit.user,
+                    reference_code=new_reference_code(),
+                    expected_amount=deposit.amount,
+                    currency=deposit.currency,
+                )
+        except IntegrityError:
+            continue  # a reference code collision: draw again
+    raise RuntimeError("Could not draw a unique deposit reference code.")
+
+
 def lock_pending_deposit(deposit_id: int, reviewer) -> BankDeposit:
     """The pending deposit, row-locked, that ``reviewer`` may decide: a
     deposit reviewer, and not its owner (nobody decides about their own money)."""
@@ -155,8 +172,21 @@ def _deposit_settle(deposit: BankDeposit, *, amount_received: Decimal, actor: st
     * The reserve cannot cover the re-priced trade: the money goes to the
       fiat wallet in full (the house could not fill it), the trade fails and
       the deposit is flagged.
+    * A wallet top-up: the whole amount received credits the wallet, less
+      the top-up's fee (wallet.services.top_up_complete, once).
     Arrived money always ends in the trade or the wallet. Returns the ledger
     key of the main posting."""
+    if deposit.top_up_id:
+        from wallet.services import top_up_complete
+
+        top_up = top_up_complete(
+            deposit_id=deposit.top_up_id,
+            funding_account=house_account(kind=CLEARING, currency=deposit.currency),
+            amount_received=amount_received,
+            actor=actor,
+            reason=f"bank deposit {deposit.reference_code} approved",
+        )
+        return top_up.ledger_transaction.idempotency_key
     wallet_key = f"deposit:{deposit.reference_code}:wallet"
     if not trade_is_open(trade_id=deposit.trade_id):
         _wallet_credit(
@@ -325,13 +355,22 @@ def deposit_reject(*, deposit_id: int, reviewer, reason: str) -> BankDeposit:
     deposit = lock_pending_deposit(deposit_id, reviewer)
     _decide(deposit, status=BankDeposit.Status.REJECTED, reviewer=reviewer, reason=reason.strip())
     proposals_close(deposit=deposit, by=reviewer)
-    # An expired or cancelled trade has nothing left to close.
-    with contextlib.suppress(TradeNotSettleable):
-        trade_fail(
-            trade_id=deposit.trade_id,
-            reason=f"bank deposit rejected: {reason.strip()}"[:255],
+    if deposit.top_up_id:
+        from wallet.services import top_up_fail
+
+        top_up_fail(
+            deposit_id=deposit.top_up_id,
+            reason=f"Bank deposit rejected: {reason.strip()}"[:255],
             actor=f"staff:{reviewer.pk}",
         )
+    # An expired or cancelled trade has nothing left to close.
+    with contextlib.suppress(TradeNotSettleable):
+        if deposit.trade_id:
+            trade_fail(
+                trade_id=deposit.trade_id,
+                reason=f"bank deposit rejected: {reason.strip()}"[:255],
+                actor=f"staff:{reviewer.pk}",
+            )
     DepositDecision.objects.create(
         deposit=deposit,
         decision=DepositDecision.Decision.REJECTED,

@@ -14,6 +14,9 @@ same transaction as the payment's status change, so the two never disagree.
 * payout failed → ``trade_refund_failed_payout``: the net goes to the user's
   fiat wallet (documented choice: fiat to the wallet rather than crypto back,
   so the user is not exposed to a price move they did not choose).
+* a wallet top-up's collection succeeded → ``top_up_complete`` from the
+  mobile-money clearing account (the wallet is credited once, less the
+  fee); failed → ``top_up_fail``.
 """
 
 from __future__ import annotations
@@ -61,7 +64,29 @@ def _credit_wallet(payment: MobileMoneyPayment, why: str, *, charge_fee: bool) -
     return "wallet_credited"
 
 
+def _top_up_outcome(payment: MobileMoneyPayment) -> str:
+    from wallet.services import top_up_complete, top_up_fail
+
+    if payment.status == MobileMoneyPayment.Status.SUCCEEDED:
+        top_up_complete(
+            deposit_id=payment.top_up_id,
+            funding_account=house_account(kind=CLEARING, currency=payment.currency),
+            amount_received=payment.amount_received or payment.amount,
+            actor=ACTOR,
+            reason=f"mobile money {payment.reference}",
+        )
+        return "top_up_credited"
+    top_up_fail(
+        deposit_id=payment.top_up_id,
+        reason=f"The mobile money payment failed: {payment.failure_reason}"[:255],
+        actor=ACTOR,
+    )
+    return "top_up_failed"
+
+
 def apply_outcome(payment: MobileMoneyPayment) -> str:
+    if payment.top_up_id is not None and payment.direction == "collection":
+        return _top_up_outcome(payment)
     if payment.trade_id is None:
         if payment.direction == MobileMoneyPayment.Direction.PAYOUT:
             # A wallet withdrawal's payout: the wallet pays it out or refunds it.

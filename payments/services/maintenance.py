@@ -9,6 +9,7 @@ from __future__ import annotations
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from payments.models import MobileMoneyPayment
@@ -58,12 +59,15 @@ def mobile_money_reconcile(*, limit: int = 500) -> dict[str, int]:
     * a request still pending after RELWORX_POLL_GIVE_UP is flagged for a person.
     """
     counts = {"effects_applied": 0, "polled": 0, "flagged": 0}
-    for pk in MobileMoneyPayment.objects.filter(
-        status__in=(MobileMoneyPayment.Status.SUCCEEDED, MobileMoneyPayment.Status.FAILED),
-        outcome="",
-        flagged=False,
-        trade__isnull=False,
-    ).values_list("pk", flat=True)[:limit]:
+    for pk in (
+        MobileMoneyPayment.objects.filter(
+            status__in=(MobileMoneyPayment.Status.SUCCEEDED, MobileMoneyPayment.Status.FAILED),
+            outcome="",
+            flagged=False,
+        )
+        .filter(Q(trade__isnull=False) | Q(top_up__isnull=False))
+        .values_list("pk", flat=True)[:limit]
+    ):
         with transaction.atomic():
             payment = MobileMoneyPayment.objects.select_for_update().get(pk=pk)
             if payment.outcome:

@@ -57,6 +57,7 @@ from payments.relworx import (
 )
 from payments.signature import SIGNED_FIELDS
 from trading.selectors.trades import trade_is_open
+from wallet.selectors import deposit_is_open
 
 log = structlog.get_logger(__name__)
 Status = MobileMoneyPayment.Status
@@ -138,15 +139,19 @@ def mobile_money_payment_create(
     amount: Decimal,
     currency: str,
     trade_id: int | None = None,
+    top_up_id: int | None = None,
     submit: bool = True,
 ) -> MobileMoneyPayment:
     """Record the request in the caller's transaction; submit it after commit.
-    A collection is refused past the prompt limits (mobile_money_prompts_allow)."""
+    It pays for a trade (``trade_id``) or tops up the fiat wallet
+    (``top_up_id``, a wallet Deposit). A collection is refused past the
+    prompt limits (mobile_money_prompts_allow)."""
     if direction == Direction.COLLECTION:
         mobile_money_prompts_allow(user=user, msisdn=msisdn)
     payment = MobileMoneyPayment.objects.create(
         direction=direction,
         trade_id=trade_id,
+        top_up_id=top_up_id,
         user=user,
         reference=_new_reference(direction),
         msisdn=msisdn.e164,
@@ -184,6 +189,8 @@ def _submit_queue(payment_id: int) -> None:
 
 
 def _description(payment: MobileMoneyPayment) -> str:
+    if payment.top_up_id:
+        return "DT Exchange wallet top-up"
     what = "purchase" if payment.direction == Direction.COLLECTION else "payout"
     trade = f" trade {payment.trade_id}" if payment.trade_id else ""
     return f"DT Exchange {what}{trade}"
@@ -323,8 +330,10 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
     if (
         not payout
         and not maybe_sent_before
-        and payment.trade_id
-        and not trade_is_open(trade_id=payment.trade_id)
+        and (
+            (payment.trade_id and not trade_is_open(trade_id=payment.trade_id))
+            or (payment.top_up_id and not deposit_is_open(deposit_id=payment.top_up_id))
+        )
     ):
         # Cancelled or expired before anything was sent (e.g. while Relworx
         # refused us): nobody's phone is prompted for an order that no longer
@@ -415,6 +424,10 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
     log.info("momo.submitted", reference=payment.reference, direction=payment.direction)
     if payment.direction == Direction.COLLECTION and payment.trade_id:
         _mark_processing(payment.trade_id)
+    if payment.direction == Direction.COLLECTION and payment.top_up_id:
+        from wallet.services import top_up_mark_processing
+
+        top_up_mark_processing(deposit_id=payment.top_up_id)
     return "submitted"
 
 
@@ -676,11 +689,12 @@ def _apply_effect(payment: MobileMoneyPayment, source: str) -> None:
     from payments.services.effects import apply_outcome
     from trading.services.trades import TradeNotSettleable
     from wallet.errors import WithdrawalNotSettleable
+    from wallet.services import TopUpNotSettleable
 
     try:
         with transaction.atomic():
             payment.outcome = apply_outcome(payment)
-    except (TradeNotSettleable, WithdrawalNotSettleable) as exc:
+    except (TradeNotSettleable, WithdrawalNotSettleable, TopUpNotSettleable) as exc:
         # e.g. a payout reported for a trade that is not in payout any more:
         # keep the payment's status, leave the trade alone, ask a person.
         payment.outcome = "needs_review"

@@ -2,7 +2,7 @@
 //
 // * The session cookie authenticates the socket; a page that holds a JWT may
 //   call `live.authenticate(token)`, re-sent after every reconnect.
-// * Messages become DOM events on `document`: `price_update`, `trade_update`,
+// * Messages become DOM events on `document`: `price_update`, `trade_update`, `deposit_update`,
 //   `notification`, `announcement`, `activity` (CustomEvent, `detail` is the
 //   message's data). Pages subscribe with `document.addEventListener`.
 // * A dropped socket reconnects with exponential backoff and full jitter; a
@@ -18,7 +18,14 @@ const MAX_DELAY_MS = 15000;
 const SHOW_STATE_AFTER_MS = 1500; // a blip shorter than this stays invisible
 const POLL_AFTER_FAILURES = 3;
 const POLL_INTERVAL_MS = 5000;
-const EVENT_TYPES = ["price_update", "trade_update", "notification", "announcement", "activity"];
+const EVENT_TYPES = [
+  "price_update",
+  "trade_update",
+  "deposit_update",
+  "notification",
+  "announcement",
+  "activity",
+];
 
 const body = document.body;
 const authenticated = body.dataset.authenticated === "true";

@@ -12,6 +12,7 @@ from ledger.money import fmt
 from ledger.services import house_account, ledger_post, wallet_account_lock
 from notifications.services import outbox_emit
 from wallet.errors import SecurityCooldown
+from wallet.limits import limit_release
 from wallet.models import Withdrawal
 from wallet.selectors import withdrawal_as_dict
 
@@ -105,6 +106,8 @@ def money_return(withdrawal: Withdrawal, *, why: str, actor: str) -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("money_return must run inside a transaction.")
     code = withdrawal.currency
+    # A withdrawal that did not happen gives its limit use back.
+    limit_release(reference=limit_reference(withdrawal.public_id))
     wallet = wallet_account_lock(user=withdrawal.user, currency=code)
     ledger_post(
         kind="withdrawal_return",
@@ -172,3 +175,12 @@ def code_send_on_commit(*, user, code: str, purpose: str, obj) -> None:
             user_id=user_id, code=code, purpose=purpose, object_id=object_id
         )
     )
+
+
+# 1 to 128 visible ASCII characters, inner spaces allowed (the trading API's rule).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
+
+
+def limit_reference(public_id) -> str:
+    """What a withdrawal's use of the withdrawal limits is recorded under."""
+    return f"withdrawal:{public_id}"

@@ -39,12 +39,15 @@ from wallet.errors import (
     WithdrawalNotSettleable,
     WrongCode,
 )
+from wallet.limits import limit_consume, wallet_profile_lock
 from wallet.models import PayoutNumber, Withdrawal
 from wallet.second_factor import attempts_left, code_check, code_issue
 from wallet.selectors import payout_number_live
 from wallet.services.common import (
+    IDEMPOTENCY_KEY_PATTERN,
     actor_for,
     code_send_on_commit,
+    limit_reference,
     money_hold,
     money_pay_out,
     money_return,
@@ -58,8 +61,6 @@ from wallet.services.common import (
 Status = Withdrawal.Status
 Method = Withdrawal.Method
 
-# 1 to 128 visible ASCII characters, inner spaces allowed (the trading API's rule).
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
 _KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _ACCOUNT_NUMBER_RE = re.compile(r"^[A-Za-z0-9]{5,34}$")
 BANK_CURRENCIES = ("UGX", "USD")
@@ -207,13 +208,24 @@ def withdrawal_create(
         security_cooldown_check(user=user)
 
     with transaction.atomic():
-        wallet = wallet_account_lock(user=user, currency=currency)
+        # The user's limit lock first, then the wallet (the lock order of every
+        # money path that counts against a limit).
+        wallet_profile_lock(user=user)
         # A request with the same key that committed while we waited for the lock.
         if (found := _replay(user=user, key=key, fingerprint=fingerprint)) is not None:
             return found
+        public_id = uuid.uuid4()
+        limit_consume(
+            user=user,
+            kind="withdrawal",
+            currency=currency,
+            amount=amount,
+            reference=limit_reference(public_id),
+        )
+        wallet = wallet_account_lock(user=user, currency=currency)
         now = timezone.now()
         withdrawal = Withdrawal(
-            public_id=uuid.uuid4(),
+            public_id=public_id,
             user=user,
             currency=currency,
             amount=amount,

@@ -17,9 +17,10 @@ from ledger.models import AccountKind, LedgerAccount
 from ledger.money import quantize
 from ledger.services import fast_sql_enabled, house_account, ledger_post, wallet_account
 from notifications.services import outbox_emit_many
-from trading.models.trades import Trade, TradeStatus, TradeStatusChange
+from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
 from trading.selectors.trades import trade_as_dict
 from trading.services.trade_writes import trade_insert_settled
+from wallet.limits import limit_release
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"
 
@@ -158,8 +159,18 @@ def transition(
     trade.status, trade.status_reason, trade.updated_at = to, label, now
     for name, value in fields.items():
         setattr(trade, name, value)
+    if trade.trade_type == TradeType.BUY and to in _NOT_BOUGHT:
+        limit_release(reference=buy_limit_reference(trade))  # nothing was bought
     record_change(trade, previous=previous, actor=actor, reason=reason)
     return True
+
+
+_NOT_BOUGHT = (TradeStatus.FAILED, TradeStatus.CANCELLED, TradeStatus.EXPIRED)
+
+
+def buy_limit_reference(trade: Trade) -> str:
+    """What a buy's use of the user's buy limit is recorded under."""
+    return f"trade:{trade.public_id}"
 
 
 def trade_lock(trade_id: int) -> Trade:

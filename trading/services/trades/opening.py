@@ -23,12 +23,14 @@ from trading.selectors.trades import trade_as_dict
 from trading.services.quotes import PricedTrade, quote_use, trade_price
 from trading.services.trades.common import (
     actor_for,
+    buy_limit_reference,
     complete_with_posting,
     record_change,
     reserve_covers,
     trade_accounts,
     trade_post,
 )
+from wallet.limits import limit_consume
 
 
 def _fingerprint(**params) -> str:
@@ -221,6 +223,16 @@ def _open_trade(
                 fingerprint=fingerprint,
                 defer=_settles_unsaved(trade_type, method),
             )
+            if trade_type == TradeType.BUY and not method.is_crypto_swap:
+                # Under the user's limit lock, before any ledger account is
+                # locked; a trade that fails or expires gives it back.
+                limit_consume(
+                    user=user,
+                    kind="buy",
+                    currency=trade.fiat_currency,
+                    amount=trade.fiat_amount,
+                    reference=buy_limit_reference(trade),
+                )
             start(trade, method, details, priced)
             if trade.pk is None:
                 # The method did not complete it after all: write it pending.
