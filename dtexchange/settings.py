@@ -305,6 +305,8 @@ SPECTACULAR_SETTINGS = {
         "FiatCurrencyEnum": ["USD", "UGX"],
         "TradeTypeEnum": ["buy", "sell"],
         "TradeStatusEnum": "trading.models.trades.TradeStatus",
+        "WithdrawalMethodEnum": ["mobile_money", "bank"],
+        "TopUpMethodEnum": ["mobile_money", "bank_deposit"],
         "RoleEnum": "accounts.roles.ROLES",
         **{
             f"Error{status}CodeEnum": f"dtexchange.error_codes.ERRORS_{status}"

@@ -78,7 +78,18 @@ def code_check(obj: CodeFields, *, user, code: str) -> bool:
         obj.code_valid_until = None
         return True
 
-    return email_code_attempt(email=user.email, verify=verify)
+    def live() -> bool:
+        # Only a code that is waiting to be checked counts against the
+        # address's daily cap (a stale request cannot use up the owner's tries).
+        if obj.second_factor == SecondFactor.TOTP:
+            return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        return (
+            bool(obj.code_hash)
+            and obj.code_valid_until is not None
+            and (timezone.now() < obj.code_valid_until)
+        )
+
+    return email_code_attempt(email=user.email, live=live, verify=verify)
 
 
 def attempts_left(obj: CodeFields) -> int:

@@ -13,6 +13,11 @@ WALLET_PATHS = {
     "/api/wallet/payout-numbers": {"get", "post"},
     "/api/wallet/payout-numbers/{number_id}": {"delete"},
     "/api/wallet/payout-numbers/{number_id}/confirm": {"post"},
+    "/api/wallet/deposits": {"get", "post"},
+    "/api/wallet/deposits/{deposit_id}": {"get"},
+    "/api/wallet/limits": {"get"},
+    "/api/wallet/limits/tier-request": {"post"},
+    "/api/wallet/statement": {"get"},
 }
 
 
