@@ -1,4 +1,4 @@
-"""Trading API throughput, served as in production (issue #3).
+"""Trading API throughput, served as in production.
 
 What it does, in one run:
 1. prepares its own PostgreSQL database (``dtx_bench_trading``, migrated) and

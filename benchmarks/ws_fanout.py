@@ -1,4 +1,4 @@
-"""Live-update fan-out over /ws/trading, served as in production (issue #5).
+"""Live-update fan-out over /ws/trading, served as in production.
 
 What it does, in one run:
 1. prepares its own PostgreSQL database (``dtx_bench_ws``, migrated) with N
@@ -16,9 +16,7 @@ What it does, in one run:
 5. prints, per update, the delay until EVERY client had it (p50/p99 over the
    updates), the per-message delay (p50/p99 over all client x update pairs),
    missing messages, errors, and the Daphne process's RSS; then disconnects
-   all clients at once and reports any server-side error (channels-redis'
-   core layer, since removed, once raised MaxConnectionsError in
-   group_discard on mass disconnect).
+   all clients at once and reports any server-side error.
 
 Run (PostgreSQL and Redis on localhost, from the repository root):
 

@@ -50,6 +50,8 @@ def outbox_emit_many(*, events: list[dict[str, Any]]) -> None:
     in the given order, in one statement. Reads nothing back, so inside the
     caller's psycopg pipeline (``trading.services.trade_writes``) it shares
     the caller's round trip."""
+    if not events:
+        return
     with connection.cursor() as cursor:
         _send(cursor, events, timezone.now())
 

@@ -28,9 +28,9 @@ from dtexchange.schema import (
 from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency
 from ledger.selectors import balances_for_user
 from trading import payment_methods
+from trading.formatting import quote_as_dict, trade_as_dict
 from trading.models.trades import TradeStatus, TradeType
-from trading.selectors.quotes import quote_as_dict
-from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_list_for_user
+from trading.selectors.trades import trade_get_for_user, trade_list_for_user
 from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
 from trading.services.trades import trade_cancel, trade_open

@@ -1,8 +1,8 @@
 """Trading's part of a person's data export and erasure: their trades (kept
 as financial records; an open trade stops the erasure)."""
 
+from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus
-from trading.selectors.trades import trade_as_dict
 
 OPEN = (TradeStatus.PENDING, TradeStatus.PROCESSING)
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications.models import OutboxDelivery, OutboxEvent
+from notifications.models import OutboxEvent
 from tests.factories import fund_wallet
 from trading.models import Trade, TradeStatusChange
 

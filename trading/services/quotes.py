@@ -16,9 +16,9 @@ from dtexchange.errors import InvalidInput
 from ledger.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading import payment_methods
 from trading.errors import PriceMoved, QuoteExpired, QuoteInvalid, QuoteMismatch, QuoteUsed
+from trading.formatting import rate_str
 from trading.models.quotes import Quote
 from trading.payment_methods import PaymentMethod
-from trading.selectors.trades import rate_str
 from trading.services.prices import Price, StalePrice, price_get, prices_get_all
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
 

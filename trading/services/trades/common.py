@@ -17,8 +17,8 @@ from ledger.money import quantize
 from ledger.services import PostResult, house_account, ledger_post_result
 from notifications.services import outbox_emit_many
 from trading.errors import InsufficientLiquidity, TradeNotSettleable
+from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange
-from trading.selectors.trades import trade_as_dict
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"
 

@@ -25,8 +25,8 @@ from ledger.money import fmt
 from ledger.services import accounts_get_or_create
 from notifications.services import outbox_emit_many
 from trading import payment_methods
+from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeType
-from trading.selectors.trades import trade_as_dict
 from trading.services.quotes import PricedTrade, quote_use, trade_price
 from trading.services.trade_writes import trade_insert
 from trading.services.trades.common import (
@@ -114,7 +114,7 @@ def _insert_settled(trade: Trade, settlement: Settlement) -> None:
     """Write the new ``trade`` once, already completed by ``settlement``,
     with both history rows (created, completed) and the completion's events
     (the pending state was never visible), then post."""
-    settle_fields(trade, settlement, now=trade.created_at)
+    settle_fields(trade, settlement, now=timezone.now())
     history, events = history_and_events(
         trade,
         previous=TradeStatus.PENDING,
@@ -139,14 +139,16 @@ def _insert_pending(trade: Trade, method, details: dict, start_payment) -> None:
     )
     trade_insert(trade, history=history, events=[])
     instructions = start_payment(trade, method, details) or {}
-    if instructions:
-        Trade.objects.filter(pk=trade.pk).update(instructions=instructions)
     trade.refresh_from_db()
     if trade.status == TradeStatus.PENDING:
         outbox_emit_many(events=events)
+    changed = {}
+    if instructions:
+        trade.instructions = changed["instructions"] = instructions
     if trade.idempotency_key:
-        trade.response_body = trade_as_dict(trade)
-        Trade.objects.filter(pk=trade.pk).update(response_body=trade.response_body)
+        trade.response_body = changed["response_body"] = trade_as_dict(trade)  # for a replay
+    if changed:
+        Trade.objects.filter(pk=trade.pk).update(**changed)
 
 
 def trade_open(
