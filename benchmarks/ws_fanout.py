@@ -192,7 +192,8 @@ def client_process(url, tokens, updates, conn, ready_timeout, wave):
 
 # After the last update, how long clients keep waiting for late messages.
 DRAIN_SECONDS = 30
-UNUSABLE = "!"  # an unusable password hash: these users sign in by token only
+# One real password hash for every benchmark user (they sign in by token
+# only): an unusable one ("!") is a locked account, refused live access.
 
 
 def prepare_database(args, env) -> list[str]:
@@ -221,11 +222,14 @@ def prepare_database(args, env) -> list[str]:
     from rest_framework_simplejwt.tokens import AccessToken
 
     call_command("migrate", verbosity=0)
+    from django.contrib.auth.hashers import make_password
+
     User = get_user_model()
+    password = make_password(secrets.token_urlsafe(16))
     emails = [f"wsbench{i}@example.test" for i in range(args.clients)]
     existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
     User.objects.bulk_create(
-        [User(email=e, password=UNUSABLE) for e in emails if e not in existing], batch_size=1000
+        [User(email=e, password=password) for e in emails if e not in existing], batch_size=1000
     )
     users = User.objects.filter(email__in=emails).order_by("id")
     return [str(AccessToken.for_user(u)) for u in users]
