@@ -1,11 +1,9 @@
 """JWT authentication for the API: simplejwt's, with a cheaper user lookup
 and a per-process memo of verified access tokens.
 
-Every API request with a bearer token reads its user. simplejwt does that
-with ``User.objects.get(pk=...)``, and building that ORM query cost about a
-tenth of a trade request's CPU (benchmarks/README.md). On PostgreSQL the same
-row is read with one fixed statement instead; the checks are simplejwt's own
-(user exists, is active).
+Every API request with a bearer token reads its user, with one fixed
+statement (``accounts.sql.user_by_pk``) instead of simplejwt's ORM query; the
+checks are simplejwt's own (user exists, is active).
 
 A client sends the same access token with every request for its lifetime
 (minutes), and verifying its HMAC signature and claims is another ~5 % of a
@@ -20,36 +18,15 @@ import threading
 from collections import OrderedDict
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from accounts.sql import user_by_pk
+
 User = get_user_model()
-_FIELDS = list(User._meta.concrete_fields)
-_USER_SQL = (
-    f"SELECT {', '.join(f.column for f in _FIELDS)} FROM {User._meta.db_table} "  # noqa: S608
-    f"WHERE {User._meta.pk.column} = %s"
-)
-# A field that converts database values (from_db_value) needs the ORM.
-_ROW_IS_MODEL = not any(hasattr(f, "from_db_value") for f in _FIELDS)
-
-
-def _user_by_pk(pk) -> User | None:
-    """The user with primary key ``pk`` or None. PostgreSQL (psycopg) returns
-    these columns as the Python values the fields hold (no field has a
-    from_db_value converter), so the row becomes a model without the ORM."""
-    if not _ROW_IS_MODEL or connection.vendor != "postgresql":
-        return User.objects.filter(pk=pk).first()
-    with connection.cursor() as cursor:
-        cursor.execute(_USER_SQL, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return User.from_db(connection.alias, [f.attname for f in _FIELDS], row)
-
 
 _VERIFIED_MAX = 4096
 _verified: OrderedDict[bytes, object] = OrderedDict()
@@ -84,7 +61,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         try:
-            user = _user_by_pk(int(user_id))
+            user = user_by_pk(int(user_id))
         except (TypeError, ValueError):
             user = None
         if user is None:

@@ -1,4 +1,4 @@
-"""Sequential, in-process posting throughput of the ledger (issue #3).
+"""Sequential, in-process posting throughput of the ledger.
 
 Three contenders, each moving 0.01 USD between two accounts, one database
 transaction per transfer, on the same PostgreSQL in the same run:

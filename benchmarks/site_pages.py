@@ -1,4 +1,4 @@
-"""Server time of the customer site's pages with a long history (issue #6:
+"""Server time of the customer site's pages with a long history (the aim:
 ≤ 50 ms with 10,000 trades). The query-count guard is a test
 (tests/site/test_page_speed.py); the time is measured here, not asserted in
 the suite, because wall-clock limits in tests flake on a loaded machine.

@@ -1,4 +1,4 @@
-"""Trading API throughput, served as in production (issue #3).
+"""Trading API throughput, served as in production.
 
 What it does, in one run:
 1. prepares its own PostgreSQL database (``dtx_bench_trading``, migrated) and
@@ -22,9 +22,9 @@ Run (PostgreSQL and Redis on localhost, from the repository root):
     .venv/bin/python benchmarks/trading_api.py -c 16 -d 10
 
 Prices: the run refreshes the simulated feed once and sets
-PRICE_MAX_AGE_SECONDS=3600 (and QUOTE_PRICE_MAX_AGE_SECONDS, the age a
-trade accepts for the crypto leg) so no beat process competes for the 2 CPUs; the
-trading throttle is lifted (THROTTLE_TRADING) so clients are not rate-limited.
+PRICE_MAX_AGE_SECONDS and QUOTE_PRICE_MAX_AGE_SECONDS to 3600 so no beat
+process competes for the 2 CPUs; the trading throttle is lifted
+(THROTTLE_TRADING) so clients are not rate-limited.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def bench_env(args) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="benchmarks.trading_settings",
         THROTTLE_TRADING="1000000/min",
         PRICE_MAX_AGE_SECONDS="3600",
-        QUOTE_PRICE_MAX_AGE_SECONDS="3600",  # a trade wants the crypto leg this fresh too
+        # Quotes and trades are priced only from prices this fresh: one
+        # refresh at the start must last the run.
+        QUOTE_PRICE_MAX_AGE_SECONDS="3600",
         JWT_ACCESS_MINUTES="60",
         CACHE_KEY_PREFIX="dtxbench",
         PYTHONPATH=str(ROOT),

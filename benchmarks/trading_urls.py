@@ -5,7 +5,7 @@
   do;
 * ``POST /bench/transfer-orm``: the same transfer written the way a Django
   view usually is (``select_for_update`` in the ORM, ``F()`` updates): the
-  kind of endpoint issue #3's reference ceiling (585 req/s) was.
+  kind of endpoint the first reference ceiling (585 req/s) was.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Live-update fan-out over /ws/trading, served as in production (issue #5).
+"""Live-update fan-out over /ws/trading, served as in production.
 
 What it does, in one run:
 1. prepares its own PostgreSQL database (``dtx_bench_ws``, migrated) with N
@@ -16,9 +16,7 @@ What it does, in one run:
 5. prints, per update, the delay until EVERY client had it (p50/p99 over the
    updates), the per-message delay (p50/p99 over all client x update pairs),
    missing messages, errors, and the Daphne process's RSS; then disconnects
-   all clients at once and reports any server-side error (channels-redis'
-   core layer, since removed, once raised MaxConnectionsError in
-   group_discard on mass disconnect).
+   all clients at once and reports any server-side error.
 
 Run (PostgreSQL and Redis on localhost, from the repository root):
 
@@ -194,7 +192,8 @@ def client_process(url, tokens, updates, conn, ready_timeout, wave):
 
 # After the last update, how long clients keep waiting for late messages.
 DRAIN_SECONDS = 30
-UNUSABLE = "!"  # an unusable password hash: these users sign in by token only
+# One real password hash for every benchmark user (they sign in by token
+# only): an unusable one ("!") is a locked account, refused live access.
 
 
 def prepare_database(args, env) -> list[str]:
@@ -223,11 +222,14 @@ def prepare_database(args, env) -> list[str]:
     from rest_framework_simplejwt.tokens import AccessToken
 
     call_command("migrate", verbosity=0)
+    from django.contrib.auth.hashers import make_password
+
     User = get_user_model()
+    password = make_password(secrets.token_urlsafe(16))
     emails = [f"wsbench{i}@example.test" for i in range(args.clients)]
     existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
     User.objects.bulk_create(
-        [User(email=e, password=UNUSABLE) for e in emails if e not in existing], batch_size=1000
+        [User(email=e, password=password) for e in emails if e not in existing], batch_size=1000
     )
     users = User.objects.filter(email__in=emails).order_by("id")
     return [str(AccessToken.for_user(u)) for u in users]

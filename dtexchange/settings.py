@@ -158,7 +158,6 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
 )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # Redis: the cache (and rate limits), the channel layer, the Celery broker.
 CACHES = {

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from dtexchange.errors import InvalidInput
 from ledger import money
-from ledger.fields import EXACT
 from ledger.models import (
     NON_NEGATIVE_KINDS,
     AccountKind,
@@ -75,17 +73,6 @@ class LedgerReconciliation:
         return not self.problems
 
 
-def _sums_in_sql() -> bool:
-    # SQLite's SUM() over money adds REALs (15 significant digits): there the
-    # sums are done in Python with Decimal. PostgreSQL sums NUMERIC exactly,
-    # in the database, so a big ledger is not streamed to the app.
-    return SUMS_IN_SQL and connection.vendor == "postgresql"
-
-
-# The tests switch this off to run the Python sums on PostgreSQL too.
-SUMS_IN_SQL = True
-
-
 @dataclass
 class _Sums:
     by_account: dict[int, Decimal]  # account -> sum of its entries
@@ -95,7 +82,9 @@ class _Sums:
     entry_totals: dict[str, Decimal]  # currency -> non-zero sum of all its entries
 
 
-def _sums_sql() -> _Sums:
+def _sums() -> _Sums:
+    # PostgreSQL sums NUMERIC exactly, in the database: a big ledger is not
+    # streamed to the app.
     by_account = dict(
         LedgerAccount.objects.annotate(
             entry_sum=Coalesce(Sum("entries__amount"), _ZERO)
@@ -128,41 +117,6 @@ def _sums_sql() -> _Sums:
     return _Sums(by_account, unbalanced, by_currency, entry_totals)
 
 
-def _sums_python() -> _Sums:
-    with localcontext(EXACT):
-        return _sums_python_exact()
-
-
-def _sums_python_exact() -> _Sums:
-    zero = Decimal(0)
-    by_account: dict[int, Decimal] = {}
-    per_txn: dict[tuple[int, str], Decimal] = {}
-    entry_totals: dict[str, Decimal] = {}
-    by_currency: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
-    for pk, kind, code, balance in LedgerAccount.objects.values_list(
-        "pk", "kind", "currency", "balance"
-    ).order_by("currency", "pk"):
-        by_account[pk] = zero
-        cached, reserve, wallets = by_currency.get(code, (zero, zero, zero))
-        by_currency[code] = (
-            cached + balance,
-            reserve + (balance if kind == AccountKind.RESERVE else zero),
-            wallets + (balance if kind == AccountKind.USER_WALLET else zero),
-        )
-    rows = LedgerEntry.objects.values_list("transaction_id", "account_id", "currency", "amount")
-    for txn_id, account_id, code, amount in rows.order_by("pk").iterator(chunk_size=2000):
-        by_account[account_id] = by_account.get(account_id, zero) + amount
-        per_txn[(txn_id, code)] = per_txn.get((txn_id, code), zero) + amount
-        entry_totals[code] = entry_totals.get(code, zero) + amount
-    unbalanced = [(t, c, total) for (t, c), total in sorted(per_txn.items()) if total != 0]
-    return _Sums(
-        by_account,
-        unbalanced,
-        by_currency,
-        {code: total for code, total in sorted(entry_totals.items()) if total != 0},
-    )
-
-
 def ledger_reconcile() -> LedgerReconciliation:
     """Check every ledger invariant; read-only. Problems name the account or
     transaction, the currency, and the expected versus the found figure."""
@@ -172,7 +126,7 @@ def ledger_reconcile() -> LedgerReconciliation:
         entries=LedgerEntry.objects.count(),
     )
     add = report.problems.append
-    sums = _sums_sql() if _sums_in_sql() else _sums_python()
+    sums = _sums()
 
     accounts = LedgerAccount.objects.values_list("pk", "kind", "currency", "owner_id", "balance")
     for pk, kind, code, owner_id, cached in accounts:

@@ -10,29 +10,38 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from audit.services import audit_record
 from dtexchange.errors import InvalidInput, NotFound
-from ledger import money
+from ledger import money, sql
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
-from ledger.fields import EXACT
 from ledger.models import (
     HOUSE_KINDS,
     NON_NEGATIVE_KINDS,
     AccountKind,
     LedgerAccount,
-    LedgerEntry,
     LedgerTransaction,
     TransactionKind,
 )
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What ``ledger_post_result`` did: ``transaction`` is the posted one, or
+    the one already posted under the same key (``replayed``: nothing was
+    written by this call)."""
+
+    transaction: LedgerTransaction
+    replayed: bool
+
 
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # NUMERIC(38, 18) holds at most 20 integer digits.
@@ -114,6 +123,36 @@ def ledger_accounts_lock(*, accounts: Sequence[LedgerAccount]) -> dict[int, Ledg
     return {account.pk: account for account in rows}
 
 
+def accounts_get_or_create(*specs: tuple) -> list[LedgerAccount]:
+    """The accounts of ``(owner or None, kind, currency)`` specs, in order, in
+    one query; any that does not exist yet is created by ``wallet_account`` /
+    ``house_account`` (race-safe). The instances carry id, owner, kind and
+    currency (all a posting needs); ``balance`` is read from the database if
+    asked."""
+    owned = [(owner, kind, code) for owner, kind, code in specs if owner]
+    house = [(kind, code) for owner, kind, code in specs if not owner]
+    rows = sql.accounts_find(
+        # str(): psycopg would send an Enum member's name, not its value.
+        owner_ids=sorted({o.pk for o, _, _ in owned}),
+        owner_kinds=sorted({str(k) for _, k, _ in owned}),
+        owner_currencies=sorted({str(c) for _, _, c in owned}),
+        house_kinds=sorted({str(k) for k, _ in house}),
+        house_currencies=sorted({str(c) for _, c in house}),
+    )
+    found = {(a.owner_id, a.kind, a.currency): a for a in rows}
+    out = []
+    for owner, kind, code in specs:
+        key = (owner.pk if owner else None, kind, code)
+        if key not in found:
+            found[key] = (
+                wallet_account(user=owner, currency=code)
+                if owner
+                else house_account(kind=kind, currency=code)
+            )
+        out.append(found[key])
+    return out
+
+
 def _aggregate(entries: Sequence[tuple[LedgerAccount, Decimal]]) -> dict[int, Decimal]:
     """Validate the entries (no database access) and net them per account."""
     if len(entries) < 2:
@@ -169,160 +208,16 @@ def _check_header(kind: str, idempotency_key: str, description: str, actor: str,
             raise InvalidPosting(f"{name} must be a string of at most {limit} characters.")
 
 
-def _replay(*, txn_id: int | None, idempotency_key: str, kind: str, deltas: dict[int, Decimal]):
-    """Return the transaction already posted under the key, if it is the same posting."""
-    if txn_id is None:
-        txn = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
-    else:
-        txn = LedgerTransaction.objects.get(pk=txn_id)
+def _replay(
+    *, txn: LedgerTransaction, idempotency_key: str, kind: str, deltas: dict[int, Decimal]
+) -> PostResult:
+    """The transaction already posted under the key, if it is the same posting."""
     posted: dict[int, Decimal] = {}
     for account_id, amount in txn.entries.values_list("account_id", "amount"):
         posted[account_id] = posted.get(account_id, Decimal(0)) + amount
     if txn.kind != kind or posted != deltas:
         raise IdempotencyKeyReused(details={"idempotency_key": idempotency_key})
-    txn.replayed = True
-    return txn
-
-
-# PostgreSQL gets one hand-written statement per posting (below); other
-# databases (SQLite for `make run`) the equivalent ORM calls. The tests run the
-# portable path on PostgreSQL too by switching this off.
-FAST_SQL = True
-
-_ACCOUNT = LedgerAccount._meta.db_table
-_TXN = LedgerTransaction._meta.db_table
-_ENTRY = LedgerEntry._meta.db_table
-_NON_NEGATIVE_SQL = ", ".join(f"'{kind}'" for kind in NON_NEGATIVE_KINDS)
-
-
-def fast_sql_enabled() -> bool:
-    return FAST_SQL and connection.vendor == "postgresql"
-
-
-def _post_statement(
-    *,
-    header: list,
-    entries: Sequence[tuple[LedgerAccount, Decimal]],
-    deltas: dict[int, Decimal],
-) -> tuple[int | None, dict[int, tuple]]:
-    """PostgreSQL: the whole posting in ONE statement (one round trip).
-
-    1. ``locked``: SELECT … FOR UPDATE the accounts in pk order (the one global
-       lock order, so postings never deadlock). Under READ COMMITTED a row
-       another transaction changed is waited for and returned as committed.
-    2. ``ok``: every account exists, has the entry's currency, and no wallet
-       or reserve would go below zero — judged on those locked rows.
-    3. ``t``: only if ok, INSERT the transaction; ``ON CONFLICT DO NOTHING``
-       on the key makes a replay, or the loser of a race (which waits on the
-       unique index for the winner's commit), insert nothing.
-    4. ``e``/``u``: the entries and the balance updates join ``t``, so they
-       write nothing unless the transaction row was written. The UPDATE sees
-       the rows locked in 1 (same statement: it re-reads the latest version).
-
-    Returns the new transaction id (None if nothing was written) and the
-    locked rows ``{pk: (kind, currency, balance)}`` for the caller to explain
-    a refusal.
-    """
-    ids = sorted(deltas)
-    currency_of = {acc.pk: acc.currency for acc, _ in entries}
-    n = len(ids)
-    delta_rows = ", ".join(["(%s::bigint, %s::varchar, %s::numeric)"] * n)
-    entry_rows = ", ".join(["(%s::bigint, %s::varchar, %s::numeric)"] * len(entries))
-    id_marks = ", ".join(["%s"] * n)
-    sql = (
-        f"WITH d(id, currency, delta) AS (VALUES {delta_rows}), "  # noqa: S608 (our tables)
-        f"locked AS (SELECT a.id, a.kind, a.currency, a.balance FROM {_ACCOUNT} a "
-        f"WHERE a.id IN ({id_marks}) ORDER BY a.id FOR UPDATE), "
-        f"ok AS (SELECT count(*) = {n} AND coalesce(bool_and("
-        "l.currency = d.currency AND NOT ("
-        f"l.kind IN ({_NON_NEGATIVE_SQL}) AND l.balance + d.delta < 0)), false) AS ok "
-        "FROM locked l JOIN d ON d.id = l.id), "
-        f"t AS (INSERT INTO {_TXN} "
-        "(kind, idempotency_key, created_at, actor, description, reference) "
-        "SELECT %s, %s, %s, %s, %s, %s FROM ok WHERE ok.ok "
-        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), "
-        f"e AS (INSERT INTO {_ENTRY} (transaction_id, account_id, currency, amount) "
-        f"SELECT t.id, v.account_id, v.currency, v.amount FROM t, (VALUES {entry_rows}) "
-        "AS v(account_id, currency, amount)), "
-        f"u AS (UPDATE {_ACCOUNT} a SET balance = a.balance + d.delta FROM t, d "
-        "WHERE a.id = d.id AND d.delta <> 0) "
-        "SELECT (SELECT id FROM t), l.id, l.kind, l.currency, l.balance "
-        "FROM locked l ORDER BY l.id"
-    )
-    params = [x for pk in ids for x in (pk, currency_of[pk], deltas[pk])]
-    params += ids
-    params += header
-    params += [x for acc, amount in entries for x in (acc.pk, acc.currency, amount)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    txn_id = rows[0][0] if rows else None
-    return txn_id, {pk: (acc_kind, code, bal) for _, pk, acc_kind, code, bal in rows}
-
-
-def _lock(ids: list[int], idempotency_key: str) -> tuple[dict[int, tuple], int | None]:
-    """Portable path: lock the accounts in pk order and look the key up, in
-    one query. Returns ``{pk: (kind, currency, balance)}`` and the id of a
-    transaction already posted under the key, if any."""
-    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).values("pk")
-    rows = list(
-        LedgerAccount.objects.filter(pk__in=ids)
-        .order_by("pk")
-        .select_for_update()
-        .annotate(existing_id=Subquery(existing[:1]))
-        .values_list("pk", "kind", "currency", "balance", "existing_id")
-    )
-    locked = {pk: (acc_kind, code, balance) for pk, acc_kind, code, balance, _ in rows}
-    return locked, (rows[0][4] if rows else None)
-
-
-def _write(
-    *,
-    header: list,
-    entries: Sequence[tuple[LedgerAccount, Decimal]],
-    deltas: dict[int, Decimal],
-    locked: dict[int, tuple],
-) -> int | None:
-    """Portable path: insert the transaction unless the key exists (then
-    None: a concurrent post with the same key committed first), its entries,
-    and set the cached balances.
-
-    The new balances are computed here in Python from the ``locked`` rows,
-    not with ``F("balance") + delta`` in SQL: SQLite does arithmetic on REALs
-    (15 significant digits), which would create or lose the 18th decimal of
-    an ETH balance. Reading then writing is safe because nobody can change
-    those rows in between: on PostgreSQL they are locked FOR UPDATE, and on
-    SQLite the transaction holds the database's write lock from its BEGIN
-    (``transaction_mode: IMMEDIATE``, see settings), so writers queue.
-    """
-    qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(_TXN)} "  # noqa: S608 (our table name)
-        "(kind, idempotency_key, created_at, actor, description, reference) "
-        "VALUES (%s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
-    )
-    params = list(header)
-    params[2] = connection.ops.adapt_datetimefield_value(params[2])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    txn_id = row[0]
-    LedgerEntry.objects.bulk_create(
-        [
-            LedgerEntry(
-                transaction_id=txn_id, account_id=acc.pk, currency=acc.currency, amount=amount
-            )
-            for acc, amount in entries
-        ]
-    )
-    for pk in sorted(deltas):
-        if deltas[pk] != 0:
-            new_balance = EXACT.add(locked[pk][2], deltas[pk])
-            LedgerAccount.objects.filter(pk=pk).update(balance=new_balance)
-    return txn_id
+    return PostResult(transaction=txn, replayed=True)
 
 
 def _refuse(
@@ -373,40 +268,26 @@ def _post(
     description: str,
     actor: str,
     reference: str,
-) -> LedgerTransaction:
+) -> PostResult:
     now = timezone.now()
-    header = [kind, idempotency_key, now, actor, description, reference]
+    currency_of = {account.pk: account.currency for account, _ in entries}
     # Nothing is written unless the posting goes through whole, so a refusal
     # leaves the caller's transaction usable (no savepoint needed).
-    if fast_sql_enabled():
-        txn_id, locked = _post_statement(header=header, entries=entries, deltas=deltas)
-        if txn_id is None:
-            # Either the key exists (a replay, or a concurrent post that
-            # committed first — visible to this new statement under READ
-            # COMMITTED), which wins even if the balance no longer covers the
-            # posting, or the posting is refused.
-            existing_id = (
-                LedgerTransaction.objects.filter(idempotency_key=idempotency_key)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if existing_id is not None:
-                return _replay(
-                    txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
-                )
-            _refuse(entries=entries, deltas=deltas, locked=locked)
-            raise RuntimeError("ledger_post: posting neither written, replayed nor refused")
-    else:
-        locked, existing_id = _lock(sorted(deltas), idempotency_key)
-        if existing_id is not None and len(locked) == len(deltas):
-            return _replay(
-                txn_id=existing_id, idempotency_key=idempotency_key, kind=kind, deltas=deltas
-            )
+    txn_id, locked = sql.post(
+        header=[kind, idempotency_key, now, actor, description, reference],
+        entries=[(account.pk, account.currency, amount) for account, amount in entries],
+        deltas={pk: (currency_of[pk], delta) for pk, delta in deltas.items()},
+    )
+    if txn_id is None:
+        # Either the key exists (a replay, or a concurrent post that
+        # committed first — visible to this new query under READ COMMITTED),
+        # which wins even if the balance no longer covers the posting, or the
+        # posting is refused.
+        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(txn=existing, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
         _refuse(entries=entries, deltas=deltas, locked=locked)
-        txn_id = _write(header=header, entries=entries, deltas=deltas, locked=locked)
-        if txn_id is None:  # a concurrent post with the same key committed first
-            return _replay(txn_id=None, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
-
+        raise RuntimeError("ledger_post: posting neither written, replayed nor refused")
     txn = LedgerTransaction(
         pk=txn_id,
         kind=kind,
@@ -418,8 +299,7 @@ def _post(
     )
     txn._state.adding = False
     txn._state.db = connection.alias
-    txn.replayed = False
-    return txn
+    return PostResult(transaction=txn, replayed=False)
 
 
 def ledger_post(
@@ -444,9 +324,31 @@ def ledger_post(
       transaction stays usable if it catches the error.
     * Idempotent on ``idempotency_key``: if a transaction with that key exists
       (or a concurrent call commits it first) it is returned and nothing is
-      posted; ``txn.replayed`` tells which. The same key with other entries or
-      another kind raises ``IdempotencyKeyReused`` (409).
+      posted (``ledger_post_result`` says which happened). The same key with
+      other entries or another kind raises ``IdempotencyKeyReused`` (409).
     """
+    return ledger_post_result(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        entries=entries,
+        description=description,
+        actor=actor,
+        reference=reference,
+    ).transaction
+
+
+def ledger_post_result(
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: list[tuple[LedgerAccount, Decimal]],
+    description: str = "",
+    actor: str = "",
+    reference: str = "",
+) -> PostResult:
+    """``ledger_post``, returning whether this call posted or found the key
+    already posted (``PostResult.replayed``), for callers that act only on a
+    new posting (audit, a notification)."""
     _check_header(kind, idempotency_key, description, actor, reference)
     deltas = _aggregate(entries)
     args = {
@@ -471,11 +373,11 @@ def reserve_fund(
     actor: str,
     idempotency_key: str | None = None,
     description: str = "",
-) -> LedgerTransaction:
+) -> PostResult:
     """Move ``amount`` from equity into the house reserve of ``currency``.
 
     Without an ``idempotency_key`` every call funds again (an operator's
-    command); pass one to make a repeat a no-op.
+    command); pass one to make a repeat a no-op (``replayed``).
     """
     code = _currency_code(currency)
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
@@ -493,22 +395,22 @@ def reserve_fund(
     equity = house_account(kind=AccountKind.EQUITY, currency=code)
     reserve = house_account(kind=AccountKind.RESERVE, currency=code)
     with transaction.atomic():
-        txn = ledger_post(
+        result = ledger_post_result(
             kind=TransactionKind.RESERVE_FUNDING,
             idempotency_key=idempotency_key or f"reserve_funding:{uuid.uuid4()}",
             entries=[(equity, -amount), (reserve, amount)],
             description=description or f"Reserve funded with {money.fmt(amount, code)}",
             actor=actor,
         )
-        if not txn.replayed:
+        if not result.replayed:
             audit_record(
                 action="reserve.fund",
                 actor_label=actor,
-                obj=txn,
+                obj=result.transaction,
                 after={"currency": code, "amount": amount},
-                data={"idempotency_key": txn.idempotency_key},
+                data={"idempotency_key": result.transaction.idempotency_key},
             )
-    return txn
+    return result
 
 
 def reserve_fund_demo(*, actor: str = "system:demo") -> list[tuple[str, Decimal, bool]]:
@@ -516,14 +418,14 @@ def reserve_fund_demo(*, actor: str = "system:demo") -> list[tuple[str, Decimal,
     currency). Returns ``(currency, amount, funded_now)`` per currency."""
     done = []
     for code, amount in DEMO_RESERVE_AMOUNTS.items():
-        txn = reserve_fund(
+        result = reserve_fund(
             currency=code,
             amount=amount,
             actor=actor,
             idempotency_key=f"demo:reserve_funding:{code}",
             description="Demo reserve",
         )
-        done.append((code, amount, not txn.replayed))
+        done.append((code, amount, not result.replayed))
     return done
 
 
@@ -533,7 +435,7 @@ def ledger_reverse(
     actor: str,
     reason: str,
     idempotency_key: str | None = None,
-) -> LedgerTransaction:
+) -> PostResult:
     """Post the exact opposite of a transaction (entries are never edited).
 
     Idempotent: by default a transaction can be reversed once (key
@@ -545,7 +447,7 @@ def ledger_reverse(
         raise NotFound("No such ledger transaction.", details={"transaction_id": transaction_id})
     rows = list(original.entries.select_related("account").order_by("pk"))
     with transaction.atomic():
-        txn = ledger_post(
+        result = ledger_post_result(
             kind=TransactionKind.REVERSAL,
             idempotency_key=idempotency_key or f"reversal:{original.pk}",
             entries=[(entry.account, -entry.amount) for entry in rows],
@@ -553,15 +455,15 @@ def ledger_reverse(
             actor=actor,
             reference=original.reference,
         )
-        if not txn.replayed:
+        if not result.replayed:
             audit_record(
                 action="ledger.reverse",
                 actor_label=actor,
-                obj=txn,
+                obj=result.transaction,
                 data={
                     "reversed_transaction_id": original.pk,
                     "reason": reason,
                     "entries": [{"account_id": e.account_id, "amount": -e.amount} for e in rows],
                 },
             )
-    return txn
+    return result

@@ -24,7 +24,13 @@ LIVE_TYPES = {
     "session.ended": "session_ended",
 }
 # Per-user kinds go to their owner only; without a user they go nowhere live.
-USER_ONLY_KINDS = {"trade.updated", "withdrawal.updated", "deposit.updated", "notification", "session.ended"}
+USER_ONLY_KINDS = {
+    "trade.updated",
+    "withdrawal.updated",
+    "deposit.updated",
+    "notification",
+    "session.ended",
+}
 EMAIL_KIND_PREFIX = "email."
 LATE_PAYMENT_TEMPLATE = "late_payment_credited"
 TOP_UP_TEMPLATE = "top_up_credited"

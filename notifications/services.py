@@ -2,18 +2,17 @@
 transaction. notifications imports no other app; it knows event kinds and
 payloads only."""
 
-import json
 import logging
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications import routing
-from notifications.models import Announcement, OutboxDelivery, OutboxEvent
+from notifications import routing, sql
+from notifications.models import Announcement, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -23,39 +22,61 @@ def outbox_emit(*, kind: str, payload: dict[str, Any], user_id: int | None = Non
 
     ``payload`` must be JSON-safe (decimals as strings). ``user_id`` None means
     a public event (prices, announcements, activity). One delivery row per
-    destination is written with the event, so a rolled-back change leaves
-    neither, and a committed one is found by the sweep even if the on-commit
-    trigger is lost (worker or broker down).
+    destination is written with the event, in the same statement, so a
+    rolled-back change leaves neither, and a committed one is found by the
+    sweep even if the on-commit trigger is lost (worker or broker down).
     """
-    return outbox_emit_many(events=[{"kind": kind, "payload": payload, "user_id": user_id}])[0]
-
-
-def outbox_emit_many(*, events: list[dict[str, Any]]) -> list[OutboxEvent]:
-    """``outbox_emit`` for several events (each ``{kind, payload, user_id?}``),
-    in the given order, with one INSERT for the events and one for their
-    deliveries."""
     now = timezone.now()
-    routed = _route(events)
-    rows = [
-        OutboxEvent(
-            kind=kind,
-            payload=payload,
-            user_id=user_id,
-            # An event nobody listens to is settled at once, so the sweep skips it.
-            delivered_at=None if destinations else now,
+    with connection.cursor() as cursor:
+        (destinations,) = _send(
+            cursor, [{"kind": kind, "payload": payload, "user_id": user_id}], now
         )
-        for kind, payload, user_id, destinations in routed
-    ]
-    OutboxEvent.objects.bulk_create(rows)
-    deliveries = [
-        OutboxDelivery(event=event, destination=d, next_attempt_at=now)
-        for event, (*_, destinations) in zip(rows, routed, strict=True)
-        for d in destinations
-    ]
-    if deliveries:
-        OutboxDelivery.objects.bulk_create(deliveries)
-    outbox_emitted(has_deliveries=bool(deliveries))
-    return rows
+        (pk,) = cursor.fetchone()
+    event = OutboxEvent(
+        pk=pk,
+        kind=kind,
+        payload=payload,
+        user_id=user_id,
+        created_at=now,
+        delivered_at=None if destinations else now,
+    )
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
+
+
+def outbox_emit_many(*, events: list[dict[str, Any]]) -> None:
+    """``outbox_emit`` for several events (each ``{kind, payload, user_id?}``),
+    in the given order, in one statement. Reads nothing back, so inside the
+    caller's psycopg pipeline (``trading.services.trade_writes``) it shares
+    the caller's round trip."""
+    if not events:
+        return
+    with connection.cursor() as cursor:
+        _send(cursor, events, timezone.now())
+
+
+def _send(cursor, events: list[dict[str, Any]], now) -> list[list[str]]:
+    routed = _route(events)
+    sql.emit_send(
+        cursor,
+        rows=[
+            {
+                "kind": kind,
+                "user_id": user_id,
+                "payload": payload,
+                # An event nobody listens to is settled at once, so the sweep skips it.
+                "settled": None if destinations else now.isoformat(),
+                "destinations": destinations,
+            }
+            for kind, payload, user_id, destinations in routed
+        ],
+        now=now,
+    )
+    if settings.OUTBOX_DISPATCH_ON_COMMIT and any(d for *_, d in routed):
+        # Trigger the dispatcher when the caller's transaction commits.
+        _dispatch_on_commit()
+    return [destinations for *_, destinations in routed]
 
 
 def _route(events: list[dict[str, Any]]) -> list[tuple[str, dict, int | None, list[str]]]:
@@ -67,61 +88,6 @@ def _route(events: list[dict[str, Any]]) -> list[tuple[str, dict, int | None, li
             logger.warning("outbox event of kind %r has no destination", kind)
         routed.append((kind, payload, user_id, destinations))
     return routed
-
-
-def outbox_emitted(*, has_deliveries: bool) -> None:
-    """After writing outbox rows: trigger the dispatcher when the caller's
-    transaction commits."""
-    if has_deliveries and settings.OUTBOX_DISPATCH_ON_COMMIT:
-        _dispatch_on_commit()
-
-
-_EVENT = OutboxEvent._meta.db_table
-_DELIVERY = OutboxDelivery._meta.db_table
-
-
-def outbox_insert_ctes(
-    *, events: list[dict[str, Any]], prefix: str = "outbox"
-) -> tuple[str, list, bool]:
-    """PostgreSQL: the rows ``outbox_emit_many(events=...)`` writes, as
-    common table expressions (``"a AS (…), b AS (…)"`` and their parameters)
-    for the caller to put in its own ``WITH`` statement, so a service can write
-    its change and its events in one round trip. Call ``outbox_emitted`` after
-    the statement ran.
-
-    The events travel as one JSON parameter, so the statement's text is the
-    same for any number of events (the driver caches its parsing). Event ids
-    come from the table's sequence in a materialised CTE, so each delivery
-    row names its event without relying on RETURNING's order."""
-    if not prefix.isidentifier():
-        raise ValueError("prefix must be an SQL identifier")
-    now = timezone.now()
-    rows = [
-        {
-            "kind": kind,
-            "user_id": user_id,
-            "payload": payload,
-            "settled": None if destinations else now.isoformat(),
-            "destinations": destinations,
-        }
-        for kind, payload, user_id, destinations in _route(events)
-    ]
-    ids = f"{prefix}_ids"
-    # Table names and identifiers are ours; every value is a parameter.
-    sql = (
-        f"{ids} AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{_EVENT}', 'id')) AS id, "  # noqa: S608
-        "e.* FROM jsonb_to_recordset(%s::jsonb) AS e(kind varchar, user_id bigint, "
-        "payload jsonb, settled timestamptz, destinations jsonb)), "
-        f"{prefix}_events AS (INSERT INTO {_EVENT} "
-        "(id, kind, user_id, payload, created_at, delivered_at, attempts, last_error) "
-        f"SELECT id, kind, user_id, payload, %s, settled, 0, '' FROM {ids}), "
-        f"{prefix}_deliveries AS (INSERT INTO {_DELIVERY} "
-        "(event_id, destination, status, attempts, next_attempt_at, delivered_at, last_error) "
-        f"SELECT {ids}.id, d.destination, 'pending', 0, %s, NULL, '' FROM {ids}, "
-        f"jsonb_array_elements_text({ids}.destinations) AS d(destination))"
-    )
-    has_deliveries = any(row["destinations"] for row in rows)
-    return sql, [json.dumps(rows), now, now], has_deliveries
 
 
 def _dispatch_on_commit() -> None:

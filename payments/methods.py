@@ -9,9 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
+from dtexchange import field_encryption
 from dtexchange.errors import Conflict, InvalidInput
 from ledger.money import fmt, quantize
-from payments import crypto
 from payments.models import MobileMoneyPayment
 from payments.phone import PROVIDER_NAMES, Msisdn, msisdn_parse
 from trading.payment_methods import PaymentMethod
@@ -30,7 +30,7 @@ def _payout_number_require(*, user, number: Msisdn) -> None:
     )
     from wallet.selectors import payout_number_confirmed, payout_number_live
 
-    digest = crypto.lookup_hash(number.e164)
+    digest = field_encryption.lookup_hash(number.e164)
     if payout_number_confirmed(user=user, lookup_hash=digest):
         return
     pending = payout_number_live(user=user, lookup_hash=digest)
@@ -110,12 +110,14 @@ class MobileMoneyMethod(PaymentMethod):
         return {
             "provider": number.provider,
             "phone_masked": number.masked,
-            "phone_encrypted": crypto.encrypt(number.e164),
+            "phone_encrypted": field_encryption.encrypt(number.e164),
         }
 
     @staticmethod
     def _msisdn(details: dict[str, Any]) -> Msisdn:
-        return Msisdn(e164=crypto.decrypt(details["phone_encrypted"]), provider=details["provider"])
+        return Msisdn(
+            e164=field_encryption.decrypt(details["phone_encrypted"]), provider=details["provider"]
+        )
 
     def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
         from payments.services import mobile_money_payment_create

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from dtexchange.field_encryption import EncryptedTextField
 from ledger.fields import MoneyField
 from ledger.money import CURRENCY_CHOICES, DECIMAL_PLACES, MAX_DIGITS
-from payments.crypto import EncryptedTextField
 from payments.phone import PROVIDER_CHOICES
 
 WAITING_CHOICES = [

@@ -28,12 +28,12 @@ from dtexchange.schema import (
 from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency
 from ledger.selectors import balances_for_user
 from trading import payment_methods
-from trading.models.trades import TradeStatus
-from trading.selectors.quotes import quote_as_dict
-from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_list_for_user
+from trading.formatting import quote_as_dict, trade_as_dict
+from trading.models.trades import TradeStatus, TradeType
+from trading.selectors.trades import trade_get_for_user, trade_list_for_user
 from trading.services.prices import price_get, prices_get_all
 from trading.services.quotes import quote_create
-from trading.services.trades import trade_buy, trade_cancel, trade_sell
+from trading.services.trades import trade_cancel, trade_open
 from trading.services.trades.opening import IDEMPOTENCY_KEY_PATTERN
 from trading.throttles import AnonCalculateThrottle, TradingThrottle
 
@@ -267,26 +267,28 @@ _IDEMPOTENCY_HEADER = OpenApiParameter(
 class _OpenTradeApi(APIView):
     permission_classes = TRADING_PERMISSIONS
     throttle_classes = [TradingThrottle]
-    service = None
+    trade_type: str
 
     def post(self, request):
         data = _TradeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        trade = type(self).service(
+        opened = trade_open(
+            trade_type=self.trade_type,
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key"),
             **data.validated_data,
         )
+        trade = opened.trade
         body = trade.response_body if trade.response_body is not None else trade_as_dict(trade)
         response = Response(TradeOutput(body).data, status=status.HTTP_201_CREATED)
-        if getattr(trade, "replayed", False):
+        if opened.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
 
 class BuyApi(_OpenTradeApi):
     Input = _TradeInput
-    service = staticmethod(trade_buy)
+    trade_type = TradeType.BUY
 
     @extend_schema(
         summary="Buy crypto",
@@ -300,7 +302,7 @@ class BuyApi(_OpenTradeApi):
 
 class SellApi(_OpenTradeApi):
     Input = _TradeInput
-    service = staticmethod(trade_sell)
+    trade_type = TradeType.SELL
 
     @extend_schema(
         summary="Sell crypto",

@@ -1,4 +1,5 @@
-"""The payment methods trading itself provides: both settle at once.
+"""The payment methods trading itself provides: both settle at once, from
+what the user holds here (``buy_settlement``).
 
 * ``balance`` - buy from the user's fiat wallet, sell into it.
 * ``crypto`` - buy paying with another coin of the user's (a swap through the
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading.payment_methods import PaymentMethod
-from trading.services.trades import trade_settle_buy_held, trade_settle_swap
+from trading.services.trades import Settlement, buy_settlement, swap_settlement
 
 
 class BalanceMethod(PaymentMethod):
@@ -20,19 +21,14 @@ class BalanceMethod(PaymentMethod):
     processing_time = "Instant"
     supports_buy = True
     supports_sell = True
-    settles_at_once = True
-    settles_unsaved_trade = True
 
-    def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
-        # The trade was created in this transaction: nobody else can see it,
-        # so it is settled without re-locking it.
-        trade_settle_buy_held(
+    def buy_settlement(self, *, trade, details: dict[str, Any]) -> Settlement:
+        return buy_settlement(
             trade=trade,
             funding_account=None,  # the user's own fiat wallet
             actor=f"user:{trade.user_id}",
             reason="paid from wallet balance",
         )
-        return {}
 
 
 class CryptoMethod(PaymentMethod):
@@ -42,8 +38,6 @@ class CryptoMethod(PaymentMethod):
     supports_buy = True
     supports_sell = False
     is_crypto_swap = True
-    settles_at_once = True
-    settles_unsaved_trade = True
 
     def clean_details(
         self, *, user, trade_type: str, fiat: str, amount: Decimal, details: dict[str, Any]
@@ -52,6 +46,5 @@ class CryptoMethod(PaymentMethod):
         # rate); only the normalised code is stored.
         return {"from_currency": str(details.get("from_currency", "")).upper()}
 
-    def start_buy(self, *, trade, details: dict[str, Any]) -> dict[str, Any]:
-        trade_settle_swap(trade=trade, actor=f"user:{trade.user_id}")
-        return {}
+    def buy_settlement(self, *, trade, details: dict[str, Any]) -> Settlement:
+        return swap_settlement(trade=trade, actor=f"user:{trade.user_id}")

@@ -18,6 +18,7 @@ from dtexchange.errors import InvalidInput
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from trading.services.trades.common import Settlement
 
 
 class PaymentMethod:
@@ -36,15 +37,6 @@ class PaymentMethod:
     # "mobile_money_clearing". None: the net goes to the user's fiat wallet
     # and the sale completes at once (no start_sell call).
     payout_clearing_kind: ClassVar[str | None] = None
-    # True when start_buy settles the trade inside the request (balance,
-    # crypto, voucher): the ledger posting itself then checks the reserve.
-    settles_at_once: ClassVar[bool] = False
-    # True when start_buy completes the trade through trading's own
-    # trade_settle_*_held services and never needs its row (balance, crypto):
-    # the trade is then written once, already completed, with its posting
-    # (trading.services.trade_writes). A method that reads or references the
-    # trade's row (e.g. settles by trade id, like voucher) leaves it False.
-    settles_unsaved_trade: ClassVar[bool] = False
 
     def fee_rate(self) -> Decimal:
         return settings.FEE_RATES[self.code]
@@ -67,10 +59,21 @@ class PaymentMethod:
         """
         return {}
 
+    def buy_settlement(self, *, trade: Any, details: dict[str, Any]) -> Settlement | None:
+        """For a method that pays at once from what the user holds here
+        (``balance``, ``crypto``): the buy's completion, computed without
+        writing anything (``trading.services.trades.settlement``'s
+        ``buy_settlement`` / ``swap_settlement``); the trade is then written
+        once, already completed, with its posting, and ``start_buy`` is not
+        called. None (the default): the trade is written ``pending`` and
+        handed to ``start_buy``."""
+        return None
+
     def start_buy(self, *, trade: Any, details: dict[str, Any]) -> dict[str, Any]:
         """Called inside ``trade_buy``'s transaction once the trade row exists
         (``pending``) and the reserve covers it. Either settles at once through
-        the trading services, or starts the outside payment and returns the
+        the trading services (e.g. ``trade_settle_buy`` by the trade's id, as
+        vouchers do), or starts the outside payment and returns the
         instructions the customer needs (JSON-safe)."""
         raise NotImplementedError
 

@@ -1,8 +1,9 @@
 """Trading's part of a person's data export and erasure: their trades (kept
 as financial records; an open trade stops the erasure)."""
 
+from trading.formatting import trade_as_dict
 from trading.models.trades import Trade
-from trading.selectors.trades import trade_as_dict, trade_open_count_for_user
+from trading.selectors.trades import trade_open_count_for_user
 
 
 def export(user) -> list[dict]:

@@ -13,7 +13,7 @@ class VouchersConfig(AppConfig):
         personal_data.register("vouchers_redeemed", export=vouchers_data.export)
         from trading import payment_methods
         from vouchers.demo import issue_demo_vouchers
-        from vouchers.payment_method import VoucherMethod
+        from vouchers.methods import VoucherMethod
 
         payment_methods.register(VoucherMethod())
         demo_data_requested.connect(issue_demo_vouchers, dispatch_uid="vouchers.demo")

@@ -24,34 +24,6 @@ PG_DOWN = f"""
 DROP TRIGGER IF EXISTS {TABLE}_no_update_delete ON {TABLE};
 DROP FUNCTION IF EXISTS {TABLE}_append_only();
 """
-SQLITE_UP = [
-    f"""CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE}
-       BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END;""",
-    f"""CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE}
-       BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END;""",
-]
-SQLITE_DOWN = [
-    f"DROP TRIGGER IF EXISTS {TABLE}_no_update;",
-    f"DROP TRIGGER IF EXISTS {TABLE}_no_delete;",
-]
-
-
-def up(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_UP)
-    elif vendor == "sqlite":
-        for sql in SQLITE_UP:
-            schema_editor.execute(sql)
-
-
-def down(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_DOWN)
-    elif vendor == "sqlite":
-        for sql in SQLITE_DOWN:
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -151,5 +123,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(up, down),
+        migrations.RunSQL([PG_UP], [PG_DOWN]),
     ]

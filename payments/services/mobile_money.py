@@ -41,7 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dtexchange.errors import DomainError
-from payments.crypto import lookup_hash
+from dtexchange.field_encryption import lookup_hash
 from payments.models import MobileMoneyPayment
 from payments.phone import Msisdn
 from payments.relworx import (

@@ -220,18 +220,18 @@ def test_a_token_naming_no_number_as_its_user_is_refused(api):
 
 def test_the_authenticated_user_is_the_whole_row(api):
     """The API reads the token's user with one plain statement
-    (accounts.authentication); it must hold what the ORM would."""
-    from accounts.authentication import _user_by_pk
+    (accounts.sql); it must hold what the ORM would."""
+    from accounts.sql import user_by_pk
 
     user = UserFactory(email=EMAIL, full_name="Nakato Aisha")
-    fast, orm = _user_by_pk(user.pk), User.objects.get(pk=user.pk)
+    fast, orm = user_by_pk(user.pk), User.objects.get(pk=user.pk)
     for field in User._meta.concrete_fields:
         assert getattr(fast, field.attname) == getattr(orm, field.attname), field.name
     assert fast._state.adding is False
     fast.full_name = "Nakato A."
     fast.save(update_fields=["full_name"])
     assert User.objects.get(pk=user.pk).full_name == "Nakato A."
-    assert _user_by_pk(user.pk + 1000) is None
+    assert user_by_pk(user.pk + 1000) is None
 
 
 def test_a_remembered_token_still_expires(api):

@@ -172,7 +172,9 @@ def test_voucher_batches_and_voids_are_audited(admin_user):
 
 
 def test_reserve_funding_and_reversals_are_audited_once():
-    txn = reserve_fund(currency="BTC", amount=Decimal("2.5"), actor="command:fund_reserve")
+    txn = reserve_fund(
+        currency="BTC", amount=Decimal("2.5"), actor="command:fund_reserve"
+    ).transaction
     (fund,) = events("reserve.fund")
     assert fund.actor_label == "command:fund_reserve"
     assert (fund.object_type, fund.object_id) == ("ledger.ledgertransaction", str(txn.pk))

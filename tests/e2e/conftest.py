@@ -1,4 +1,4 @@
-"""Browser end-to-end harness (issue #6).
+"""Browser end-to-end harness.
 
 * A real Daphne server (HTTP + WebSocket) in a subprocess, on a free port, on
   the *test* database that pytest-django created: tests that use it create

@@ -18,15 +18,6 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-@pytest.fixture(autouse=True, params=[True, False], ids=["sql_sums", "python_sums"])
-def _sum_path(request, monkeypatch):
-    """reconcile_ledger runs through both ways of summing: in SQL (PostgreSQL)
-    and in Python with Decimal (SQLite, whose SUM() adds REALs)."""
-    import ledger.selectors
-
-    monkeypatch.setattr(ledger.selectors, "SUMS_IN_SQL", request.param)
-
-
 def _run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command(*args, stdout=out, stderr=err)

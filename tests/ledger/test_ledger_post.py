@@ -7,22 +7,18 @@ import pytest
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidPosting
 from ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from ledger.selectors import balance_get, balances_for_user
-from ledger.services import house_account, ledger_post, reserve_fund, wallet_account
+from ledger.services import (
+    house_account,
+    ledger_post,
+    ledger_post_result,
+    reserve_fund,
+    wallet_account,
+)
 from tests.factories import UserFactory, fund_wallet
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True, params=[True, False], ids=["fast_sql", "portable"])
-def _posting_path(request, monkeypatch):
-    """Every test here runs through both implementations of ledger_post: the
-    PostgreSQL statements and the portable ORM path that SQLite (`make run`)
-    uses."""
-    import ledger.services
-
-    monkeypatch.setattr(ledger.services, "FAST_SQL", request.param)
 
 
 def _balance(account: LedgerAccount) -> Decimal:
@@ -36,7 +32,7 @@ def test_post_moves_value_and_updates_cached_balances():
     fees = house_account(kind=AccountKind.FEE_REVENUE, currency="USD")
     reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
 
-    txn = ledger_post(
+    result = ledger_post_result(
         kind="trade",
         idempotency_key="t-1",
         entries=[(wallet, D("-40.50")), (fees, D("0.50")), (reserve, D("40.00"))],
@@ -44,7 +40,8 @@ def test_post_moves_value_and_updates_cached_balances():
         reference="TRD-1",
     )
 
-    assert txn.pk is not None and txn.replayed is False
+    txn = result.transaction
+    assert txn.pk is not None and result.replayed is False
     stored = LedgerTransaction.objects.get(pk=txn.pk)
     assert (stored.kind, stored.reference, stored.actor) == ("trade", "TRD-1", f"user:{user.pk}")
     assert sorted(stored.entries.values_list("amount", flat=True)) == [
@@ -194,10 +191,11 @@ def test_same_key_twice_posts_once():
     reserve = house_account(kind=AccountKind.RESERVE, currency="USD")
     entries = [(wallet, D("-3")), (reserve, D("3"))]
 
-    first = ledger_post(kind="trade", idempotency_key="once", entries=entries)
-    second = ledger_post(kind="trade", idempotency_key="once", entries=entries)
+    first = ledger_post_result(kind="trade", idempotency_key="once", entries=entries)
+    second = ledger_post_result(kind="trade", idempotency_key="once", entries=entries)
+    again = ledger_post(kind="trade", idempotency_key="once", entries=entries)
 
-    assert second.pk == first.pk
+    assert second.transaction.pk == first.transaction.pk == again.pk
     assert (first.replayed, second.replayed) == (False, True)
     assert LedgerTransaction.objects.filter(idempotency_key="once").count() == 1
     assert _balance(wallet) == D("7")
@@ -294,7 +292,9 @@ def test_reversal_restores_balances_once():
     reversal = ledger_reverse(transaction_id=txn.pk, actor="staff:1", reason="duplicate charge")
     again = ledger_reverse(transaction_id=txn.pk, actor="staff:1", reason="duplicate charge")
 
-    assert again.pk == reversal.pk and again.replayed
+    assert again.transaction.pk == reversal.transaction.pk
+    assert (reversal.replayed, again.replayed) == (False, True)
+    reversal = reversal.transaction
     stored = LedgerTransaction.objects.get(pk=reversal.pk)
     assert (stored.kind, stored.reference) == ("reversal", "TRD-9")
     assert stored.description == f"Reversal of #{txn.pk}: duplicate charge"

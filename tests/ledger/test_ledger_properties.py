@@ -14,7 +14,7 @@ from ledger import money
 from ledger.errors import InsufficientBalance
 from ledger.models import NON_NEGATIVE_KINDS, AccountKind, LedgerAccount, LedgerEntry
 from ledger.selectors import ledger_reconcile
-from ledger.services import house_account, ledger_post, wallet_account
+from ledger.services import house_account, ledger_post, ledger_post_result, wallet_account
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,9 @@ def test_random_postings_keep_the_ledger_balanced(book, ops):
         for n, (code, i, j, k, units, fee_units, replay) in enumerate(ops):
             if replay and posted_keys:
                 key, entries = posted_keys[n % len(posted_keys)]
-                assert ledger_post(kind="adjustment", idempotency_key=key, entries=entries).replayed
+                assert ledger_post_result(
+                    kind="adjustment", idempotency_key=key, entries=entries
+                ).replayed
                 continue
             accounts = book[code]
             if i == j:

@@ -22,7 +22,7 @@ def test_valid_hex_and_base64_signatures_pass():
 
 
 def test_the_signed_message_is_url_timestamp_and_sorted_fields():
-    # Computed by hand from DESIGN 7's recipe, independent of our helper.
+    # Computed by hand from Relworx's documented recipe, independent of our helper.
     import hashlib
     import hmac
 

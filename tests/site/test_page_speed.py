@@ -1,5 +1,5 @@
 """History and dashboard stay cheap with a long history: a fixed number of
-queries with 10,000 trades (issue #6). Their server time is measured by
+queries with 10,000 trades. Their server time is measured by
 benchmarks/site_pages.py, not asserted here (wall-clock limits flake)."""
 
 from decimal import Decimal

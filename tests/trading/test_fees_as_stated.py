@@ -1,4 +1,4 @@
-"""Each payment method charges the fee the product states (DESIGN 3), read
+"""Each payment method charges the fee the product states, read
 from settings by the real method objects — not a test double's rate."""
 
 from decimal import Decimal

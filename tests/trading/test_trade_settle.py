@@ -289,7 +289,6 @@ def test_a_method_settling_by_trade_id_inside_buy(api, customer, prices, reserve
         code = "test_by_id"
         name = "Settles by id"
         processing_time = "Instant"
-        settles_at_once = True
 
         def fee_rate(self):
             return D("0.01")

@@ -1,7 +1,7 @@
-"""A trade that settles in its own request is written once, completed
-(trading.services.trade_writes): one statement on PostgreSQL, the ORM
-elsewhere. Both paths must write the same rows, and the fast one must stay
-a handful of statements."""
+"""A trade is written once (trading.services.trade_writes.trade_insert):
+completed, with its posting, when it settles in its own request; pending,
+before its outside payment starts, otherwise. What each writes, and that the
+settled path stays a handful of statements."""
 
 from decimal import Decimal
 
@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import ledger.services
-from notifications.models import OutboxDelivery, OutboxEvent
+from notifications.models import OutboxEvent
 from tests.factories import fund_wallet
 from trading.models import Trade, TradeStatusChange
 
@@ -56,31 +55,67 @@ def _written(trade_id: str) -> dict:
 
 
 @pytest.mark.parametrize("body", [BUY, SELL, SWAP], ids=["buy", "sell", "swap"])
-def test_fast_and_portable_paths_write_the_same_rows(
-    api, customer, prices, reserves, body, monkeypatch
+def test_a_trade_settled_in_its_request_is_written_once_completed(
+    api, customer, prices, reserves, body
 ):
     fund_wallet(customer, "USD", "1000.00")
     fund_wallet(customer, "BTC", "1")
     fund_wallet(customer, "ETH", "10")
-    results = {}
-    for fast in (True, False):
-        monkeypatch.setattr(ledger.services, "FAST_SQL", fast)
-        r = api.post(f"/api/trading/{'sell' if body is SELL else 'buy'}", body, format="json")
-        assert r.status_code == 201, r.json()
-        results[fast] = _written(r.json()["id"])
-        OutboxDelivery.objects.all().delete()
-        OutboxEvent.objects.all().delete()
-    assert results[True] == results[False]
-    # trade.updated (live + email) and activity (live), on both paths
-    assert len(results[True]["events"]) == 2
-    assert results[True]["status"] == "completed"
-    assert [h[:2] for h in results[True]["history"]] == [("", "pending"), ("pending", "completed")]
+    r = api.post(f"/api/trading/{'sell' if body is SELL else 'buy'}", body, format="json")
+    assert r.status_code == 201, r.json()
+    written = _written(r.json()["id"])
+    actor = f"user:{customer.pk}"
+    assert written["status"] == "completed"
+    assert written["ledger"] is True
+    assert [h[:3] for h in written["history"]] == [
+        ("", "pending", actor),
+        ("pending", "completed", actor),
+    ]
+    # trade.updated (live + email) and activity (live): the pending state was
+    # never visible, so it has no event.
+    assert written["events"] == sorted(
+        [
+            ("activity", None, True, (("live", "pending"),)),
+            ("trade.updated", customer.pk, True, (("email", "pending"), ("live", "pending"))),
+        ]
+    )
+    trade = Trade.objects.get(public_id=r.json()["id"])
+    assert r.json()["fiat_amount"] == f"{trade.fiat_amount:.2f}"
+    assert trade.ledger_transaction.entries.count() >= 4
+
+
+def test_a_trade_paid_outside_is_written_pending_and_announced(
+    api, customer, prices, reserves, external_method
+):
+    body = {**BUY, "payment_method": "test_external", "fiat_currency": "USD"}
+    r = api.post("/api/trading/buy", body, format="json")
+    assert r.status_code == 201, r.json()
+    written = _written(r.json()["id"])
+    assert written["status"] == "pending"
+    assert written["ledger"] is False
+    assert written["history"] == [("", "pending", f"user:{customer.pk}", "created")]
+    assert written["events"] == [("trade.updated", customer.pk, True, (("live", "pending"),))]
+    assert r.json()["instructions"] == {"message": "Approve the prompt on your phone"}
+    assert external_method.started[-1] == ("buy", Trade.objects.get(public_id=r.json()["id"]).pk)
+
+
+def test_a_sale_paid_out_outside_is_written_pending_with_its_posting(
+    api, customer, prices, reserves, external_method
+):
+    fund_wallet(customer, "BTC", "1")
+    body = {**SELL, "payment_method": "test_external", "payment_details": {}}
+    r = api.post("/api/trading/sell", body, format="json")
+    assert r.status_code == 201, r.json()
+    written = _written(r.json()["id"])
+    assert (written["status"], written["ledger"]) == ("pending", True)
+    assert written["history"] == [("", "pending", f"user:{customer.pk}", "created")]
 
 
 @pytest.mark.parametrize("body", [BUY, SELL, SWAP], ids=["buy", "sell", "swap"])
 def test_a_settled_trade_costs_a_handful_of_statements(api, customer, prices, reserves, body):
-    """accounts, trade + history + events (one statement), posting; the
-    ORM's get-or-create of a missing account would show up here. A buy
+    """accounts; trade + history, and its events (two statements, one round
+    trip: a psycopg pipeline); posting. The ORM's get-or-create of a missing
+    account would show up here. A buy
     also passes the user's buy limit (wallet.limits): the limit lock, the
     sums of the period, the use recorded."""
     fund_wallet(customer, "USD", "1000.00")
@@ -93,7 +128,7 @@ def test_a_settled_trade_costs_a_handful_of_statements(api, customer, prices, re
         r = api.post(url, body, format="json")
     assert r.status_code == 201, r.json()
     writes = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    budget = 3 if body is SELL or body is SWAP else 6
+    budget = 4 if body is SELL or body is SWAP else 7
     assert len(writes) <= budget, "\n".join(sql[:120] for sql in writes)
 
 

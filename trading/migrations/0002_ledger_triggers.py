@@ -12,9 +12,6 @@ can break double entry:
 
 TRUNCATE is left alone: the test runner empties tables with it, and only the
 database owner can run it.
-
-SQLite (the embedded default for `make run`) has no such triggers; there the
-posting service's own checks and the CHECK constraints apply.
 """
 
 from django.db import migrations
@@ -100,17 +97,7 @@ DROP FUNCTION IF EXISTS trading_ledger_entry_check();
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("trading", "0001_ledger")]
 
-    operations = [migrations.RunPython(forward, backward, elidable=False)]
+    operations = [migrations.RunSQL([FORWARD], [BACKWARD], elidable=False)]

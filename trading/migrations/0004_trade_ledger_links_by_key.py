@@ -10,11 +10,10 @@ _COLUMNS = ("ledger_transaction", "refund_transaction")
 
 
 def _immediate(schema_editor) -> None:
-    # PostgreSQL: run the UPDATEs' deferred foreign-key checks now, else it
+    # Run the UPDATEs' deferred foreign-key checks now, else PostgreSQL
     # refuses the CREATE INDEX that follows ("pending trigger events").
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _relink(apps, schema_editor, *, to_keys: bool) -> None:

@@ -1,5 +1,4 @@
-# MoneyField: NUMERIC(38, 18) on PostgreSQL as before (no DDL there), exact
-# canonical text on SQLite (see trading/fields.py).
+# The money columns become MoneyField: NUMERIC(38, 18) as before, no DDL.
 
 import ledger.fields
 from django.db import migrations
@@ -12,9 +11,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(
-            ledger.fields.sqlite_pause_checks, ledger.fields.sqlite_resume_checks
-        ),
         migrations.AlterField(
             model_name='ledgeraccount',
             name='balance',
@@ -79,29 +75,5 @@ class Migration(migrations.Migration):
             model_name='trade',
             name='fiat_amount',
             field=ledger.fields.MoneyField(decimal_places=18, max_digits=38),
-        ),
-        migrations.RunPython(
-            ledger.fields.sqlite_canonicalize(
-                    ("trading", "LedgerAccount", ("balance",)),
-                    ("trading", "LedgerEntry", ("amount",)),
-                    (
-                        "trading",
-                        "Quote",
-                        (
-                            "amount",
-                            "crypto_amount",
-                            "fiat_amount",
-                            "fee_amount",
-                            "fee_rate",
-                            "exchange_rate",
-                        ),
-                    ),
-                    (
-                        "trading",
-                        "Trade",
-                        ("crypto_amount", "fiat_amount", "fee_amount", "fee_rate", "exchange_rate"),
-                    ),
-            ),
-            ledger.fields.sqlite_pause_checks,
         ),
     ]

@@ -1,9 +1,8 @@
 """trading's read-only selectors, one module per area."""
 
-from trading.selectors.trades import trade_as_dict, trade_get_for_user, trade_list_for_user
+from trading.selectors.trades import trade_get_for_user, trade_list_for_user
 
 __all__ = [
-    "trade_as_dict",
     "trade_get_for_user",
     "trade_list_for_user",
 ]

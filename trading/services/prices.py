@@ -27,9 +27,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from dtexchange.errors import Conflict, DomainError, InvalidInput
+from dtexchange.errors import InvalidInput
 from ledger.money import CRYPTO_CODES, currency, quantize_rate
 from notifications.services import outbox_emit
+from trading.errors import PriceUnavailable, StalePrice
 from trading.services.price_feeds import (
     HttpPriceProvider,
     PricePoint,
@@ -55,17 +56,6 @@ SIMULATED_BASE_USD_UGX = Decimal("3600")
 # SIMULATED_BAND from its base: a bounded random walk.
 SIMULATED_STEP = Decimal("0.002")
 SIMULATED_BAND = Decimal("0.10")
-
-
-class StalePrice(Conflict):
-    code = "stale_price"
-    message = "The price is out of date; please try again in a moment."
-
-
-class PriceUnavailable(DomainError):
-    code = "price_unavailable"
-    message = "Prices are unavailable right now; please try again in a moment."
-    status = 503
 
 
 @dataclass(frozen=True)

@@ -12,46 +12,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from dtexchange.errors import Conflict, InvalidInput
+from dtexchange.errors import InvalidInput
 from ledger.money import CRYPTO_CODES, FIAT_CODES, UnknownCurrency, currency, has_valid_precision
 from trading import payment_methods
+from trading.errors import PriceMoved, QuoteExpired, QuoteInvalid, QuoteMismatch, QuoteUsed
+from trading.formatting import rate_str
 from trading.models.quotes import Quote
 from trading.payment_methods import PaymentMethod
-from trading.selectors.trades import rate_str
-from trading.services.prices import (
-    price_check_fresh,
-    price_get,
-    prices_get_all,
-)
+from trading.services.prices import price_check_fresh, price_get, prices_get_all
 from trading.services.pricing import buy_amounts, sell_amounts, swap_amounts
-
-
-class QuoteInvalid(Conflict):
-    code = "quote_invalid"
-    message = "This quote does not exist or is not yours."
-
-
-class QuoteExpired(Conflict):
-    code = "quote_expired"
-    message = "This quote has expired; please get a new one."
-
-
-class QuoteMismatch(Conflict):
-    code = "quote_mismatch"
-    message = "This quote was made for other trade parameters."
-
-
-class QuoteUsed(Conflict):
-    code = "quote_used"
-    message = "This quote was already used for a trade."
-
-
-class PriceMoved(QuoteExpired):
-    """A QuoteExpired: callers that offer a new quote on expiry do the same here."""
-
-    code = "price_moved"
-    message = "The price has moved since this quote; please get a new one."
-
 
 # A quote is built on, and executed against, a price fresh enough to give away.
 _fresh = price_check_fresh

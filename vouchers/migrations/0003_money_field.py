@@ -1,5 +1,4 @@
-# MoneyField: NUMERIC(38, 18) on PostgreSQL as before (no DDL there), exact
-# canonical text on SQLite (see trading/fields.py).
+# The money columns become MoneyField: NUMERIC(38, 18) as before, no DDL.
 
 import ledger.fields
 from django.db import migrations
@@ -12,9 +11,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(
-            ledger.fields.sqlite_pause_checks, ledger.fields.sqlite_resume_checks
-        ),
         migrations.AlterField(
             model_name='voucher',
             name='amount',
@@ -24,12 +20,5 @@ class Migration(migrations.Migration):
             model_name='voucherbatch',
             name='amount',
             field=ledger.fields.MoneyField(decimal_places=18, help_text='Face value of each.', max_digits=38),
-        ),
-        migrations.RunPython(
-            ledger.fields.sqlite_canonicalize(
-                    ("vouchers", "VoucherBatch", ("amount",)),
-                    ("vouchers", "Voucher", ("amount",)),
-            ),
-            ledger.fields.sqlite_pause_checks,
         ),
     ]

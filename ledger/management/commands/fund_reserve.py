@@ -25,13 +25,14 @@ class Command(BaseCommand):
         except InvalidOperation:
             raise CommandError(f"AMOUNT must be a decimal number, not {amount!r}.") from None
         try:
-            txn = reserve_fund(
+            result = reserve_fund(
                 currency=currency, amount=value, actor="command:fund_reserve", idempotency_key=key
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         code = money.currency(currency).code
-        if txn.replayed:
+        txn = result.transaction
+        if result.replayed:
             self.stdout.write(f"Already funded under key {key!r} (transaction {txn.pk}).")
         else:
             self.stdout.write(

@@ -22,10 +22,11 @@ class Command(BaseCommand):
         if not reason:
             raise CommandError("--reason must say why the transaction is reversed.")
         try:
-            txn = ledger_reverse(transaction_id=transaction_id, actor=actor, reason=reason)
+            result = ledger_reverse(transaction_id=transaction_id, actor=actor, reason=reason)
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        if txn.replayed:
+        txn = result.transaction
+        if result.replayed:
             self.stdout.write(
                 f"Transaction {transaction_id} was already reversed (transaction {txn.pk})."
             )

@@ -12,12 +12,8 @@ Rules every function here keeps:
   retried settlement never posts twice.
 """
 
-from trading.services.trades.common import (
-    REFUNDED_LABEL,
-    InsufficientLiquidity,
-    TradeNotCancellable,
-    TradeNotSettleable,
-)
+from trading.errors import InsufficientLiquidity, TradeNotCancellable, TradeNotSettleable
+from trading.services.trades.common import REFUNDED_LABEL, Settlement
 from trading.services.trades.lifecycle import (
     fiat_wallet_credit,
     trade_cancel,
@@ -27,28 +23,31 @@ from trading.services.trades.lifecycle import (
     trade_mark_processing,
     trade_refund_failed_payout,
 )
-from trading.services.trades.opening import trade_buy, trade_sell
+from trading.services.trades.opening import OpenedTrade, trade_buy, trade_open, trade_sell
 from trading.services.trades.settlement import (
+    buy_settlement,
+    swap_settlement,
     trade_settle_buy,
-    trade_settle_buy_held,
-    trade_settle_swap,
 )
 
 __all__ = [
     "REFUNDED_LABEL",
     "InsufficientLiquidity",
+    "OpenedTrade",
+    "Settlement",
     "TradeNotCancellable",
     "TradeNotSettleable",
+    "buy_settlement",
     "fiat_wallet_credit",
+    "swap_settlement",
     "trade_buy",
     "trade_cancel",
     "trade_complete_payout",
     "trade_expire",
     "trade_fail",
     "trade_mark_processing",
+    "trade_open",
     "trade_refund_failed_payout",
     "trade_sell",
     "trade_settle_buy",
-    "trade_settle_buy_held",
-    "trade_settle_swap",
 ]

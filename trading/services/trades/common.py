@@ -1,43 +1,27 @@
-"""What every trade service shares: its errors, the history + events of a status
-change, compare-and-set transitions, row locks, the trade's ledger accounts
-and completing a trade together with its posting."""
+"""What every trade service shares: the history + events of a status change,
+compare-and-set transitions, row locks, and completing a trade together with
+its posting."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
-from dtexchange.errors import Conflict, NotFound
+from dtexchange.errors import NotFound
 from dtexchange.metrics import trade_changes_count
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, LedgerAccount
 from ledger.money import quantize
-from ledger.services import fast_sql_enabled, house_account, ledger_post, wallet_account
+from ledger.services import PostResult, house_account, ledger_post_result
 from notifications.services import outbox_emit_many
+from trading.errors import InsufficientLiquidity, TradeNotSettleable
+from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
-from trading.selectors.trades import trade_as_dict
-from trading.services.trade_writes import trade_insert_settled
 from wallet.limits import limit_release
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"
-
-
-class TradeNotSettleable(Conflict):
-    code = "trade_not_settleable"
-    message = "This trade can no longer be settled."
-
-
-class TradeNotCancellable(Conflict):
-    code = "trade_not_cancellable"
-    message = "Only a pending trade can be cancelled."
-
-
-class InsufficientLiquidity(Conflict):
-    code = "insufficient_liquidity"
-    message = "The exchange cannot cover this trade right now; please try a smaller amount."
 
 
 # --- helpers -------------------------------------------------------------------
@@ -80,21 +64,21 @@ def _anonymised(amount: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _history_and_events(
-    trade: Trade, *, previous: str, actor: str, reason: str
+def history_and_events(
+    trade: Trade, *, previous: str, actor: str, reason: str, created_by: str = ""
 ) -> tuple[list[TradeStatusChange], list[dict]]:
     """The history rows and outbox events of ``trade``'s move from
-    ``previous`` to its current status (not written)."""
+    ``previous`` to its current status (not written). ``created_by``: the
+    trade is new (``previous`` is its first status): its "created" history
+    row comes first; an event is sent only for the status it is written in."""
     changes = []
-    created_by = trade.__dict__.pop("_unrecorded_creation", None)
-    if created_by is not None and previous:
+    if created_by and previous:
         # Settled inside the request that created it: one write for both
         # history rows, and one event (the pending state was never visible).
         changes.append(
             TradeStatusChange(
-                trade=trade if trade.pk else None,
                 from_status="",
-                to_status=TradeStatus.PENDING,
+                to_status=previous,
                 actor=created_by[:128],
                 reason="created",
                 at=trade.created_at,
@@ -102,7 +86,6 @@ def _history_and_events(
         )
     changes.append(
         TradeStatusChange(
-            trade=trade if trade.pk else None,
             from_status=previous,
             to_status=trade.status,
             actor=actor[:128],
@@ -135,7 +118,9 @@ def _history_and_events(
 
 
 def record_change(trade: Trade, *, previous: str, actor: str, reason: str) -> None:
-    changes, events = _history_and_events(trade, previous=previous, actor=actor, reason=reason)
+    changes, events = history_and_events(trade, previous=previous, actor=actor, reason=reason)
+    for change in changes:
+        change.trade = trade
     TradeStatusChange.objects.bulk_create(changes)
     # Both events of a completion in one INSERT.
     outbox_emit_many(events=events)
@@ -186,111 +171,58 @@ def trade_lock(trade_id: int) -> Trade:
     return trade
 
 
-_ACCOUNTS_SQL = (
-    f"SELECT id, owner_id, currency, kind FROM {LedgerAccount._meta.db_table} "  # noqa: S608
-    "WHERE (owner_id = ANY(%s) AND kind = ANY(%s) AND currency = ANY(%s)) "
-    "OR (owner_id IS NULL AND kind = ANY(%s) AND currency = ANY(%s))"
-)
-# In the model's field order: Model.from_db assigns the values in that order.
-_ACCOUNT_FIELDS = ["id", "owner_id", "currency", "kind"]
+@dataclass(frozen=True)
+class Settlement:
+    """A trade's completion, computed and not yet written: the changed
+    amounts (``fields``, a re-priced buy), the one ledger posting
+    (``trade_post`` arguments) and who completed it, why."""
+
+    posting: dict
+    actor: str
+    reason: str = ""
+    fields: dict = field(default_factory=dict)
 
 
-def trade_accounts(*specs: tuple) -> list[LedgerAccount]:
-    """The ledger accounts of ``(owner or None, kind, currency)`` specs in one
-    query; any that does not exist yet is created by the ledger's race-safe
-    get-or-create helpers. The instances carry id, owner, kind and currency
-    (all a posting needs); ``balance`` is read from the database if asked."""
-    owned = [(owner, kind, code) for owner, kind, code in specs if owner]
-    house = [(kind, code) for owner, kind, code in specs if not owner]
-    if fast_sql_enabled():
-        # One plain statement: building the same filter with the ORM cost
-        # more CPU than any other part of a trade request.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _ACCOUNTS_SQL,
-                # str(): psycopg would send an Enum member's name, not its value.
-                [
-                    sorted({o.pk for o, _, _ in owned}),
-                    sorted({str(k) for _, k, _ in owned}),
-                    sorted({str(c) for _, _, c in owned}),
-                    sorted({str(k) for k, _ in house}),
-                    sorted({str(c) for _, c in house}),
-                ],
-            )
-            rows = [
-                LedgerAccount.from_db(connection.alias, _ACCOUNT_FIELDS, row)
-                for row in cursor.fetchall()
-            ]
-    else:
-        rows = LedgerAccount.objects.filter(
-            Q(owner__isnull=True) | Q(owner_id__in={o.pk for o, _, _ in owned}),
-            kind__in={kind for _, kind, _ in specs},
-            currency__in={code for _, _, code in specs},
-        )
-    found = {(a.owner_id, a.kind, a.currency): a for a in rows}
-    out = []
-    for owner, kind, code in specs:
-        key = (owner.pk if owner else None, kind, code)
-        if key not in found:
-            found[key] = (
-                wallet_account(user=owner, currency=code)
-                if owner
-                else house_account(kind=kind, currency=code)
-            )
-        out.append(found[key])
-    return out
+def settle_fields(trade: Trade, settlement: Settlement, *, now) -> dict:
+    """Apply ``settlement`` to the ``trade`` instance (completed, linked to its
+    posting by the posting's key); return the changed fields."""
+    fields = {
+        **settlement.fields,
+        "status": TradeStatus.COMPLETED,
+        "status_reason": "",
+        "updated_at": now,
+        "completed_at": now,
+        "ledger_transaction_id": settlement.posting["key"],
+    }
+    for name, value in fields.items():
+        setattr(trade, name, value)
+    return fields
 
 
-def complete_with_posting(
-    trade: Trade,
-    *,
-    actor: str,
-    reason: str = "",
-    posting: dict,
-    fields: dict | None = None,
-) -> Trade:
-    """Complete ``trade`` (held by the caller: locked, or created in this
-    transaction) together with one ledger posting. The trade row (linked to
-    the posting by its key), the history and the events are written first
-    and the posting last, so the house accounts (reserves, fees: every trade
-    touches them) stay locked only for the posting and the commit."""
-    fields = dict(fields or {})
-    now = timezone.now()
+def complete_with_posting(trade: Trade, *, settlement: Settlement) -> Trade:
+    """Complete ``trade`` (its row locked by the caller) together with its
+    posting. The trade row (linked to the posting by its key), the history
+    and the events are written first and the posting last, so the house
+    accounts (reserves, fees: every trade touches them) stay locked only for
+    the posting and the commit."""
     previous = trade.status
-    fields.update(
-        status=TradeStatus.COMPLETED,
-        status_reason="",
-        updated_at=now,
-        completed_at=now,
-        ledger_transaction_id=posting["key"],
-    )
-    if trade.pk is None:
-        # Opened in this request by a method that settles at once: written
-        # now, already completed, in one round trip (trade_writes).
-        for name, value in fields.items():
-            setattr(trade, name, value)
-        history, events = _history_and_events(trade, previous=previous, actor=actor, reason=reason)
-        if trade.idempotency_key:
-            trade.response_body = trade_as_dict(trade)  # what a replay answers
-        trade_insert_settled(trade, history=history, events=events)
-    else:
-        if Trade.objects.filter(pk=trade.pk, status=previous).update(**fields) != 1:
-            # Unreachable while the caller holds the row; never complete twice.
-            raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
-        for name, value in fields.items():
-            setattr(trade, name, value)
-        record_change(trade, previous=previous, actor=actor, reason=reason)
-    txn = trade_post(**posting)
-    trade.ledger_transaction = txn
+    fields = settle_fields(trade, settlement, now=timezone.now())
+    if Trade.objects.filter(pk=trade.pk, status=previous).update(**fields) != 1:
+        # Unreachable while the caller holds the row; never complete twice.
+        raise TradeNotSettleable(details={"trade_id": str(trade.public_id)})
+    record_change(trade, previous=previous, actor=settlement.actor, reason=settlement.reason)
+    trade.ledger_transaction = trade_post(**settlement.posting).transaction
     return trade
 
 
-def trade_post(*, kind: str, key: str, entries: list[tuple[LedgerAccount, Decimal]], **kw):
+def trade_post(
+    *, kind: str, key: str, entries: list[tuple[LedgerAccount, Decimal]], **kw
+) -> PostResult:
     """ledger_post without zero entries (a 0% fee leaves no fee line), and
     with a reserve that can't pay translated to insufficient_liquidity."""
     entries = [(account, amount) for account, amount in entries if not amount.is_zero()]
     try:
-        return ledger_post(kind=kind, idempotency_key=key, entries=entries, **kw)
+        return ledger_post_result(kind=kind, idempotency_key=key, entries=entries, **kw)
     except InsufficientBalance as exc:
         # The ledger reports a user's own shortfall with their figures
         # ("available"); a house reserve's shortfall carries no figures.

@@ -15,11 +15,10 @@ from ledger.money import fmt, quantize
 from ledger.services import house_account, wallet_account
 from notifications.services import outbox_emit
 from trading import payment_methods
+from trading.errors import TradeNotCancellable, TradeNotSettleable
 from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus, TradeType
 from trading.services.trades.common import (
     REFUNDED_LABEL,
-    TradeNotCancellable,
-    TradeNotSettleable,
     actor_for,
     trade_lock,
     trade_post,
@@ -28,8 +27,7 @@ from trading.services.trades.common import (
 
 
 def _clearing_account(trade: Trade) -> LedgerAccount:
-    method = payment_methods.get(trade.payment_method)
-    kind = getattr(method, "payout_clearing_kind", None)
+    kind = payment_methods.get(trade.payment_method).payout_clearing_kind
     if kind is None:
         raise TradeNotSettleable(
             "This sale was paid to the wallet; it has no payout.",
@@ -84,7 +82,7 @@ def trade_refund_failed_payout(*, trade_id: int, reason: str, actor: str) -> Tra
         description=f"Refund of failed payout {trade.reference}: {fmt(net, fiat)}",
         actor=actor,
         reference=trade.reference,
-    )
+    ).transaction
     transition(
         trade,
         to=TradeStatus.FAILED,
@@ -191,7 +189,7 @@ def fiat_wallet_credit(
         net = quantize(amount * (1 - rate), currency)  # rounded down: the user's side
         fee = amount - net
     net = amount - fee
-    txn = trade_post(
+    result = trade_post(
         kind="wallet_credit",
         key=idempotency_key,
         entries=[
@@ -203,7 +201,8 @@ def fiat_wallet_credit(
         actor="system",
         reference=idempotency_key[:64],
     )
-    if not getattr(txn, "replayed", False):
+    txn = result.transaction
+    if not result.replayed:
         body = f"{fmt(net, currency)} was added to your wallet."
         if fee:
             body += f" ({fmt(amount, currency)} received, less the fee of {fmt(fee, currency)}.)"

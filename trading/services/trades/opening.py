@@ -1,11 +1,17 @@
 """Opening a trade: buy and sell (validation, pricing or the quote,
-Idempotency-Key replay, the trade row) and handing it to its payment method."""
+Idempotency-Key replay, the trade row) and handing it to its payment method.
+
+The trade row is written once, by ``trade_writes.trade_insert``: completed,
+with its posting, when the method settles at once from what the user holds
+here (``PaymentMethod.buy_settlement``; a sale into the fiat wallet), else
+pending, before the method starts its outside payment."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -13,24 +19,36 @@ from django.utils import timezone
 
 from accounts.services import user_verified_require
 from dtexchange.errors import InvalidInput
-from dtexchange.metrics import trade_changes_count
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import AccountKind
 from ledger.money import fmt
+from ledger.services import accounts_get_or_create
+from notifications.services import outbox_emit_many
 from trading import payment_methods
-from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
-from trading.selectors.trades import trade_as_dict
+from trading.formatting import trade_as_dict
+from trading.models.trades import Trade, TradeStatus, TradeType
 from trading.services.quotes import PricedTrade, quote_use, trade_price
+from trading.services.trade_writes import trade_insert
 from trading.services.trades.common import (
+    Settlement,
     actor_for,
     buy_limit_reference,
-    complete_with_posting,
-    record_change,
+    history_and_events,
     reserve_covers,
-    trade_accounts,
+    settle_fields,
     trade_post,
 )
 from wallet.limits import limit_consume
+
+
+@dataclass(frozen=True)
+class OpenedTrade:
+    """What ``trade_open`` did. ``replayed``: an Idempotency-Key replay
+    returned the first request's trade (``trade.response_body`` is its first
+    response); nothing was written."""
+
+    trade: Trade
+    replayed: bool
 
 
 def _fingerprint(**params) -> str:
@@ -38,7 +56,7 @@ def _fingerprint(**params) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(*, user, idempotency_key: str, fingerprint: str) -> Trade | None:
+def _replay(*, user, idempotency_key: str, fingerprint: str) -> OpenedTrade | None:
     trade = Trade.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if trade is None:
         return None
@@ -47,8 +65,7 @@ def _replay(*, user, idempotency_key: str, fingerprint: str) -> Trade | None:
             "This Idempotency-Key was already used for a different request.",
             details={"idempotency_key": idempotency_key},
         )
-    trade.replayed = True
-    return trade
+    return OpenedTrade(trade=trade, replayed=True)
 
 
 # 1 to 128 visible ASCII characters, inner spaces allowed (what an HTTP
@@ -69,18 +86,12 @@ def _check_key(key: str | None) -> str | None:
     return key
 
 
-def _create(
-    *, user, priced: PricedTrade, details: dict, quote, idempotency_key, fingerprint, defer: bool
+def _new_trade(
+    *, user, priced: PricedTrade, details: dict, quote, idempotency_key, fingerprint
 ) -> Trade:
-    """Insert the pending trade. A concurrent request with the same
-    Idempotency-Key waits on the unique index and fails here (IntegrityError);
-    the savepoint keeps the caller's transaction usable for the replay.
-
-    ``defer``: the method settles at once without needing the row; it is
-    written completed, with its posting (complete_with_posting), and a
-    concurrent same-key request fails on the index at that point instead."""
+    """The trade, pending and not written yet."""
     now = timezone.now()
-    trade = Trade(
+    return Trade(
         user=user,
         trade_type=priced.trade_type,
         crypto_currency=priced.crypto_currency,
@@ -99,57 +110,50 @@ def _create(
         created_at=now,
         updated_at=now,
     )
-    if defer:
-        pass
-    elif idempotency_key:
-        with transaction.atomic():
-            trade.save(force_insert=True)
-    else:
-        trade.save(force_insert=True)
-    # Recorded when the request's work is done: with the settlement if the
-    # method settles at once, else as "created" (see record_change).
-    trade._unrecorded_creation = actor_for(user)
-    return trade
 
 
-def _record_creation(trade: Trade) -> None:
-    """The method left the trade pending, or moved it through another
-    instance (e.g. ``trade_settle_buy(trade_id=...)``, which re-reads the
-    row). In the second case only the history row is added: an event saying
-    "pending" after the one saying "completed" would turn a live page back."""
-    current = Trade.objects.filter(pk=trade.pk).values_list("status", flat=True).get()
-    if current == trade.status:
-        record_change(trade, previous="", actor=trade._unrecorded_creation, reason="created")
-        return
-    trade_changes_count(trade, [TradeStatus.PENDING])
-    TradeStatusChange.objects.create(
-        trade=trade,
-        from_status="",
-        to_status=TradeStatus.PENDING,
-        actor=trade.__dict__.pop("_unrecorded_creation")[:128],
-        reason="created",
-        at=trade.created_at,
+def _insert_settled(trade: Trade, settlement: Settlement) -> None:
+    """Write the new ``trade`` once, already completed by ``settlement``,
+    with both history rows (created, completed) and the completion's events
+    (the pending state was never visible), then post."""
+    settle_fields(trade, settlement, now=timezone.now())
+    history, events = history_and_events(
+        trade,
+        previous=TradeStatus.PENDING,
+        actor=settlement.actor,
+        reason=settlement.reason,
+        created_by=actor_for(trade.user),
     )
-    trade.refresh_from_db()
-
-
-def _store_response(trade: Trade) -> None:
     if trade.idempotency_key:
-        body = trade_as_dict(trade)
-        if body != trade.response_body:  # not already written with the trade
-            trade.response_body = body
-            Trade.objects.filter(pk=trade.pk).update(response_body=body)
+        trade.response_body = trade_as_dict(trade)  # what a replay answers
+    trade_insert(trade, history=history, events=events)
+    trade.ledger_transaction = trade_post(**settlement.posting).transaction
 
 
-def _settles_unsaved(trade_type: str, method) -> bool:
-    """Whether the trade is completed by its posting within the request
-    without anything needing its row first (see _create)."""
-    if trade_type == TradeType.SELL:
-        return getattr(method, "payout_clearing_kind", None) is None
-    return getattr(method, "settles_unsaved_trade", False)
+def _insert_pending(trade: Trade, method, details: dict, start_payment) -> None:
+    """Write the new ``trade`` pending with its "created" history row, let
+    ``start_payment`` start the outside payment (which may move the trade on,
+    through this instance or another), and announce the pending trade only
+    if it is still pending: an event saying "pending" after the method's own
+    "completed" would turn a live page back."""
+    history, events = history_and_events(
+        trade, previous="", actor=actor_for(trade.user), reason="created"
+    )
+    trade_insert(trade, history=history, events=[])
+    instructions = start_payment(trade, method, details) or {}
+    trade.refresh_from_db()
+    if trade.status == TradeStatus.PENDING:
+        outbox_emit_many(events=events)
+    changed = {}
+    if instructions:
+        trade.instructions = changed["instructions"] = instructions
+    if trade.idempotency_key:
+        trade.response_body = changed["response_body"] = trade_as_dict(trade)  # for a replay
+    if changed:
+        Trade.objects.filter(pk=trade.pk).update(**changed)
 
 
-def _open_trade(
+def trade_open(
     *,
     trade_type: str,
     user,
@@ -157,14 +161,17 @@ def _open_trade(
     fiat_currency: str,
     amount: Decimal,
     payment_method: str,
-    payment_details: dict | None,
-    quote_id,
-    idempotency_key: str | None,
-    start,
-) -> Trade:
-    """The common path of buy and sell. ``start(trade, method, details,
-    priced)`` does the money part inside the same transaction. Nothing opens
-    for an account whose email is not verified (403 email_not_verified)."""
+    payment_details: dict | None = None,
+    quote_id=None,
+    idempotency_key: str | None = None,
+) -> OpenedTrade:
+    """Open a buy or a sell (``trade_buy``, ``trade_sell``), and say whether an
+    Idempotency-Key replay answered it. Nothing opens for an account whose
+    email is not verified (403 email_not_verified). One database
+    transaction: if anything fails, no trade, no ledger row, no quote use
+    remains."""
+    if trade_type not in (TradeType.BUY, TradeType.SELL):
+        raise InvalidInput(f"Unknown trade type {trade_type!r}.", code="invalid_trade_type")
     user_verified_require(user=user)
     idempotency_key = _check_key(idempotency_key)
     payment_details = payment_details or {}
@@ -214,14 +221,13 @@ def _open_trade(
                 amount=priced.fiat_amount,
                 details=payment_details,
             )
-            trade = _create(
+            trade = _new_trade(
                 user=user,
                 priced=priced,
                 details=details,
                 quote=quote,
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
-                defer=_settles_unsaved(trade_type, method),
             )
             if trade_type == TradeType.BUY and not method.is_crypto_swap:
                 # Under the user's limit lock, before any ledger account is
@@ -233,17 +239,14 @@ def _open_trade(
                     amount=trade.fiat_amount,
                     reference=buy_limit_reference(trade),
                 )
-            start(trade, method, details, priced)
-            if trade.pk is None:
-                # The method did not complete it after all: write it pending.
-                trade.save(force_insert=True)
-            if "_unrecorded_creation" in trade.__dict__:
-                _record_creation(trade)
-            _store_response(trade)
-            trade.replayed = False
-            return trade
+            if trade_type == TradeType.BUY:
+                _buy(trade, method, details)
+            else:
+                _sell(trade, method, details)
+            return OpenedTrade(trade=trade, replayed=False)
     except IntegrityError:
-        # Lost the race for this Idempotency-Key: the winner has committed.
+        # A concurrent request with the same Idempotency-Key waited on the
+        # unique index and lost: the winner has committed; answer with it.
         if idempotency_key:
             replay = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
             if replay is not None:
@@ -251,7 +254,67 @@ def _open_trade(
         raise
 
 
-# --- buy -----------------------------------------------------------------------
+def _buy(trade: Trade, method, details: dict) -> None:
+    settlement = method.buy_settlement(trade=trade, details=details)
+    if settlement is not None:
+        # Paid from what the user holds here: the posting itself refuses an
+        # uncovered reserve, writing nothing.
+        _insert_settled(trade, settlement)
+        return
+
+    def start_payment(trade: Trade, method, details: dict) -> dict:
+        # An outside payment must not be requested for a buy the reserve
+        # can't deliver.
+        reserve_covers(trade.crypto_currency, trade.crypto_amount)
+        return method.start_buy(trade=trade, details=details)
+
+    _insert_pending(trade, method, details, start_payment)
+
+
+def _sell(trade: Trade, method, details: dict) -> None:
+    user, fiat, crypto = trade.user, trade.fiat_currency, trade.crypto_currency
+    clearing_kind = method.payout_clearing_kind
+    # No reserve pre-check: the posting refuses an uncovered reserve before
+    # writing anything, and it comes before any payout.
+    wallet, reserve_crypto, reserve_fiat, fees, payee = accounts_get_or_create(
+        (user, AccountKind.USER_WALLET, crypto),
+        (None, AccountKind.RESERVE, crypto),
+        (None, AccountKind.RESERVE, fiat),
+        (None, AccountKind.FEE_REVENUE, fiat),
+        (user, AccountKind.USER_WALLET, fiat)
+        if clearing_kind is None
+        else (None, clearing_kind, fiat),
+    )
+    gross, fee = trade.fiat_amount, trade.fee_amount
+    posting = {
+        "kind": "trade",
+        "key": f"trade:{trade.public_id}:sell",
+        "entries": [
+            (wallet, -trade.crypto_amount),
+            (reserve_crypto, trade.crypto_amount),
+            (reserve_fiat, -gross),
+            (fees, fee),
+            (payee, gross - fee),
+        ],
+        "description": f"Sell {trade.crypto_amount} {crypto} for {fmt(gross - fee, fiat)}",
+        "actor": actor_for(user),
+        "reference": trade.reference,
+    }
+    if clearing_kind is None:
+        _insert_settled(trade, Settlement(posting=posting, actor=actor_for(user)))
+        return
+
+    def start_payment(trade: Trade, method, details: dict) -> dict:
+        trade.ledger_transaction = trade_post(**posting).transaction
+        return method.start_sell(trade=trade, details=details)
+
+    # The crypto leaves the wallet with the trade's first write: linked by
+    # the posting's key, which the foreign key checks at commit.
+    trade.ledger_transaction_id = posting["key"]
+    _insert_pending(trade, method, details, start_payment)
+
+
+# --- buy and sell ----------------------------------------------------------------
 
 
 def trade_buy(
@@ -266,26 +329,15 @@ def trade_buy(
     idempotency_key: str | None = None,
 ) -> Trade:
     """Open a buy: validate and price it (or use the quote), check that the
-    reserve covers it, create the trade ``pending`` and hand it to the payment
-    method's ``start_buy`` — which settles at once (balance, crypto, voucher)
-    or starts an outside payment. One database transaction: if anything
-    fails, no trade, no ledger row, no quote use remains.
+    reserve covers it, and either complete it at once with its posting (the
+    method's ``buy_settlement``: balance, crypto) or write it ``pending`` and
+    hand it to the method's ``start_buy`` (which settles in the request,
+    like voucher, or starts an outside payment). One database transaction:
+    if anything fails, no trade, no ledger row, no quote use remains.
 
-    ``trade.replayed`` is True when an Idempotency-Key replay returned the
-    first request's trade (``trade.response_body`` is its first response)."""
-
-    def start(trade: Trade, method, details: dict, priced: PricedTrade) -> None:
-        if not getattr(method, "settles_at_once", False):
-            # An outside payment must not be requested for a buy the reserve
-            # can't deliver. (A method settling at once posts right away, and
-            # the posting itself refuses an uncovered reserve, writing nothing.)
-            reserve_covers(trade.crypto_currency, trade.crypto_amount)
-        instructions = method.start_buy(trade=trade, details=details) or {}
-        if instructions:
-            trade.instructions = instructions
-            Trade.objects.filter(pk=trade.pk).update(instructions=instructions)
-
-    return _open_trade(
+    An Idempotency-Key replay returns the first request's trade;
+    ``trade_open`` also says whether it was one."""
+    return trade_open(
         trade_type=TradeType.BUY,
         user=user,
         crypto_currency=crypto_currency,
@@ -295,11 +347,7 @@ def trade_buy(
         payment_details=payment_details,
         quote_id=quote_id,
         idempotency_key=idempotency_key,
-        start=start,
-    )
-
-
-# --- sell ----------------------------------------------------------------------
+    ).trade
 
 
 def trade_sell(
@@ -321,47 +369,7 @@ def trade_sell(
     later calls trade_complete_payout or trade_refund_failed_payout).
     Selling more than the wallet holds: InsufficientBalance (409), nothing
     written. Concurrent sells serialize on the wallet's row lock."""
-
-    def start(trade: Trade, method, details: dict, priced: PricedTrade) -> None:
-        fiat, crypto = trade.fiat_currency, trade.crypto_currency
-        clearing_kind = getattr(method, "payout_clearing_kind", None)
-        # No reserve pre-check: the posting below refuses an uncovered
-        # reserve before writing anything, and it comes before any payout.
-        wallet, reserve_crypto, reserve_fiat, fees, payee = trade_accounts(
-            (user, AccountKind.USER_WALLET, crypto),
-            (None, AccountKind.RESERVE, crypto),
-            (None, AccountKind.RESERVE, fiat),
-            (None, AccountKind.FEE_REVENUE, fiat),
-            (user, AccountKind.USER_WALLET, fiat)
-            if clearing_kind is None
-            else (None, clearing_kind, fiat),
-        )
-        gross, fee = trade.fiat_amount, trade.fee_amount
-        posting = {
-            "kind": "trade",
-            "key": f"trade:{trade.public_id}:sell",
-            "entries": [
-                (wallet, -trade.crypto_amount),
-                (reserve_crypto, trade.crypto_amount),
-                (reserve_fiat, -gross),
-                (fees, fee),
-                (payee, gross - fee),
-            ],
-            "description": f"Sell {trade.crypto_amount} {crypto} for {fmt(gross - fee, fiat)}",
-            "actor": actor_for(user),
-            "reference": trade.reference,
-        }
-        if clearing_kind is None:
-            complete_with_posting(trade, actor=actor_for(user), posting=posting)
-            return
-        Trade.objects.filter(pk=trade.pk).update(ledger_transaction_id=posting["key"])
-        trade.ledger_transaction = trade_post(**posting)
-        instructions = method.start_sell(trade=trade, details=details) or {}
-        if instructions:
-            trade.instructions = instructions
-            Trade.objects.filter(pk=trade.pk).update(instructions=instructions)
-
-    return _open_trade(
+    return trade_open(
         trade_type=TradeType.SELL,
         user=user,
         crypto_currency=crypto_currency,
@@ -371,5 +379,4 @@ def trade_sell(
         payment_details=payment_details,
         quote_id=quote_id,
         idempotency_key=idempotency_key,
-        start=start,
-    )
+    ).trade

@@ -10,14 +10,11 @@ from django.db import transaction
 from dtexchange.errors import InvalidInput
 from ledger.models import AccountKind, LedgerAccount
 from ledger.money import fmt, quantize
+from ledger.services import accounts_get_or_create
+from trading.errors import TradeNotSettleable
 from trading.models.trades import ACTIVE_STATUSES, Trade, TradeStatus, TradeType
 from trading.services.pricing import buy_amounts
-from trading.services.trades.common import (
-    TradeNotSettleable,
-    complete_with_posting,
-    trade_accounts,
-    trade_lock,
-)
+from trading.services.trades.common import Settlement, complete_with_posting, trade_lock
 
 
 @transaction.atomic
@@ -39,17 +36,23 @@ def trade_settle_buy(
     (the trade's rate becomes that price), else at its own rate. Idempotent: an already
     completed trade is returned unchanged. Expired, failed or cancelled:
     TradeNotSettleable (409). The reserve can't cover: InsufficientLiquidity."""
-    return trade_settle_buy_held(
-        trade=trade_lock(trade_id),
-        funding_account=funding_account,
-        amount_received=amount_received,
-        price=price,
-        actor=actor,
-        reason=reason,
+    trade = trade_lock(trade_id)
+    if trade.status == TradeStatus.COMPLETED:
+        return trade
+    return complete_with_posting(
+        trade,
+        settlement=buy_settlement(
+            trade=trade,
+            funding_account=funding_account,
+            amount_received=amount_received,
+            price=price,
+            actor=actor,
+            reason=reason,
+        ),
     )
 
 
-def trade_settle_buy_held(
+def buy_settlement(
     *,
     trade: Trade,
     funding_account: LedgerAccount | None,
@@ -57,12 +60,13 @@ def trade_settle_buy_held(
     price: Decimal | None = None,
     actor: str,
     reason: str = "",
-) -> Trade:
-    """trade_settle_buy for a caller that already holds the trade row (locked
-    it, or created it in this transaction). ``funding_account`` None: the
-    user's own fiat wallet (the ``balance`` method)."""
-    if trade.status == TradeStatus.COMPLETED:
-        return trade
+) -> Settlement:
+    """The completion of an active buy (not written): the re-priced amounts
+    if ``amount_received`` or ``price`` differ, and its posting: funding
+    -received; fee revenue +fee; reserve(fiat) +net; reserve(crypto) -crypto;
+    the user's crypto wallet +crypto. ``funding_account`` None: the user's
+    own fiat wallet (the ``balance`` method). The trade instance keeps its
+    amounts: ``Settlement.fields`` carries the new ones."""
     if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
         raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
     fiat, crypto = trade.fiat_currency, trade.crypto_currency
@@ -87,11 +91,9 @@ def trade_settle_buy_held(
         }
         if price is not None:
             fields["exchange_rate"] = a.exchange_rate
-        for name, value in fields.items():
-            setattr(trade, name, value)
-    fiat_amount = quantize(trade.fiat_amount, fiat)
-    fee = quantize(trade.fee_amount, fiat)
-    crypto_amount = quantize(trade.crypto_amount, crypto)
+    fiat_amount = quantize(fields.get("fiat_amount", trade.fiat_amount), fiat)
+    fee = quantize(fields.get("fee_amount", trade.fee_amount), fiat)
+    crypto_amount = quantize(fields.get("crypto_amount", trade.crypto_amount), crypto)
     user = trade.user
     specs = [
         (None, AccountKind.FEE_REVENUE, fiat),
@@ -101,11 +103,10 @@ def trade_settle_buy_held(
     ]
     if funding_account is None:
         specs.append((user, AccountKind.USER_WALLET, fiat))
-    accounts = trade_accounts(*specs)
+    accounts = accounts_get_or_create(*specs)
     fees, reserve_fiat, reserve_crypto, wallet = accounts[:4]
     funding = funding_account or accounts[4]
-    return complete_with_posting(
-        trade,
+    return Settlement(
         actor=actor,
         reason=reason,
         fields=fields,
@@ -126,13 +127,11 @@ def trade_settle_buy_held(
     )
 
 
-def trade_settle_swap(*, trade: Trade, actor: str) -> Trade:
-    """Complete a buy paid with another coin of the user's (the caller holds
-    the trade): one posting through the reserves: wallet(from) -spent; fee
+def swap_settlement(*, trade: Trade, actor: str) -> Settlement:
+    """The completion of a buy paid with another coin of the user's (not
+    written): one posting through the reserves: wallet(from) -spent; fee
     revenue(from) +fee; reserve(from) +net; reserve(crypto) -crypto;
     wallet(crypto) +crypto."""
-    if trade.status == TradeStatus.COMPLETED:
-        return trade
     if trade.status not in ACTIVE_STATUSES or trade.trade_type != TradeType.BUY:
         raise TradeNotSettleable(details={"trade_id": str(trade.public_id), "status": trade.status})
     d = trade.payment_details
@@ -140,15 +139,14 @@ def trade_settle_swap(*, trade: Trade, actor: str) -> Trade:
     spent, fee, net = Decimal(d["from_amount"]), Decimal(d["from_fee"]), Decimal(d["from_net"])
     crypto_amount = quantize(trade.crypto_amount, crypto)
     user = trade.user
-    paying, fees, reserve_src, reserve_crypto, wallet = trade_accounts(
+    paying, fees, reserve_src, reserve_crypto, wallet = accounts_get_or_create(
         (user, AccountKind.USER_WALLET, src),
         (None, AccountKind.FEE_REVENUE, src),
         (None, AccountKind.RESERVE, src),
         (None, AccountKind.RESERVE, crypto),
         (user, AccountKind.USER_WALLET, crypto),
     )
-    return complete_with_posting(
-        trade,
+    return Settlement(
         actor=actor,
         posting={
             "kind": "trade",
