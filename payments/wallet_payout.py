@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from payments import crypto
+from dtexchange import field_encryption
 from payments.models import MobileMoneyPayment
 from payments.phone import msisdn_parse
 from payments.relworx import RelworxClient, RelworxError
@@ -21,13 +21,13 @@ log = structlog.get_logger(__name__)
 
 class FieldSealer(Sealer):
     def seal(self, plain: str) -> str:
-        return crypto.encrypt(plain)
+        return field_encryption.encrypt(plain)
 
     def unseal(self, token: str) -> str:
-        return crypto.decrypt(token)
+        return field_encryption.decrypt(token)
 
     def lookup_hash(self, value: str) -> str:
-        return crypto.lookup_hash(value)
+        return field_encryption.lookup_hash(value)
 
 
 class MobileMoneyPayout(PayoutMethod):
@@ -40,7 +40,7 @@ class MobileMoneyPayout(PayoutMethod):
             e164=number.e164,
             provider=number.provider,
             masked=number.masked,
-            lookup_hash=crypto.lookup_hash(number.e164),
+            lookup_hash=field_encryption.lookup_hash(number.e164),
         )
 
     def holder_name(self, *, number: PhoneNumber) -> str:
