@@ -188,7 +188,7 @@ def _send(alert: Alert, event: str, now: datetime) -> None:
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.warning("alert.webhook_failed", alert=alert.key, event=event, error=str(exc))
+            log.warning("alert.webhook_failed", alert=alert.key, alert_event=event, error=str(exc))
     log.warning(f"alert.{event}", alert=alert.key, summary=alert.summary)
 
 
