@@ -19,7 +19,12 @@ def analytics_view(request):
         raise PermissionDenied
     default = period_default()
     form = PeriodForm(request.GET or {"start": default.start, "end": default.end})
-    context = {**admin.site.each_context(request), "title": "Analytics", "form": form}
+    context = {
+        **admin.site.each_context(request),
+        "title": "Analytics",
+        "form": form,
+        "is_nav_sidebar_enabled": False,  # the charts need the width
+    }
     if not form.is_valid():
         return TemplateResponse(request, "admin/operations/analytics.html", context, status=400)
     context.update(analytics_page_context(analytics_get(period=form.period())))

@@ -187,7 +187,7 @@ def _minutes(seconds: float) -> str:
 def _stuck_chart(analytics: Analytics, now) -> Chart:
     bars, rows = [], []
     for s in analytics.stuck:
-        bars.append((f"trades: {s.method}", s.count, str(s.count)))
+        bars.append((f"stuck {s.method}", s.count, str(s.count)))
         rows.append(
             [
                 f"Trades past their SLA ({s.method}, {_minutes(s.sla.total_seconds())})",

@@ -129,7 +129,7 @@ def horizontal_bars(
 ) -> SafeString:
     """One bar per row ``(label, value, text shown at the bar's end)``;
     ``limits`` (optional, per row) draws a mark where the row's threshold is."""
-    left, right, row_h = 110, 90, 30
+    left, right, row_h = 170, 90, 30
     height = max(len(rows), 1) * row_h + 16
     values = [Decimal(str(v)) for _, v, _ in rows]
     marks = [Decimal(str(m)) if m is not None else None for m in (limits or [None] * len(rows))]
