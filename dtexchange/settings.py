@@ -737,6 +737,16 @@ configure_logging(
     level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
 )
 
+# --- Error tracking (dtexchange/sentry.py) ------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+from dtexchange.sentry import sentry_init  # noqa: E402
+
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default=DTX_PROFILE),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+)
+
 # --- Fail-closed production (dtexchange/production_checks.py) ---------------
 # Staging only: lets a production-profile site use the Relworx sandbox and
 # simulated prices, with a warning logged at every start.
