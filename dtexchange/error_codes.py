@@ -63,6 +63,7 @@ ERRORS_409 = (
     "voucher_not_active",
     "price_moved",
     "payment_method_unavailable",
+    "account_frozen",
     "erasure_blocked",
     "already_erased",
 )

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "anymail",
     "notifications",
     "audit",
+    "switches",
     "accounts",
     "ledger",
     "trading",

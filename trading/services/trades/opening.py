@@ -17,6 +17,7 @@ from dtexchange.metrics import trade_changes_count
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import AccountKind
 from ledger.money import fmt
+from switches.selectors import trade_stop_check
 from trading import payment_methods
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
 from trading.selectors.trades import trade_as_dict
@@ -179,6 +180,9 @@ def _open_trade(
         replay = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
         if replay is not None:
             return replay
+    # Staff stop switches: a frozen account, a paused method (409, with why);
+    # a trade already made replays above, trades in flight finish.
+    trade_stop_check(user_id=user.pk, method=payment_method, trade_type=trade_type)
     # Pricing (and the price fetch it may do) happens outside the database
     # transaction: no row is locked while we wait on a price source.
     method = payment_methods.get(payment_method)
