@@ -208,7 +208,6 @@ def test_the_admin_throws_and_lifts_with_two_people(client, admins, customer):
 def test_a_frozen_accounts_payout_waits_and_nothing_is_sent(admins, customer):
     from django.db import transaction
 
-    from payments.models import MobileMoneyPayment
     from payments.phone import msisdn_parse
     from payments.services import mobile_money_payment_create, mobile_money_submit
 
