@@ -707,6 +707,10 @@ CELERY_BEAT_SCHEDULE["operations-alerts-check"] = {
     "schedule": ALERT_CHECK_EVERY_SECONDS,
 }
 
+# Stop switches (switches/): how long a process reuses its copy of the
+# switches that are on (a thrown switch reaches every process within this).
+SWITCHES_LOCAL_CACHE_SECONDS = env.float("SWITCHES_LOCAL_CACHE_SECONDS", default=1.0)
+
 # --- Personal data (accounts/personal_data.py) -------------------------------
 # Trades, payments and ledger entries are kept this long after an erasure
 # (financial records; the export says so).

@@ -23,6 +23,7 @@ from switches.errors import (
     SwitchNotActive,
 )
 from switches.models import AccountFreeze, MethodPause
+from switches.selectors import switches_forget
 
 Direction = MethodPause.Direction
 
@@ -60,6 +61,7 @@ def account_freeze(*, actor, user, reason: str, request_id: str | None = None) -
             freeze = AccountFreeze.objects.create(user=user, reason=reason, created_by=actor)
     except IntegrityError:
         raise AccountFrozen("This account is frozen already.") from None
+    switches_forget()
     audit_record(
         action="account.freeze",
         actor=actor,
@@ -93,6 +95,7 @@ def method_pause(
             )
     except IntegrityError:
         raise SwitchNotActive(f"{method} ({direction}) is paused already.") from None
+    switches_forget()
     audit_record(
         action="payment_method.pause",
         actor=actor,
@@ -149,6 +152,7 @@ def switch_lift_confirm(*, actor, switch, request_id: str | None = None):
     switch.lifted_by = actor
     switch.lifted_at = timezone.now()
     switch.save(update_fields=["lifted_by", "lifted_at"])
+    switches_forget()
     audit_record(
         action=f"{_action(switch)}.lift",
         actor=actor,

@@ -97,9 +97,9 @@ class PaymentMethod:
         fiats = self.fiat_currencies()
         now = dict(self.availability())
         if pauses is None:
-            from switches.selectors import method_pauses_active
+            from switches.selectors import switches_snapshot
 
-            pauses = method_pauses_active()
+            pauses = switches_snapshot().paused
         paused = [pauses[key] for key in ((self.code, "buy"), (self.code, "sell")) if key in pauses]
         if (self.code, "buy") in pauses:
             now["buy"] = False
@@ -160,7 +160,7 @@ def all_methods() -> list[PaymentMethod]:
 
 def describe_all() -> list[dict[str, Any]]:
     """Every method as shown to customers, with the stop switches read once."""
-    from switches.selectors import method_pauses_active
+    from switches.selectors import switches_snapshot
 
-    pauses = method_pauses_active()
+    pauses = switches_snapshot().paused
     return [method.describe(pauses=pauses) for method in all_methods()]

@@ -228,3 +228,15 @@ def test_a_frozen_accounts_payout_waits_and_nothing_is_sent(admins, customer):
     payout.refresh_from_db()
     assert payout.waiting_reason == "account_frozen"
     assert (payout.status, payout.maybe_sent, payout.submit_attempts) == ("pending", False, 0)
+
+
+def test_a_flushed_cache_forgets_no_switch(market, admins, customer):
+    from django.core.cache import cache
+
+    from switches.selectors import switches_forget_local
+
+    account_freeze(actor=admins[0], user=customer, reason="Checking.")
+    cache.clear()  # e.g. Redis restarted empty
+    switches_forget_local()
+    refused = _api(customer).post("/api/trading/buy", BUY)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "account_frozen"
