@@ -128,6 +128,10 @@ def test_a_paused_method_is_shown_unavailable_and_refuses_new_trades(market, adm
     assert listed["balance"]["buy_available"] is False
     assert listed["balance"]["unavailable_reason"] == "Wallet payments are paused."
     assert listed["voucher"]["buy_available"] is True
+    site = APIClient()
+    site.force_login(customer)
+    page = site.get("/trade/").content.decode()
+    assert 'id="method-balance-unavailable"' in page and "Wallet payments are paused." in page
     refused = _api(customer).post("/api/trading/buy", BUY)
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "payment_method_unavailable"
