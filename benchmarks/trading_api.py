@@ -22,8 +22,9 @@ Run (PostgreSQL and Redis on localhost, from the repository root):
     .venv/bin/python benchmarks/trading_api.py -c 16 -d 10
 
 Prices: the run refreshes the simulated feed once and sets
-PRICE_MAX_AGE_SECONDS=3600 (and QUOTE_PRICE_MAX_AGE_SECONDS) so no beat process competes for the 2 CPUs; the
-trading throttle is lifted (THROTTLE_TRADING) so clients are not rate-limited.
+PRICE_MAX_AGE_SECONDS=3600 and QUOTE_PRICE_MAX_AGE_SECONDS=3600 so no beat
+process competes for the 2 CPUs; the trading throttle is lifted
+(THROTTLE_TRADING) so clients are not rate-limited.
 """
 
 from __future__ import annotations
