@@ -62,7 +62,11 @@ def bench_env(args) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(48),
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",  # plain HTTP on 127.0.0.1, no proxy in front
-        DJANGO_SETTINGS_MODULE="benchmarks.trading_settings",
+        DJANGO_SETTINGS_MODULE=(
+            "benchmarks.trading_settings_no_metrics"
+            if args.without_metrics
+            else "benchmarks.trading_settings"
+        ),
         THROTTLE_TRADING="1000000/min",
         PRICE_MAX_AGE_SECONDS="3600",
         # Quotes and trades are priced only from prices this fresh: one
@@ -407,6 +411,12 @@ def main() -> int:
         action="store_true",
         help="also run a Celery worker (2 processes) that delivers the outbox's events "
         "(live + email, written as .eml files to a scratch folder) during the load",
+    )
+    parser.add_argument(
+        "--without-metrics",
+        action="store_true",
+        help="serve without the HTTP and database metrics (benchmarks/"
+        "trading_settings_no_metrics.py), to measure their overhead",
     )
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

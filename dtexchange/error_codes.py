@@ -66,6 +66,7 @@ ERRORS_409 = (
     "voucher_not_active",
     "price_moved",
     "payment_method_unavailable",
+    "account_frozen",
     "erasure_blocked",
     "already_erased",
     "payout_number_unconfirmed",

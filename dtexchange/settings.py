@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "anymail",
     "notifications",
     "audit",
+    "switches",
     "accounts",
     "ledger",
     "trading",
@@ -772,6 +773,53 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
 
+# --- Analytics and alerts (operations/) ---------------------------------------
+# The staff analytics page (/admin/analytics/): the period shown by default
+# and the longest that may be chosen (each query is bounded by it).
+ANALYTICS_DEFAULT_DAYS = env.int("ANALYTICS_DEFAULT_DAYS", default=30)
+ANALYTICS_MAX_DAYS = env.int("ANALYTICS_MAX_DAYS", default=92)
+ANALYTICS_MAIN_FIAT = "UGX"  # the volume chart shown when nothing completed
+# Alerts (operations/alerts.py), checked by beat every ALERT_CHECK_EVERY_SECONDS
+# and by `manage.py alerts_check` (the watchdog a timer runs outside Celery:
+# it alone can see beat fall silent). Each open condition is one alert, sent
+# to ALERT_EMAILS (and POSTed as JSON to ALERT_WEBHOOK_URL when set) once,
+# again every ALERT_REPEAT_SECONDS while open, and once more when it clears.
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[STAFF_ALERT_EMAIL])
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+ALERT_CHECK_EVERY_SECONDS = env.float("ALERT_CHECK_EVERY_SECONDS", default=60.0)
+ALERT_REPEAT_SECONDS = env.int("ALERT_REPEAT_SECONDS", default=3600)
+# How long a trade may stay pending or processing, per payment method. Past
+# the method's own expiry a trade should have expired: still in flight means
+# the expiry sweep or the provider is not moving it.
+ALERT_TRADE_SLA_SECONDS = {
+    method: env.int(f"ALERT_TRADE_SLA_SECONDS_{method.upper()}", default=default)
+    for method, default in {
+        "default": 3600,
+        "mobile_money": int(TRADE_PENDING_TTL.total_seconds()) + 900,
+        "bank_deposit": int(BANK_DEPOSIT_TTL.total_seconds()) + 86400,
+        "voucher": 300,
+        "balance": 300,
+        "crypto": 300,
+    }.items()
+}
+# Flagged payments open longer than this (0: any open flag) are an alert.
+ALERT_FLAGGED_PAYMENT_SECONDS = env.int("ALERT_FLAGGED_PAYMENT_SECONDS", default=0)
+ALERT_OUTBOX_OLDEST_PENDING_SECONDS = env.int("ALERT_OUTBOX_OLDEST_PENDING_SECONDS", default=300)
+# A price older than its leg's limit (PRICE_MAX_AGE, FX_MAX_AGE) for this long.
+ALERT_PRICE_STALE_SECONDS = env.int("ALERT_PRICE_STALE_SECONDS", default=120)
+ALERT_PAYOUT_FLOAT_WAIT_SECONDS = env.int("ALERT_PAYOUT_FLOAT_WAIT_SECONDS", default=600)
+# Beat has not run the alert check for this long (seen by the watchdog).
+ALERT_BEAT_SILENT_SECONDS = env.int("ALERT_BEAT_SILENT_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["operations-alerts-check"] = {
+    "task": "operations.tasks.alerts_check_task",
+    "schedule": ALERT_CHECK_EVERY_SECONDS,
+}
+
+# Stop switches (switches/): how long a process reuses its copy of the
+# switches that are on (a thrown switch reaches every process within this).
+SWITCHES_LOCAL_CACHE_SECONDS = env.float("SWITCHES_LOCAL_CACHE_SECONDS", default=1.0)
+
 # --- Personal data (accounts/personal_data.py) -------------------------------
 # Trades, payments and ledger entries are kept this long after an erasure
 # (financial records; the export says so).
@@ -801,6 +849,16 @@ from dtexchange.logging import configure_logging  # noqa: E402
 LOGGING_CONFIG = None
 configure_logging(
     level=env.str("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=not DEBUG)
+)
+
+# --- Error tracking (dtexchange/sentry.py) ------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+from dtexchange.sentry import sentry_init  # noqa: E402
+
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default=DTX_PROFILE),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
 )
 
 # --- Fail-closed production (dtexchange/production_checks.py) ---------------

@@ -7,11 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from dtexchange import health
 from dtexchange.metrics import metrics_view
+from operations.admin_views import analytics_view
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
+    # Before the admin's own catch-all; signed-in, verified staff only.
+    path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its set-up script from a URL, not inline: the

@@ -2,8 +2,9 @@ from django.apps import AppConfig
 
 
 class OperationsConfig(AppConfig):
-    """Operators' tools (backup and restore). At the top of the dependency
-    graph: it reads every app, no app imports it."""
+    """Operators' tools: backup and restore, the staff analytics page, alerts.
+    At the top of the dependency graph: it reads every app, no app imports it
+    (the project's URLs and templates reach it by name)."""
 
     name = "operations"
     verbose_name = "Operations"

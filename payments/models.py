@@ -16,6 +16,7 @@ WAITING_CHOICES = [
     ("relworx_throttled", "Relworx asked us to slow down"),
     ("low_float", "Not enough float on the Relworx wallet"),
     ("ambiguous", "A resend was refused; waiting for the status check"),
+    ("account_frozen", "Staff froze the account (a stop switch)"),
 ]
 
 

@@ -222,3 +222,31 @@ def confirm_payout_number(user, phone_number: str):
     return payout_number_confirm(
         user=user, number_id=number.public_id, code=emailed_code(user.email)
     )
+
+
+# --- operations ------------------------------------------------------------------
+
+
+def make_trade(user, **fields):
+    """A trade row as the trading services leave it (no ledger posting: for
+    reports and alerts that read trades, not for balances)."""
+    from decimal import Decimal
+
+    from trading.models import Trade
+
+    values = {
+        "trade_type": "buy",
+        "crypto_currency": "BTC",
+        "fiat_currency": "UGX",
+        "crypto_amount": Decimal("0.001"),
+        "fiat_amount": Decimal("100000"),
+        "fee_amount": Decimal("1000"),
+        "fee_rate": Decimal("0.01"),
+        "exchange_rate": Decimal("99000000"),
+        "payment_method": "mobile_money",
+        "status": "completed",
+    }
+    values.update(fields)
+    if values["status"] == "completed":
+        values.setdefault("completed_at", values.get("created_at") or timezone.now())
+    return Trade.objects.create(user=user, **values)

@@ -392,7 +392,7 @@ class PaymentMethodsApi(APIView):
         },
     )
     def get(self, request):
-        return Response({"payment_methods": [m.describe() for m in payment_methods.all_methods()]})
+        return Response({"payment_methods": payment_methods.describe_all()})
 
 
 class BalancesApi(APIView):

@@ -93,9 +93,23 @@ class PaymentMethod:
         ``{"payee_name": str, "note": str}`` (both may be empty)."""
         return {"payee_name": "", "note": ""}
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, *, pauses: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+        """What the API and the site show; ``pauses`` are the staff's stop
+        switches (``switches.selectors.method_pauses_active``), read here
+        when not given."""
         fiats = self.fiat_currencies()
-        now = self.availability()
+        now = dict(self.availability())
+        if pauses is None:
+            from switches.selectors import switches_snapshot
+
+            pauses = switches_snapshot().paused
+        paused = [pauses[key] for key in ((self.code, "buy"), (self.code, "sell")) if key in pauses]
+        if (self.code, "buy") in pauses:
+            now["buy"] = False
+        if (self.code, "sell") in pauses:
+            now["sell"] = False
+        if paused:
+            now["reason"] = paused[0]
         return {
             "id": self.code,
             "name": self.name,
@@ -145,3 +159,11 @@ def get(code: str) -> PaymentMethod:
 
 def all_methods() -> list[PaymentMethod]:
     return [_REGISTRY[code] for code in sorted(_REGISTRY)]
+
+
+def describe_all() -> list[dict[str, Any]]:
+    """Every method as shown to customers, with the stop switches read once."""
+    from switches.selectors import switches_snapshot
+
+    pauses = switches_snapshot().paused
+    return [method.describe(pauses=pauses) for method in all_methods()]

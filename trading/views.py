@@ -19,6 +19,7 @@ from accounts.decorators import verified_required
 from dtexchange.errors import DomainError, NotFound
 from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
 from ledger.selectors import balances_for_user
+from switches.selectors import account_freeze_active
 from trading import payment_methods
 from trading.forms import HistoryFilterForm, TradeForm
 from trading.models.trades import TradeStatus
@@ -133,6 +134,7 @@ def dashboard(request):
             "balances": rows,
             "total": total if complete else None,
             "recent": recent,
+            "frozen": account_freeze_active(user_id=request.user.pk),
         },
     )
 
@@ -141,7 +143,7 @@ def dashboard(request):
 
 
 def _methods_for_page() -> list[dict]:
-    return [m.describe() for m in payment_methods.all_methods()]
+    return payment_methods.describe_all()
 
 
 def _trade_service(trade_type: str):

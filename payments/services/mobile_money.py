@@ -348,6 +348,14 @@ def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:
         )
         return "trade_closed"
     if payout and not maybe_sent_before:
+        from switches.selectors import account_freeze_active
+
+        if account_freeze_active(user_id=payment.user_id) is not None:
+            # Staff froze the account: nothing leaves until the freeze is
+            # lifted; the poll resubmits it then (same reference).
+            _update(payment.pk, waiting_reason="account_frozen")
+            log.warning("momo.payout.frozen", reference=payment.reference)
+            return "waiting"
         check = payout_safeguards_check(
             client=client, msisdn=payment.msisdn, amount=payment.amount, currency=payment.currency
         )

@@ -107,6 +107,13 @@ class Trade(models.Model):
                 name="trade_active_idx",
                 condition=models.Q(status__in=["pending", "processing"]),
             ),
+            # The staff analytics page: trades made, and trades completed, per day.
+            models.Index(fields=["created_at"], name="trade_created_idx"),
+            models.Index(
+                fields=["completed_at"],
+                name="trade_completed_idx",
+                condition=models.Q(status="completed"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -29,6 +29,7 @@ from ledger import money
 from ledger.errors import IdempotencyKeyReused
 from ledger.models import AccountKind
 from ledger.services import wallet_account_lock
+from switches.selectors import money_out_stop_check
 from wallet import payouts
 from wallet.errors import (
     AccountLocked,
@@ -207,6 +208,7 @@ def withdrawal_create(
         sealed = sealer.seal(json.dumps(clear))
         security_cooldown_check(user=user)
 
+    money_out_stop_check(user_id=user.pk)
     with transaction.atomic():
         # The user's limit lock first, then the wallet (the lock order of every
         # money path that counts against a limit).
@@ -318,6 +320,7 @@ def withdrawal_confirm(*, user, withdrawal_id, code: str) -> Withdrawal:
             error = ConfirmationExpired(details={"status": withdrawal.status})
         else:
             security_cooldown_check(user=user)
+            money_out_stop_check(user_id=user.pk)
             if code_check(withdrawal, user=user, code=code):
                 _start_payout(withdrawal)
             else:

@@ -24,6 +24,7 @@ from ledger.models import AccountKind
 from ledger.money import fmt
 from ledger.services import accounts_get_or_create
 from notifications.services import outbox_emit_many
+from switches.selectors import trade_stop_check
 from trading import payment_methods
 from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeType
@@ -188,6 +189,9 @@ def trade_open(
         replay = _replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
         if replay is not None:
             return replay
+    # Staff stop switches: a frozen account, a paused method (409, with why);
+    # a trade already made replays above, trades in flight finish.
+    trade_stop_check(user_id=user.pk, method=payment_method, trade_type=trade_type)
     # Pricing (and the price fetch it may do) happens outside the database
     # transaction: no row is locked while we wait on a price source.
     method = payment_methods.get(payment_method)
