@@ -11,7 +11,13 @@ from django.db import connection
 from ledger.selectors import balance_get
 from payments.models import MobileMoneyPayment
 from payments.services import mobile_money_poll, mobile_money_submit
-from tests.factories import UserFactory, fund_reserves, fund_wallet, set_prices
+from tests.factories import (
+    UserFactory,
+    confirm_payout_number,
+    fund_reserves,
+    fund_wallet,
+    set_prices,
+)
 from trading.models import Trade, TradeStatus
 from trading.services import trade_sell
 
@@ -20,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def sell(user, number):
     fund_wallet(user, "BTC", "0.01")
+    confirm_payout_number(user, number)  # money goes to a phone only at a confirmed number
     return trade_sell(
         user=user,
         crypto_currency="BTC",
