@@ -50,10 +50,10 @@ from wallet.services import (
     payout_number_confirm,
     payout_number_delete,
     tier_request_create,
-    top_up_start,
+    top_up_open,
     withdrawal_cancel,
     withdrawal_confirm,
-    withdrawal_create,
+    withdrawal_open,
 )
 from wallet.services.common import IDEMPOTENCY_KEY_PATTERN
 from wallet.statement import CSV_COLUMNS, statement_build, statement_csv
@@ -180,13 +180,13 @@ class WithdrawalListApi(APIView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        withdrawal = withdrawal_create(
+        opened = withdrawal_open(
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key"),
             **data.validated_data,
         )
-        response = _withdrawal(withdrawal, status.HTTP_201_CREATED)
-        if getattr(withdrawal, "replayed", False):
+        response = _withdrawal(opened.withdrawal, status.HTTP_201_CREATED)
+        if opened.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
@@ -438,14 +438,15 @@ class DepositsApi(APIView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        deposit = top_up_start(
+        opened = top_up_open(
             user=request.user,
             idempotency_key=request.headers.get("Idempotency-Key"),
             **data.validated_data,
         )
+        deposit = opened.deposit
         body = deposit.response_body if deposit.response_body else deposit_as_dict(deposit)
         response = Response(DepositOutput(body).data, status=status.HTTP_201_CREATED)
-        if getattr(deposit, "replayed", False):
+        if opened.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 

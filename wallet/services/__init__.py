@@ -11,6 +11,7 @@ from wallet.services.deposits import (
     top_up_expire,
     top_up_fail,
     top_up_mark_processing,
+    top_up_open,
     top_up_start,
     top_ups_expire,
 )
@@ -25,6 +26,7 @@ from wallet.services.withdrawals import (
     withdrawal_confirm,
     withdrawal_create,
     withdrawal_expire,
+    withdrawal_open,
     withdrawal_payout_settle,
     withdrawals_expire_due,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "top_up_expire",
     "top_up_fail",
     "top_up_mark_processing",
+    "top_up_open",
     "top_up_start",
     "top_ups_expire",
     "withdrawal_bank_pay",
@@ -50,6 +53,7 @@ __all__ = [
     "withdrawal_confirm",
     "withdrawal_create",
     "withdrawal_expire",
+    "withdrawal_open",
     "withdrawal_payout_settle",
     "withdrawals_expire_due",
 ]

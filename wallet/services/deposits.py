@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
@@ -78,6 +79,15 @@ def _fingerprint(**params) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class OpenedTopUp:
+    """What starting a top-up did: ``replayed`` when an earlier request with
+    the same Idempotency-Key and body had started it."""
+
+    deposit: Deposit
+    replayed: bool
+
+
 def _replay(*, user, key: str, fingerprint: str) -> Deposit | None:
     deposit = Deposit.objects.filter(user_id=user.pk, idempotency_key=key).first()
     if deposit is None:
@@ -87,7 +97,6 @@ def _replay(*, user, key: str, fingerprint: str) -> Deposit | None:
             "This Idempotency-Key was already used for a different request.",
             details={"idempotency_key": key},
         )
-    deposit.replayed = True
     return deposit
 
 
@@ -110,7 +119,7 @@ def _check_amount(method, currency: str, amount: Decimal) -> None:
             raise _bad("amount", f"The maximum is {high} {currency}.", "amount_above_maximum")
 
 
-def top_up_start(
+def top_up_open(
     *,
     user,
     currency: str,
@@ -118,7 +127,7 @@ def top_up_start(
     method: str,
     payment_details: dict | None = None,
     idempotency_key: str | None = None,
-) -> Deposit:
+) -> OpenedTopUp:
     """Start a top-up of ``amount`` (what the user pays, the method's fee
     included) by ``method``. Validates the method, currency, amount and
     details (400), the method's availability (409
@@ -128,8 +137,9 @@ def top_up_start(
     prompt is sent after commit). Any refusal writes nothing.
 
     ``Idempotency-Key``: the same key with the same request returns the first
-    top-up (``deposit.replayed``); with another request, 409
-    ``idempotency_key_reused``."""
+    top-up (``replayed``); with another request, 409
+    ``idempotency_key_reused``. ``top_up_start`` is the same, returning only
+    the top-up."""
     user_verified_require(user=user)
     if idempotency_key is not None and not _KEY_RE.fullmatch(idempotency_key):
         raise InvalidInput(
@@ -147,7 +157,7 @@ def top_up_start(
     if idempotency_key:
         replay = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
         if replay is not None:
-            return replay
+            return OpenedTopUp(replay, replayed=True)
     top_up = topup_methods.get(method)
     if currency not in top_up.currencies():
         raise _bad(
@@ -203,11 +213,15 @@ def top_up_start(
         if idempotency_key:
             replay = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
             if replay is not None:
-                return replay
+                return OpenedTopUp(replay, replayed=True)
         raise
-    deposit.replayed = False
     log.info("top_up.started", deposit=str(deposit.public_id), method=method, currency=currency)
-    return deposit
+    return OpenedTopUp(deposit, replayed=False)
+
+
+def top_up_start(**kwargs) -> Deposit:
+    """``top_up_open`` for callers that do not ask whether it was a replay."""
+    return top_up_open(**kwargs).deposit
 
 
 def _lock(deposit_id: int) -> Deposit:

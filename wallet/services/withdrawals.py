@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -83,6 +84,15 @@ def _check_key(key: str | None) -> str | None:
     return key
 
 
+@dataclass(frozen=True)
+class OpenedWithdrawal:
+    """What opening a withdrawal did: ``replayed`` when an earlier request
+    with the same Idempotency-Key and body had made it."""
+
+    withdrawal: Withdrawal
+    replayed: bool
+
+
 def _fingerprint(**params) -> str:
     canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -99,7 +109,6 @@ def _replay(*, user, key: str | None, fingerprint: str) -> Withdrawal | None:
             "This Idempotency-Key was already used for a different request.",
             details={"idempotency_key": key},
         )
-    found.replayed = True
     return found
 
 
@@ -152,7 +161,7 @@ def _bank_destination(destination: dict[str, Any]) -> tuple[dict, dict]:
     return shown, clean
 
 
-def withdrawal_create(
+def withdrawal_open(
     *,
     user,
     currency: str,
@@ -160,7 +169,7 @@ def withdrawal_create(
     method: str,
     destination: dict[str, Any],
     idempotency_key: str | None = None,
-) -> Withdrawal:
+) -> OpenedWithdrawal:
     """Open a withdrawal, ``awaiting_confirmation`` until ``confirm_by``.
 
     The amount leaves the wallet at once, under the wallet's lock, into the
@@ -169,7 +178,8 @@ def withdrawal_create(
     authenticator, else a code emailed after commit). A mobile-money number
     the user has not saved yet becomes a payout number awaiting confirmation:
     confirming the withdrawal confirms it. Idempotent on ``idempotency_key``
-    (same body: the same withdrawal, ``replayed``; another body: 409)."""
+    (same body: the same withdrawal, ``replayed``; another body: 409).
+    ``withdrawal_create`` is the same, returning only the withdrawal."""
     user_verified_require(user=user)
     if account_is_locked(user):
         raise AccountLocked()
@@ -179,7 +189,7 @@ def withdrawal_create(
         currency=currency, amount=str(amount), method=method, destination=destination
     )
     if (found := _replay(user=user, key=key, fingerprint=fingerprint)) is not None:
-        return found
+        return OpenedWithdrawal(found, replayed=True)
     if method not in (Method.MOBILE_MONEY, Method.BANK):
         raise _bad("method", "Choose mobile_money or bank.", "method_not_supported")
     fee, net = withdrawal_amounts(method=method, currency=currency, amount=amount)
@@ -215,7 +225,7 @@ def withdrawal_create(
         wallet_profile_lock(user=user)
         # A request with the same key that committed while we waited for the lock.
         if (found := _replay(user=user, key=key, fingerprint=fingerprint)) is not None:
-            return found
+            return OpenedWithdrawal(found, replayed=True)
         public_id = uuid.uuid4()
         limit_consume(
             user=user,
@@ -255,13 +265,17 @@ def withdrawal_create(
             found = _replay(user=user, key=key, fingerprint=fingerprint)
             if found is None:
                 raise
-            return found
+            return OpenedWithdrawal(found, replayed=True)
         money_hold(withdrawal, wallet=wallet)
         withdrawal_event(withdrawal, previous="")
         if code is not None:
             code_send_on_commit(user=user, code=code, purpose="withdrawal", obj=withdrawal)
-    withdrawal.replayed = False
-    return withdrawal
+    return OpenedWithdrawal(withdrawal, replayed=False)
+
+
+def withdrawal_create(**kwargs) -> Withdrawal:
+    """``withdrawal_open`` for callers that do not ask whether it was a replay."""
+    return withdrawal_open(**kwargs).withdrawal
 
 
 def _payout_number_for(*, user, number, holder_name: str, sealed: str) -> PayoutNumber:
