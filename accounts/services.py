@@ -222,20 +222,13 @@ def _password_apply(*, user: User, attempt: RegistrationAttempt | None) -> None:
     refresh_tokens_revoke(user=user)
 
 
-def _password_unproven(*, user: User, device: EmailOTPDevice) -> bool:
+def _password_unproven(*, user: User) -> bool:
     """Whether the code was entered by someone who cannot show which sign-up
-    is theirs while the account's password is in dispute: more than one
-    sign-up chose a password, or the one the code was sent for differs from
-    the current one, or it was pushed out by later sign-ups. Only a sole
-    sign-up (its password the account's own) or an account no sign-up
-    touched keeps its password without proof."""
-    attempts = list(RegistrationAttempt.objects.filter(user=user).values_list("pk", "password"))
-    if not attempts:
-        return False
-    if len(attempts) > 1:
-        return True
-    (pk, password) = attempts[0]
-    return device.registration_id != pk or password != user.password
+    is theirs while a sign-up chose the account's password. Even a sole
+    sign-up may be an attacker's, who signed up an address whose owner then
+    types the code they were sent: only an account no sign-up touched keeps
+    its password without proof."""
+    return RegistrationAttempt.objects.filter(user=user).exists()
 
 
 def _password_withhold(*, user: User) -> None:
@@ -263,8 +256,8 @@ def email_verify(
     the code (they read the mailbox): the sign-up named by ``registration``
     (the token user_register gave that browser), else the current one when
     they are signed in as this user (``signed_in_user_id``: they proved it),
-    else the current one only when no other sign-up competes for it (a sole
-    sign-up, the code sent for it). Otherwise no sign-up's password applies:
+    else the current one only when no sign-up chose it (an account made by
+    staff or a command). Otherwise no sign-up's password applies:
     the password becomes unusable and the mailbox owner sets one by password
     reset (``EmailVerified.password_reset_needed``). A change of password
     revokes the account's refresh tokens. Every registration attempt is then
@@ -296,7 +289,7 @@ def email_verify(
             registered_here = own is not None
             if own is not None:
                 _password_apply(user=user, attempt=own)
-            elif signed_in_user_id != user.pk and _password_unproven(user=user, device=device):
+            elif signed_in_user_id != user.pk and _password_unproven(user=user):
                 # Whoever typed the code reads the mailbox but did not show
                 # which sign-up is theirs: applying the code's sign-up would
                 # hand the account to whoever made it (an attacker who

@@ -196,16 +196,40 @@ def test_a_right_code_signs_in_only_the_browser_that_signed_up(live_server, mail
 
         done = attacker.submit("/verify/", {"email": VICTIM, "code": code})
         assert done.status_code == 302
-        assert done.headers["location"] == "/login/"
+        assert done.headers["location"] == "/password-reset/"
         assert not attacker.signed_in()
-        assert User.objects.get(email=VICTIM).is_email_verified
-        # The owner signs in with their own password.
-        login = victim.submit("/login/", {"username": VICTIM, "password": OWNER_PASSWORD})
-        assert login.status_code == 302
-        assert victim.signed_in()
+        account = User.objects.get(email=VICTIM)
+        assert account.is_email_verified
+        # Whoever typed the code did not show a sign-up: no password applies
+        # until the mailbox owner sets one by reset.
+        assert not account.has_usable_password()
     finally:
         victim.close()
         attacker.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_signed_up_only_by_an_attacker_keeps_no_password_of_theirs(
+    live_server, mailoutbox
+):
+    """The attacker signs up the victim's address (the only sign-up); the
+    victim types the code they were sent in their own browser: the address is
+    verified, but the attacker's password does not open the account."""
+    attacker, owner = Browser(live_server.url), Browser(live_server.url)
+    try:
+        squat = {"email": VICTIM, "password": ATTACKER_PASSWORD}
+        assert attacker.submit("/signup/", squat).is_redirect
+        code = last_code(mailoutbox, VICTIM)
+        done = owner.submit("/verify/", {"email": VICTIM, "code": code})
+        assert done.headers["location"] == "/password-reset/"
+        account = User.objects.get(email=VICTIM)
+        assert account.is_email_verified
+        assert not account.check_password(ATTACKER_PASSWORD)
+        login = attacker.submit("/login/", {"username": VICTIM, "password": ATTACKER_PASSWORD})
+        assert not attacker.signed_in(), login.status_code
+    finally:
+        attacker.close()
+        owner.close()
 
 
 @pytest.mark.django_db(transaction=True)
