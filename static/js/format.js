@@ -108,16 +108,37 @@ export function statusLevel(status) {
   return "info";
 }
 
-export function timeText(iso) {
-  if (!iso) return "";
+// Times are shown in East Africa Time whatever the browser's zone, in the
+// server's formats (Django "j M, H:i" and "j M Y, H:i:s"), so a row added
+// live reads like the rows the page was rendered with.
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const eatParts = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Africa/Kampala",
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
+function eat(iso) {
+  if (!iso) return null;
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleString("en-GB", {
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-  });
+  if (Number.isNaN(d.getTime())) return null;
+  const p = Object.fromEntries(eatParts.formatToParts(d).map((x) => [x.type, x.value]));
+  return { ...p, day: String(Number(p.day)), month: MONTHS[Number(p.month) - 1] };
+}
+
+export function timeText(iso) {
+  const t = eat(iso);
+  return t ? `${t.day} ${t.month}, ${t.hour}:${t.minute}` : "";
+}
+
+export function dateTimeText(iso) {
+  const t = eat(iso);
+  return t ? `${t.day} ${t.month} ${t.year}, ${t.hour}:${t.minute}:${t.second}` : "";
 }
 
 // A rate has at most 18 decimals (NUMERIC(38, 18)): as a percent, 16.

@@ -1,5 +1,5 @@
 // Landing page: prices tick live; the public activity feed grows live.
-import { approx, money } from "./format.js";
+import { approx, money, timeText } from "./format.js";
 
 const MAX_FEED = 10;
 
@@ -25,7 +25,7 @@ document.addEventListener("price_update", (event) => {
     }
   }
   const updated = document.getElementById("prices-updated");
-  if (updated) updated.textContent = `Updated ${new Date().toLocaleTimeString("en-GB")}`;
+  if (updated) updated.textContent = `Updated ${timeText(new Date().toISOString())}`;
 });
 
 document.addEventListener("activity", (event) => {

@@ -1,7 +1,7 @@
 // A trade's page follows the trade live: status in plain words, the timeline
 // grows, instructions disappear once they no longer apply.
 import { live } from "./live.js";
-import { statusText } from "./format.js";
+import { dateTimeText, statusText } from "./format.js";
 
 const root = document.getElementById("trade");
 const id = root.dataset.tradeId;
@@ -27,7 +27,7 @@ document.addEventListener("trade_update", (event) => {
   strong.textContent = t.status[0].toUpperCase() + t.status.slice(1);
   const when = document.createElement("div");
   when.className = "muted small";
-  when.textContent = new Date(t.updated_at ?? Date.now()).toLocaleString("en-GB");
+  when.textContent = dateTimeText(t.updated_at ?? new Date().toISOString());
   li.append(strong, when);
   timeline.append(li);
   if (!ACTIVE.has(t.status)) {

@@ -177,3 +177,49 @@ def test_emails_use_the_same_rules():
     assert formatting.money("0.024060331683170350", "ETH") == "0.02406033 ETH"
     assert formatting.money("12281626.2008015235", "UGX") == "UGX 12,281,626"
     assert formatting.money("", "UGX") == ""
+
+
+def _node_times(instants: list[str]) -> list[list[str]]:
+    node = shutil.which("node")
+    assert node, "node is needed to run static/js/format.js (apt-get install nodejs)"
+    script = (
+        f"import {{ timeText, dateTimeText }} from {json.dumps(FORMAT_JS.as_uri())};\n"
+        "console.log(JSON.stringify(JSON.parse(process.argv[1]).map("
+        "(t) => [timeText(t), dateTimeText(t)])));\n"
+    )
+    result = subprocess.run(  # noqa: S603 - node on our own file
+        [node, "--input-type=module", "-e", script, json.dumps(instants)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"TZ": "America/New_York", "PATH": "/usr/bin:/bin"},  # not the site's zone
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_server_and_browser_show_the_same_times_in_east_africa_time():
+    """A timeline row added live reads like the rows rendered by the server
+    (the template filters in the site's zone), whatever the browser's zone."""
+    from datetime import UTC, datetime
+
+    from django.template.defaultfilters import date as date_filter
+    from django.utils import timezone
+
+    instants = [
+        datetime(2026, 12, 1, 20, 6, 58, tzinfo=UTC),  # 23:06:58 in Kampala
+        datetime(2026, 9, 30, 21, 0, 0, tzinfo=UTC),  # the next day there, in September
+        datetime(2027, 1, 5, 3, 4, 5, 123456, tzinfo=UTC),
+    ]
+    browser = _node_times([t.isoformat() for t in instants])
+    server = [
+        [
+            date_filter(timezone.localtime(t), "j M, H:i"),
+            date_filter(timezone.localtime(t), "j M Y, H:i:s"),
+        ]
+        for t in instants
+    ]
+    assert browser == server
+    assert server[0] == ["1 Dec, 23:06", "1 Dec 2026, 23:06:58"]
+    assert server[1][1] == "1 Oct 2026, 00:00:00"
