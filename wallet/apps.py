@@ -9,7 +9,11 @@ class WalletConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import personal_data
+        from trading import buy_limits
+        from wallet import limits
         from wallet import personal_data as wallet_data
+
+        buy_limits.register(consume=limits.buy_limit_consume, release=limits.limit_release)
 
         personal_data.register(
             "wallet",

@@ -338,3 +338,8 @@ def limit_release(*, reference: str) -> bool:
             released_at=timezone.now()
         )
     )
+
+
+def buy_limit_consume(*, user, currency: str, amount: Decimal, reference: str) -> None:
+    """Trading's buy-limit hook (registered in WalletConfig.ready)."""
+    limit_consume(user=user, kind="buy", currency=currency, amount=amount, reference=reference)

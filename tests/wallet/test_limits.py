@@ -319,3 +319,21 @@ def test_the_admin_sets_a_tier_and_decides_requests(client, user):
     customer = APIClient()
     customer.force_authenticate(other)
     assert customer.get("/api/wallet/limits").json()["tier"] == 1
+
+
+def test_trading_counts_buys_through_a_hook_and_refuses_a_buy_without_one(monkeypatch):
+    """trading does not import wallet: the buy limits reach it through the
+    hook the wallet registers at start-up; with none registered a buy fails
+    closed instead of going through unlimited."""
+    import re
+    from pathlib import Path
+
+    from trading import buy_limits
+
+    trading_dir = Path(buy_limits.__file__).parent
+    for source in trading_dir.rglob("*.py"):
+        text = source.read_text()
+        assert not re.search(r"^\s*(from|import) wallet\b", text, re.MULTILINE), source
+    monkeypatch.setattr(buy_limits, "_consume", None)
+    with pytest.raises(RuntimeError):
+        buy_limits.consume(user=None, currency="UGX", amount=1, reference="x")

@@ -16,10 +16,10 @@ from ledger.models import AccountKind, LedgerAccount
 from ledger.money import quantize
 from ledger.services import PostResult, house_account, ledger_post_result
 from notifications.services import outbox_emit_many
+from trading import buy_limits
 from trading.errors import InsufficientLiquidity, TradeNotSettleable
 from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeStatusChange, TradeType
-from wallet.limits import limit_release
 
 REFUNDED_LABEL = "Failed — refunded to your wallet"
 
@@ -145,7 +145,7 @@ def transition(
     for name, value in fields.items():
         setattr(trade, name, value)
     if trade.trade_type == TradeType.BUY and to in _NOT_BOUGHT:
-        limit_release(reference=buy_limit_reference(trade))  # nothing was bought
+        buy_limits.release(reference=buy_limit_reference(trade))  # nothing was bought
     record_change(trade, previous=previous, actor=actor, reason=reason)
     return True
 

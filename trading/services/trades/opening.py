@@ -25,7 +25,7 @@ from ledger.money import fmt
 from ledger.services import accounts_get_or_create
 from notifications.services import outbox_emit_many
 from switches.selectors import trade_stop_check
-from trading import payment_methods
+from trading import buy_limits, payment_methods
 from trading.formatting import trade_as_dict
 from trading.models.trades import Trade, TradeStatus, TradeType
 from trading.services.quotes import PricedTrade, quote_use, trade_price
@@ -39,7 +39,6 @@ from trading.services.trades.common import (
     settle_fields,
     trade_post,
 )
-from wallet.limits import limit_consume
 
 
 @dataclass(frozen=True)
@@ -236,9 +235,8 @@ def trade_open(
             if trade_type == TradeType.BUY and not method.is_crypto_swap:
                 # Under the user's limit lock, before any ledger account is
                 # locked; a trade that fails or expires gives it back.
-                limit_consume(
+                buy_limits.consume(
                     user=user,
-                    kind="buy",
                     currency=trade.fiat_currency,
                     amount=trade.fiat_amount,
                     reference=buy_limit_reference(trade),
