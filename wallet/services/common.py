@@ -11,6 +11,7 @@ from ledger.models import AccountKind
 from ledger.money import fmt
 from ledger.services import house_account, ledger_post, wallet_account_lock
 from notifications.services import outbox_emit
+from trading.services.trades.opening import IDEMPOTENCY_KEY_PATTERN  # noqa: F401 - the API's one rule
 from wallet.errors import SecurityCooldown
 from wallet.limits import limit_release
 from wallet.models import Withdrawal
@@ -175,10 +176,6 @@ def code_send_on_commit(*, user, code: str, purpose: str, obj) -> None:
             user_id=user_id, code=code, purpose=purpose, object_id=object_id
         )
     )
-
-
-# 1 to 128 visible ASCII characters, inner spaces allowed (the trading API's rule).
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
 
 
 def limit_reference(public_id) -> str:
