@@ -78,42 +78,39 @@ def _python(amount: str, code: str) -> dict:
     }
 
 
-def _node(cases: list[tuple[str, str]]) -> list[dict]:
+def _run_format_js(names: str, body: str, arg) -> list:
+    """Import ``names`` from static/js/format.js in node and print
+    ``body`` (a JS expression over ``input``, the JSON argument) as JSON."""
     node = shutil.which("node")
     assert node, "node is needed to run static/js/format.js (apt-get install nodejs)"
     script = (
-        f"import {{ money, number, approx }} from {json.dumps(FORMAT_JS.as_uri())};\n"
-        "const cases = JSON.parse(process.argv[1]);\n"
-        "console.log(JSON.stringify(cases.map(([a, c]) => "
-        "({ money: money(a, c), number: number(a, c), approx: approx(a, c) }))));\n"
+        f"import {{ {names} }} from {json.dumps(FORMAT_JS.as_uri())};\n"
+        "const input = JSON.parse(process.argv[1]);\n"
+        f"console.log(JSON.stringify({body}));\n"
     )
     result = subprocess.run(  # noqa: S603 - node on our own file
-        [node, "--input-type=module", "-e", script, json.dumps(cases)],
+        [node, "--input-type=module", "-e", script, json.dumps(arg)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={"TZ": "America/New_York", "PATH": "/usr/bin:/bin"},  # not the site's zone
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def _node(cases: list[tuple[str, str]]) -> list[dict]:
+    return _run_format_js(
+        "money, number, approx",
+        "input.map(([a, c]) => "
+        "({ money: money(a, c), number: number(a, c), approx: approx(a, c) }))",
+        cases,
+    )
 
 
 def _node_percent(rates: list[str]) -> list[str]:
-    node = shutil.which("node")
-    assert node, "node is needed to run static/js/format.js (apt-get install nodejs)"
-    script = (
-        f"import {{ percent }} from {json.dumps(FORMAT_JS.as_uri())};\n"
-        "console.log(JSON.stringify(JSON.parse(process.argv[1]).map((r) => percent(r))));\n"
-    )
-    result = subprocess.run(  # noqa: S603 - node on our own file
-        [node, "--input-type=module", "-e", script, json.dumps(rates)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return _run_format_js("percent", "input.map((r) => percent(r))", rates)
 
 
 def test_server_and_browser_show_the_same_fee_percent():
@@ -180,23 +177,9 @@ def test_emails_use_the_same_rules():
 
 
 def _node_times(instants: list[str]) -> list[list[str]]:
-    node = shutil.which("node")
-    assert node, "node is needed to run static/js/format.js (apt-get install nodejs)"
-    script = (
-        f"import {{ timeText, dateTimeText }} from {json.dumps(FORMAT_JS.as_uri())};\n"
-        "console.log(JSON.stringify(JSON.parse(process.argv[1]).map("
-        "(t) => [timeText(t), dateTimeText(t)])));\n"
+    return _run_format_js(
+        "timeText, dateTimeText", "input.map((t) => [timeText(t), dateTimeText(t)])", instants
     )
-    result = subprocess.run(  # noqa: S603 - node on our own file
-        [node, "--input-type=module", "-e", script, json.dumps(instants)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"TZ": "America/New_York", "PATH": "/usr/bin:/bin"},  # not the site's zone
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_server_and_browser_show_the_same_times_in_east_africa_time():
