@@ -47,6 +47,9 @@ def main() -> int:
     parser.add_argument("--profile", default="", help="write a cProfile of one round here")
     parser.add_argument("--db", default="dtx_bench_trading")
     parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument(
+        "--without-metrics", action="store_true", help="as trading_api.py: no Prometheus"
+    )
     args = parser.parse_args()
 
     os.environ.update(trading_api.bench_env(args))

@@ -72,6 +72,10 @@ def bench_env(args) -> dict[str, str]:
         # Quotes and trades are priced only from prices this fresh: one
         # refresh at the start must last the run.
         QUOTE_PRICE_MAX_AGE_SECONDS="3600",
+        # The buy limits are checked on every trade as in production, set
+        # high enough that back-to-back runs on one database never reach them.
+        LIMIT_TIER1_BUY_DAILY_UGX="1000000000000000",
+        LIMIT_TIER1_BUY_MONTHLY_UGX="1000000000000000",
         JWT_ACCESS_MINUTES="60",
         CACHE_KEY_PREFIX="dtxbench",
         PYTHONPATH=str(ROOT),

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from dtexchange.errors import Conflict, InvalidInput
 from ledger.money import CRYPTO_CODES, quantize
+from wallet import sql
 from wallet.models import LimitKind, LimitUsage, Tier, WalletProfile
 
 log = structlog.get_logger(__name__)
@@ -153,39 +153,21 @@ def _figures(tier: int) -> dict:
     return settings.WALLET_LIMITS.get(int(tier), settings.WALLET_LIMITS[Tier.UNVERIFIED])
 
 
-def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding: str = ""):
-    """The limits of ``kinds`` as they stand at ``now`` (one query), leaving
-    out the use recorded under ``excluding``."""
+def _windows(now: datetime) -> sql.Windows:
+    return sql.Windows(
+        month=_window("month", now), day=_window("day", now), hour=_window("hour", now)
+    )
+
+
+def _states(*, tier: int, kinds: tuple[str, ...], windows: sql.Windows, used: dict) -> list:
+    """The limits of ``kinds`` given what they used (``sql.used``)."""
     figures = _figures(tier)
-    month_start, month_end = _window("month", now)
-    day_start, day_end = _window("day", now)
-    hour_start, hour_end = _window("hour", now)
-    live = LimitUsage.objects.filter(
-        user_id=user.pk,
-        kind__in=kinds,
-        released_at__isnull=True,
-        at__gte=month_start,
-        at__lt=month_end,
-    )
-    if excluding:
-        live = live.exclude(reference=excluding)
-    sums: dict[str, Sum | Count] = {}
-    for kind in kinds:
-        sums[f"{kind}_month"] = Sum("amount_ugx", filter=Q(kind=kind))
-        sums[f"{kind}_day"] = Sum(
-            "amount_ugx", filter=Q(kind=kind, at__gte=day_start, at__lt=day_end)
-        )
-    sums["velocity"] = Count(
-        "pk", filter=Q(kind=LimitKind.WITHDRAWAL, at__gte=hour_start, at__lt=hour_end)
-    )
-    used = live.aggregate(**sums)
     states: list[LimitState] = []
     for kind in kinds:
         daily, monthly = figures[kind]
+        use = used.get(kind, sql.NOTHING_USED)
         states.append(
-            LimitState(
-                f"{kind}_daily", kind, "UGX", "day", daily, _whole(used[f"{kind}_day"]), day_end
-            )
+            LimitState(f"{kind}_daily", kind, "UGX", "day", daily, _whole(use.day), windows.day[1])
         )
         states.append(
             LimitState(
@@ -194,8 +176,8 @@ def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding
                 "UGX",
                 "month",
                 monthly,
-                _whole(used[f"{kind}_month"]),
-                month_end,
+                _whole(use.month),
+                windows.month[1],
             )
         )
         if kind == LimitKind.WITHDRAWAL:
@@ -206,8 +188,8 @@ def _states(*, user, tier: int, kinds: tuple[str, ...], now: datetime, excluding
                     None,
                     "hour",
                     Decimal(figures[VELOCITY_NAME]),
-                    Decimal(used["velocity"]),
-                    hour_end,
+                    Decimal(use.hour),
+                    windows.hour[1],
                 )
             )
     return states
@@ -220,7 +202,9 @@ def _whole(value) -> Decimal:
 def limits_for_user(*, user, now: datetime | None = None) -> tuple[int, list[LimitState]]:
     """(tier, every limit as it stands now). Reads only."""
     tier = user_tier(user=user)
-    return tier, _states(user=user, tier=tier, kinds=KINDS, now=now or timezone.now())
+    windows = _windows(now or timezone.now())
+    used = sql.used(user_id=user.pk, kinds=list(KINDS), windows=windows)
+    return tier, _states(tier=tier, kinds=KINDS, windows=windows, used=used)
 
 
 # --- using a limit ----------------------------------------------------------------------
@@ -268,23 +252,13 @@ def limit_consume(
         raise ValueError(f"unknown limit kind {kind!r}")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("limit_consume runs inside the money's transaction")
-    now = timezone.now()
-    tier = _tier_of(user, wallet_profile_lock(user=user))
-    at = now
+    at = timezone.now()
     if allow_over:
-        # Money that arrived: it counts when it was first used, if it still counts.
-        existing = (
-            LimitUsage.objects.filter(reference=reference)
-            .values_list("user_id", "at", "released_at")
-            .first()
-        )
-        if existing is not None:
-            if existing[0] != user.pk:
-                raise ValueError("a limit reference belongs to one user")
-            if existing[2] is None:
-                at = existing[1]
+        at = _first_counted_at(user=user, reference=reference, default=at)
     amount_ugx = ugx_equivalent(currency=currency, amount=amount)
-    states = _states(user=user, tier=tier, kinds=(kind,), now=at, excluding=reference)
+    windows = _windows(at)
+    tier, used = _lock_and_used(user=user, kind=kind, windows=windows, reference=reference)
+    states = _states(tier=tier, kinds=(kind,), windows=windows, used=used)
     passed = [
         s for s in states if s.used + (Decimal(1) if s.currency is None else amount_ugx) > s.limit
     ]
@@ -306,27 +280,45 @@ def limit_consume(
                 "resets_at": first.resets_at.isoformat(),
             },
         )
-    # One statement, first use or again (ON CONFLICT on the reference).
-    LimitUsage.objects.bulk_create(
-        [
-            LimitUsage(
-                user_id=user.pk,
-                kind=kind,
-                reference=reference,
-                currency=currency,
-                amount=amount,
-                amount_ugx=amount_ugx,
-                at=at,
-                released_at=None,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["reference"],
-        update_fields=["kind", "currency", "amount", "amount_ugx", "at", "released_at"],
+    sql.use_record(
+        user_id=user.pk,
+        kind=kind,
+        reference=reference,
+        currency=currency,
+        amount=amount,
+        amount_ugx=amount_ugx,
+        at=at,
     )
     if passed:
         log.warning("limits.passed", user=user.pk, limits=[s.name for s in passed], ref=reference)
     return passed
+
+
+def _first_counted_at(*, user, reference: str, default: datetime) -> datetime:
+    """Money that arrived counts when it was first used, if that use still counts."""
+    existing = (
+        LimitUsage.objects.filter(reference=reference)
+        .values_list("user_id", "at", "released_at")
+        .first()
+    )
+    if existing is None:
+        return default
+    if existing[0] != user.pk:
+        raise ValueError("a limit reference belongs to one user")
+    return existing[1] if existing[2] is None else default
+
+
+def _lock_and_used(*, user, kind: str, windows: sql.Windows, reference: str):
+    """(tier, what ``kind`` used) read under the user's limit lock."""
+    granted, used = sql.lock_and_used(
+        user_id=user.pk, kinds=[kind], windows=windows, excluding=reference
+    )
+    if granted is None:  # first use: create the row, then lock it and read again
+        WalletProfile.objects.get_or_create(user_id=user.pk)
+        granted, used = sql.lock_and_used(
+            user_id=user.pk, kinds=[kind], windows=windows, excluding=reference
+        )
+    return _tier_of(user, granted), used
 
 
 def limit_release(*, reference: str) -> bool:
