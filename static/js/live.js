@@ -2,8 +2,8 @@
 //
 // * The session cookie authenticates the socket; a page that holds a JWT may
 //   call `live.authenticate(token)`, re-sent after every reconnect.
-// * Messages become DOM events on `document`: `price_update`, `trade_update`, `deposit_update`,
-//   `notification`, `announcement`, `activity` (CustomEvent, `detail` is the
+// * Messages become DOM events on `document`: `price_update`, `trade_update`,
+//   `withdrawal_update`, `deposit_update`, `notification`, `announcement`, `activity` (CustomEvent, `detail` is the
 //   message's data). Pages subscribe with `document.addEventListener`.
 // * A dropped socket reconnects with exponential backoff and full jitter; a
 //   quiet "Reconnecting…" shows while it is down. If it stays down, prices and
@@ -21,6 +21,7 @@ const POLL_INTERVAL_MS = 5000;
 const EVENT_TYPES = [
   "price_update",
   "trade_update",
+  "withdrawal_update",
   "deposit_update",
   "notification",
   "announcement",
