@@ -47,6 +47,9 @@ function setMethodVisibility() {
   for (const block of form.querySelectorAll("[data-method-fields]")) {
     block.hidden = block.dataset.methodFields !== method;
   }
+  for (const block of form.querySelectorAll("[data-trade-only]")) {
+    block.hidden = block.dataset.tradeOnly !== type;
+  }
   if (type === "sell") {
     amountLabel.textContent = `Amount of ${value("crypto_currency")} to sell`;
     amountHelp.textContent = "You'll see what you get, after the fee, on the right.";
