@@ -455,6 +455,50 @@ def token_revoke(*, refresh: str) -> None:
     log.info("auth.logout", user_id=token.payload.get(jwt_settings.USER_ID_CLAIM))
 
 
+# --- the account settings page ---------------------------------------------------
+
+FULL_NAME_MAX = User._meta.get_field("full_name").max_length
+
+
+def user_name_set(*, user: User, full_name: str) -> User:
+    """Set the name the user goes by (blank clears it)."""
+    name = " ".join((full_name or "").split())
+    if len(name) > FULL_NAME_MAX:
+        raise InvalidInput(
+            f"Use at most {FULL_NAME_MAX} characters.",
+            code="invalid_input",
+            details={"full_name": [f"Use at most {FULL_NAME_MAX} characters."]},
+        )
+    User.objects.filter(pk=user.pk).update(full_name=name)
+    user.full_name = name
+    log.info("auth.name_changed", user_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """Change a signed-in user's password: the current one must be right
+    (WrongPassword) and the new one pass the password validators
+    (InvalidInput naming ``new_password``). Saving a new password is what
+    User.save() acts on: it stamps ``password_changed_at`` (withdrawals wait
+    a while after it), revokes every refresh token, ends every session and
+    emails the "was this you?" alert. The caller keeps its own session
+    (update_session_auth_hash). Locks the user row."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(current_password):
+        raise WrongPassword(details={"current_password": [WrongPassword.message]})
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise InvalidInput(
+            exc.messages[0], code="invalid_input", details={"new_password": exc.messages}
+        ) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    log.info("auth.password_changed", user_id=user.pk)
+    return user
+
+
 # --- the gate of every money path --------------------------------------------------
 
 

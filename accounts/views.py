@@ -33,11 +33,12 @@ from dtexchange.errors import DomainError, InvalidInput
 
 class _FormRequest:
     """What the DRF throttles read (META for the client address, data for the
-    email), taken from a plain Django form post."""
+    email, the signed-in user), taken from a plain Django form post."""
 
     def __init__(self, request, email_field: str):
         self.META = request.META
         self.headers = request.headers
+        self.user = getattr(request, "user", None)
         self.data = {"email": request.POST.get(email_field, "")}
 
 

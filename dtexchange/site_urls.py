@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import authenticator_views, lock_views
+from accounts import authenticator_views, lock_views, settings_views
 from accounts import views as account_views
 from trading import views as trading_views
 from wallet import views as wallet_views
@@ -31,6 +31,28 @@ urlpatterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),
+    path("account/settings/", settings_views.account_settings, name="account_settings"),
+    path("account/settings/name/", settings_views.name_change, name="account_settings_name"),
+    path(
+        "account/settings/password/",
+        settings_views.password_change,
+        name="account_password_change",
+    ),
+    path(
+        "account/settings/payout-numbers/",
+        wallet_views.payout_number_add_view,
+        name="account_payout_number_add",
+    ),
+    path(
+        "account/settings/payout-numbers/<uuid:number_id>/confirm/",
+        wallet_views.payout_number_confirm_view,
+        name="account_payout_number_confirm",
+    ),
+    path(
+        "account/settings/payout-numbers/<uuid:number_id>/delete/",
+        wallet_views.payout_number_delete_view,
+        name="account_payout_number_delete",
+    ),
     path(
         "account/authenticator/",
         authenticator_views.authenticator_settings,

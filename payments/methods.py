@@ -54,6 +54,25 @@ class MobileMoneyMethod(PaymentMethod):
     supports_sell = True
     payout_clearing_kind = "mobile_money_clearing"
 
+    def payout_destinations(self, *, user) -> list[dict[str, str]]:
+        from wallet.models import PayoutNumber
+        from wallet.selectors import payout_number_list_for_user
+
+        return [
+            {
+                "id": str(n.public_id),
+                "label": f"{n.phone_masked} ({n.holder_name})" if n.holder_name else n.phone_masked,
+            }
+            for n in payout_number_list_for_user(user=user)
+            if n.status == PayoutNumber.Status.CONFIRMED
+        ]
+
+    def payout_destination_details(self, *, user, destination_id: str) -> dict | None:
+        from wallet.selectors import payout_number_phone_for_user
+
+        phone = payout_number_phone_for_user(user=user, number_id=destination_id)
+        return {"phone_number": phone} if phone else None
+
     def availability(self) -> dict[str, Any]:
         from payments.services.relworx_health import relworx_availability
 

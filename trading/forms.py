@@ -54,6 +54,16 @@ class TradeForm(forms.Form):
             }
         ),
     )
+    # Selling by mobile money: one of the seller's confirmed payout numbers
+    # (by id; the view turns it into the number), else the one typed below.
+    payout_number = forms.ChoiceField(
+        label="Pay out to",
+        required=False,
+        error_messages={
+            "invalid_choice": "That number is not one of your confirmed payout numbers now: "
+            "choose another or add one in Settings."
+        },
+    )
     voucher_code = forms.CharField(
         label="Voucher code",
         required=False,
@@ -67,11 +77,24 @@ class TradeForm(forms.Form):
     quote_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, payout_choices: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payment_method"].choices = [
             (m.code, m.name) for m in payment_methods.all_methods()
         ]
+        self.fields["payout_number"].choices = [
+            *payout_choices,
+            ("", "Another number (type it below)"),
+        ]
+        if payout_choices and "payout_number" not in self.initial:
+            self.initial["payout_number"] = payout_choices[0][0]
+
+    def payout_to(self) -> str:
+        """A sale to a saved payout number: its id, else ""."""
+        data = self.cleaned_data
+        if data.get("trade_type") == "sell" and data.get("payment_method") == "mobile_money":
+            return data.get("payout_number") or ""
+        return ""
 
     def clean(self):
         cleaned = super().clean()
@@ -79,8 +102,20 @@ class TradeForm(forms.Form):
         if amount is not None and amount <= 0:
             self.add_error("amount", "Enter an amount above zero.")
         code = cleaned.get("payment_method")
-        if code == "mobile_money" and not cleaned.get("phone_number"):
-            self.add_error("phone_number", "Enter the mobile money number to use.")
+        selling = cleaned.get("trade_type") == "sell"
+        if code == "mobile_money" and selling and cleaned.get("payout_number"):
+            if cleaned.get("phone_number"):
+                self.add_error(
+                    "phone_number",
+                    "Choose one of your payout numbers or type a number, not both.",
+                )
+        elif code == "mobile_money" and not cleaned.get("phone_number"):
+            self.add_error(
+                "phone_number",
+                "Choose one of your payout numbers or type the number to be paid at."
+                if selling
+                else "Enter the mobile money number to use.",
+            )
         if code == "voucher" and not cleaned.get("voucher_code"):
             self.add_error("voucher_code", "Enter the code printed on your voucher.")
         if code == "crypto" and not cleaned.get("from_currency"):

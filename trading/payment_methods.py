@@ -82,6 +82,17 @@ class PaymentMethod:
         user's wallet; pays the fiat out."""
         raise NotImplementedError
 
+    def payout_destinations(self, *, user: User) -> list[dict[str, str]]:
+        """Sell: where this method may pay ``user`` out that they confirmed
+        before, as ``[{"id", "label"}]`` (the label masked) for the site to
+        offer. Empty (the default): the user types the details."""
+        return []
+
+    def payout_destination_details(self, *, user: User, destination_id: str) -> dict | None:
+        """The ``payment_details`` of a sale paid out to one of
+        ``payout_destinations``; None when it is not (or no longer) one."""
+        return None
+
     def availability(self) -> dict[str, Any]:
         """Whether buying and selling with this method work right now, and a
         reason a customer understands when one does not:

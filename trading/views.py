@@ -164,6 +164,34 @@ def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
+PAYOUT_UNCONFIRMED = "payout_number_unconfirmed"
+
+
+def _payout_choices(user) -> list[tuple[str, str]]:
+    """The seller's confirmed payout numbers (masked) for the mobile-money sale."""
+    try:
+        method = payment_methods.get("mobile_money")
+    except DomainError:
+        return []
+    return [(d["id"], d["label"]) for d in method.payout_destinations(user=user)]
+
+
+def _payment_details(request, form: TradeForm) -> dict | None:
+    """The form's payment details; for a sale to a saved payout number, the
+    number it names (None, with the error on the form, when it is no longer
+    a confirmed one of the user's)."""
+    destination = form.payout_to()
+    if not destination:
+        return form.payment_details()
+    method = payment_methods.get(form.cleaned_data["payment_method"])
+    details = method.payout_destination_details(user=request.user, destination_id=destination)
+    if details is None:
+        form.add_error(
+            "payout_number", form.fields["payout_number"].error_messages["invalid_choice"]
+        )
+    return details
+
+
 @verified_required
 @require_http_methods(["GET", "POST"])
 def trade(request):
@@ -172,19 +200,29 @@ def trade(request):
     trade, then its own page."""
     step = request.POST.get("step", "edit") if request.method == "POST" else "edit"
     initial = {k: v for k, v in request.GET.items() if k in TradeForm.base_fields}
-    form = TradeForm(request.POST if step in ("review", "confirm") else None, initial=initial)
+    choices = _payout_choices(request.user)
+    form = TradeForm(
+        request.POST if step in ("review", "confirm") else None,
+        initial=initial,
+        payout_choices=choices,
+    )
     if request.method == "POST" and step == "edit":
-        form = TradeForm(initial=request.POST.dict())
+        form = TradeForm(initial=request.POST.dict(), payout_choices=choices)
     context = {"form": form, "methods": _methods_for_page(), "quote": None}
 
-    if step in ("review", "confirm") and form.is_valid():
+    details = (
+        _payment_details(request, form)
+        if step in ("review", "confirm") and form.is_valid()
+        else None
+    )
+    if details is not None:
         data = form.cleaned_data
         args = {
             "crypto_currency": data["crypto_currency"],
             "fiat_currency": data["fiat_currency"],
             "amount": data["amount"],
             "payment_method": data["payment_method"],
-            "payment_details": form.payment_details(),
+            "payment_details": details,
         }
         if step == "confirm" and data.get("quote_id"):
             try:
@@ -201,6 +239,10 @@ def trade(request):
                 step = "review"
             except DomainError as exc:
                 _form_errors_from(form, exc)
+                if exc.code == PAYOUT_UNCONFIRMED:
+                    # Said with the way out: the settings page adds and confirms it.
+                    context["payout_unconfirmed"] = exc.details.get("phone_number") or True
+                    return render(request, "trading/trade.html", context, status=409)
                 return render(request, "trading/trade.html", context, status=400)
             else:
                 return redirect("trade_detail", trade_id=trade.public_id)
@@ -214,7 +256,9 @@ def trade(request):
             quote=quote,
             net=quote.fiat_amount - quote.fee_amount,
             method=method,
-            details=form.payment_details(),
+            details=details,
+            # Screens show a saved payout number masked, as chosen.
+            pay_to=dict(choices).get(form.payout_to()) or details.get("phone_number", ""),
             idempotency_key=uuid.uuid4().hex,
             amount_currency=data["fiat_currency"]
             if data["trade_type"] == "buy"

@@ -35,6 +35,14 @@ class CodeForm(forms.Form):
     )
 
 
+class PayoutNumberForm(forms.Form):
+    phone_number = forms.CharField(
+        label="Mobile money number (MTN or Airtel)",
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+
 class TopUpForm(forms.Form):
     method = forms.ChoiceField(
         label="How you pay",

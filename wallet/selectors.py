@@ -82,6 +82,26 @@ def payout_number_get_for_user(*, user, number_id) -> PayoutNumber:
     return number
 
 
+def payout_number_phone_for_user(*, user, number_id) -> str | None:
+    """The number (E.164, unsealed) of one of the user's confirmed payout
+    numbers, for a payout the user picked by id; None for anyone else's, a
+    pending or deleted one, or a malformed id."""
+    from wallet import payouts
+
+    try:
+        public_id = uuid.UUID(str(number_id))
+    except ValueError:
+        return None
+    sealed = (
+        PayoutNumber.objects.filter(
+            public_id=public_id, user=user, status=PayoutNumber.Status.CONFIRMED
+        )
+        .values_list("msisdn_sealed", flat=True)
+        .first()
+    )
+    return payouts.sealer().unseal(sealed) if sealed else None
+
+
 def payout_number_live(*, user, lookup_hash: str) -> PayoutNumber | None:
     """The user's number with this lookup hash, unless deleted."""
     return (

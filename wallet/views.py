@@ -1,4 +1,6 @@
-"""The site's Withdraw pages (server-rendered, work without JavaScript)."""
+"""The site's wallet pages: Withdraw, Wallet (top-ups, limits), and the
+wallet's part of the account settings page (payout numbers, the tier).
+Server-rendered; they work without JavaScript."""
 
 from __future__ import annotations
 
@@ -7,23 +9,30 @@ import uuid
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import verified_required
+from accounts.settings_views import form_errors_place, settings_page
 from dtexchange.errors import DomainError, NotFound
 from ledger.money import FIAT_CODES
 from ledger.selectors import balances_for_user
-from wallet.forms import CodeForm, StatementForm, TopUpForm, WithdrawalForm
-from wallet.limits import limits_for_user
+from wallet.forms import CodeForm, PayoutNumberForm, StatementForm, TopUpForm, WithdrawalForm
+from wallet.limits import limits_for_user, user_tier
+from wallet.models import PayoutNumber, SecondFactor
 from wallet.selectors import (
     deposit_get_for_user,
     deposit_list_for_user,
+    payout_number_get_for_user,
     payout_number_list_for_user,
     tier_request_pending,
     withdrawal_get_for_user,
     withdrawal_list_for_user,
 )
 from wallet.services import (
+    payout_number_add,
+    payout_number_confirm,
+    payout_number_delete,
     tier_request_create,
     top_up_start,
     withdrawal_cancel,
@@ -202,4 +211,121 @@ def tier_request(request):
         messages.error(request, exc.message)
     else:
         messages.success(request, "Thanks: our team checks your identity and raises your limits.")
+    # Asked from the Wallet page or from Settings: back to where it was asked.
+    if request.POST.get("back") == "settings":
+        return redirect(reverse("account_settings") + "#tier-title")
     return redirect("wallet")
+
+
+# --- The wallet's part of the account settings page -------------------------------
+
+PAYOUT_NUMBERS_ANCHOR = "#payout-numbers-title"
+
+
+def _code_form(number_id, data=None) -> CodeForm:
+    # One confirmation form per pending number on the page: distinct ids.
+    return CodeForm(data, auto_id=f"id_%s_{uuid.UUID(str(number_id)).hex[:12]}")
+
+
+def settings_section(request, forms: dict) -> dict | None:
+    """The context of templates/wallet/_settings.html (accounts.settings_sections);
+    nothing for an account whose address is not verified (the wallet refuses it)."""
+    user = request.user
+    if not user.is_email_verified:
+        return None
+    rows = []
+    for number in payout_number_list_for_user(user=user):
+        pending = number.status == PayoutNumber.Status.AWAITING_CONFIRMATION
+        rows.append(
+            {
+                "number": number,
+                "confirm_form": (
+                    forms.get(f"confirm:{number.public_id}") or _code_form(number.public_id)
+                )
+                if pending
+                else None,
+            }
+        )
+    return {
+        "numbers": rows,
+        "add_form": forms.get("payout_number") or PayoutNumberForm(),
+        "tier": user_tier(user=user),
+        "tier_request": tier_request_pending(user=user),
+    }
+
+
+def _back_to_numbers():
+    return redirect(reverse("account_settings") + PAYOUT_NUMBERS_ANCHOR)
+
+
+@verified_required
+@require_POST
+def payout_number_add_view(request):
+    form = PayoutNumberForm(request.POST)
+    if form.is_valid():
+        try:
+            number = payout_number_add(
+                user=request.user, phone_number=form.cleaned_data["phone_number"]
+            )
+        except DomainError as exc:
+            form_errors_place(form, exc)
+        else:
+            if number.status == PayoutNumber.Status.CONFIRMED:
+                messages.info(request, f"{number.phone_masked} is already a confirmed number.")
+            elif number.second_factor == SecondFactor.TOTP:
+                messages.success(
+                    request,
+                    f"Enter the code from your authenticator app to confirm {number.phone_masked}.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"We emailed you a 6-digit code: enter it to confirm {number.phone_masked}.",
+                )
+            return _back_to_numbers()
+    return settings_page(request, forms={"payout_number": form}, status=400)
+
+
+@verified_required
+@require_POST
+def payout_number_confirm_view(request, number_id):
+    try:  # someone else's (or a deleted) number is a 404, whatever was typed
+        payout_number_get_for_user(user=request.user, number_id=number_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = _code_form(number_id, request.POST)
+    if form.is_valid():
+        try:
+            number = payout_number_confirm(
+                user=request.user, number_id=number_id, code=form.cleaned_data["code"]
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            left = (exc.details or {}).get("attempts_left")
+            if left == 0:
+                messages.error(
+                    request,
+                    "That code is not right, and that was the last try: "
+                    "add the number again for a new code.",
+                )
+                return _back_to_numbers()
+            if left is not None:
+                form.add_error("code", f"That code is not right. {left} tries left.")
+            else:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{number.phone_masked} is confirmed: we can pay you there.")
+            return _back_to_numbers()
+    return settings_page(request, forms={f"confirm:{number_id}": form}, status=400)
+
+
+@verified_required
+@require_POST
+def payout_number_delete_view(request, number_id):
+    try:
+        payout_number_delete(user=request.user, number_id=number_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, "The number is removed: nothing is paid to it any more.")
+    return _back_to_numbers()

@@ -47,6 +47,18 @@ function setMethodVisibility() {
   for (const block of form.querySelectorAll("[data-method-fields]")) {
     block.hidden = block.dataset.methodFields !== method;
   }
+  for (const block of form.querySelectorAll("[data-trade-only]")) {
+    block.hidden = block.dataset.tradeOnly !== type;
+  }
+  // Selling to a saved payout number: the typed number is not needed (and
+  // a disabled field is not sent, so the two cannot both be given).
+  const typed = form.elements.phone_number;
+  const saved = form.elements.payout_number;
+  if (typed && saved) {
+    const useSaved = type === "sell" && saved.value !== "";
+    typed.closest(".field").hidden = useSaved;
+    typed.disabled = useSaved;
+  }
   if (type === "sell") {
     amountLabel.textContent = `Amount of ${value("crypto_currency")} to sell`;
     amountHelp.textContent = "You'll see what you get, after the fee, on the right.";
