@@ -18,13 +18,13 @@ from django.utils import timezone
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
-from dtexchange.errors import Conflict, DomainError, InvalidInput
+from dtexchange.errors import InvalidInput
 from ledger.money import fmt, has_valid_precision, quantize
 from ledger.services import house_account
+from payments.errors import DepositAlreadyDecided, FourEyesRequired, NotAReviewer
 from payments.models import BankDeposit, DepositDecision
 from payments.selectors import deposit_preview
 from payments.services.four_eyes import (
-    FourEyesRequired,
     four_eyes_required,
     four_eyes_threshold,
     proposal_take_for_confirmation,
@@ -40,17 +40,6 @@ log = structlog.get_logger(__name__)
 # Human-typable: no 0/O, 1/I/L; grouped for reading out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CLEARING = "bank_clearing"
-
-
-class DepositAlreadyDecided(Conflict):
-    code = "deposit_already_decided"
-    message = "This deposit has already been decided."
-
-
-class NotAReviewer(DomainError):
-    code = "permission_denied"
-    message = "Only deposit reviewers can decide deposits."
-    status = 403
 
 
 def new_reference_code() -> str:

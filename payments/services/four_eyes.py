@@ -24,37 +24,16 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from dtexchange.errors import Conflict, DomainError, InvalidInput
+from dtexchange.errors import InvalidInput
+from payments.errors import (
+    ProposalAlreadyOpen,
+    ProposalNotOpen,
+    SamePersonRefused,
+    SelfDecisionRefused,
+)
 from payments.models import BankDeposit, DecisionProposal, MobileMoneyPayment
 
 Kind = DecisionProposal.Kind
-
-
-class SelfDecisionRefused(DomainError):
-    code = "own_money"
-    message = "Nobody decides about their own money: ask another staff member."
-    status = 403
-
-
-class FourEyesRequired(Conflict):
-    code = "four_eyes_required"
-    message = "This amount needs two people: propose it, and a different staff member confirms it."
-
-
-class SamePersonRefused(DomainError):
-    code = "four_eyes_same_person"
-    message = "The person who proposed a decision cannot also confirm it."
-    status = 403
-
-
-class ProposalAlreadyOpen(Conflict):
-    code = "proposal_already_open"
-    message = "A proposal for this decision is already waiting for confirmation."
-
-
-class ProposalNotOpen(Conflict):
-    code = "proposal_not_open"
-    message = "This proposal is no longer waiting for confirmation."
 
 
 def four_eyes_threshold(currency: str) -> Decimal | None:

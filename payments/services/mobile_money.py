@@ -7,7 +7,7 @@ Rules kept here:
   Relworx's docs do not say what a resend with a used reference gets (the
   original answer, or a "duplicate" refusal): both are survived.
 * One worker at a time sends a request (a session advisory lock held across
-  the call, see ``_sending_lock_try``), and each send is claimed by
+  the call, see ``payments.sql``), and each send is claimed by
   compare-and-set on the attempt number, recording ``maybe_sent`` before
   the call: a retry or poll that comes meanwhile sends nothing, and only the
   worker that made a first send may take a refusal as a definite failure.
@@ -36,12 +36,13 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from dtexchange.errors import DomainError
 from dtexchange.field_encryption import lookup_hash
+from payments import sql
+from payments.errors import TooManyPaymentPrompts
 from payments.models import MobileMoneyPayment
 from payments.phone import Msisdn
 from payments.relworx import (
@@ -68,20 +69,6 @@ def _new_reference(direction: str) -> str:
     # 28 characters, inside Relworx's 8 to 36; the prefix tells people which way it went.
     prefix = "DTXC" if direction == Direction.COLLECTION else "DTXP"
     return prefix + secrets.token_hex(12).upper()
-
-
-class TooManyPaymentPrompts(DomainError):
-    code = "too_many_payment_prompts"
-    message = "Too many payment prompts were sent recently; please wait before asking for another."
-    status = 429
-
-
-def _advisory_lock(key: str) -> None:
-    # A transaction-scoped PostgreSQL lock on a name: serializes the count
-    # and the insert below per number / per user, so parallel requests cannot
-    # pass a limit together. Released at commit or rollback.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _prompts_check(*, scope: str, limit: int, window: timedelta, **filters) -> None:
@@ -115,8 +102,9 @@ def mobile_money_prompts_allow(*, user, msisdn: Msisdn) -> None:
     inside the transaction that records the payment (it takes the locks).
     Raises TooManyPaymentPrompts (429, ``retry_after_seconds``)."""
     number = lookup_hash(msisdn.e164)
-    _advisory_lock(f"momo-prompts:user:{user.pk}")
-    _advisory_lock(f"momo-prompts:number:{number}")
+    # Serializes the count and the insert per user and per number (payments/sql.py).
+    sql.prompts_lock(scope="user", key=str(user.pk))
+    sql.prompts_lock(scope="number", key=number)
     _prompts_check(
         scope="user",
         limit=settings.MOBILE_MONEY_PROMPTS_PER_USER,
@@ -246,26 +234,6 @@ def _unclaim(payment: MobileMoneyPayment, attempt: int) -> None:
     )
 
 
-def _sending_lock_try(payment_id: int) -> bool:
-    # A session-level PostgreSQL lock on the payment, held while one worker
-    # sends it (across the HTTP calls, no transaction open, no row locked):
-    # a Celery retry, the poller or the health check that comes meanwhile
-    # finds it taken and sends nothing. Released by _sending_lock_release, or
-    # by PostgreSQL when the worker's connection ends (a crashed worker).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [f"momo-send:{payment_id}"]
-        )
-        return bool(cursor.fetchone()[0])
-
-
-def _sending_lock_release(payment_id: int) -> None:
-    with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [f"momo-send:{payment_id}"]
-        )
-
-
 def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None) -> str:
     """Send the request to Relworx (again, with the same reference, if needed).
 
@@ -292,7 +260,8 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("mobile_money_submit calls Relworx: never inside a transaction.")
-    if not _sending_lock_try(payment_id):
+    # One sender at a time, without waiting (payments/sql.py).
+    if not sql.sending_lock_try(payment_id=payment_id):
         log.info("momo.submit.in_progress", payment_id=payment_id)
         return "in_progress"
     try:
@@ -310,7 +279,9 @@ def mobile_money_submit(*, payment_id: int, client: RelworxClient | None = None)
             if own_client:
                 client.close()
     finally:
-        _sending_lock_release(payment_id)
+        # A connection that failed took the lock with it.
+        with contextlib.suppress(DatabaseError):
+            sql.sending_lock_release(payment_id=payment_id)
 
 
 def _submit(payment: MobileMoneyPayment, client: RelworxClient) -> str:

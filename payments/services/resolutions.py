@@ -21,13 +21,19 @@ from django.utils import timezone
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
-from dtexchange.errors import Conflict, DomainError, InvalidInput, NotFound
+from dtexchange.errors import InvalidInput, NotFound
 from ledger.money import fmt, has_valid_precision
 from ledger.services import house_account
+from payments.errors import (
+    CreditNotAllowed,
+    FlagAlreadyResolved,
+    FourEyesRequired,
+    NotAResolver,
+    PaymentNotFlagged,
+)
 from payments.models import MobileMoneyPayment, PaymentResolution
 from payments.selectors import flagged_payment_credit_refusal, momo_wallet_credit_key
 from payments.services.four_eyes import (
-    FourEyesRequired,
     four_eyes_required,
     four_eyes_threshold,
     proposal_take_for_confirmation,
@@ -40,27 +46,6 @@ from trading.services.trades import TradeNotSettleable
 log = structlog.get_logger(__name__)
 Outcome = PaymentResolution.Outcome
 CLEARING = "mobile_money_clearing"
-
-
-class NotAResolver(DomainError):
-    code = "permission_denied"
-    message = "Only deposit reviewers and admins can resolve flagged payments."
-    status = 403
-
-
-class PaymentNotFlagged(Conflict):
-    code = "payment_not_flagged"
-    message = "This payment is not flagged: there is nothing to resolve."
-
-
-class FlagAlreadyResolved(Conflict):
-    code = "flag_already_resolved"
-    message = "This flagged payment has already been resolved."
-
-
-class CreditNotAllowed(Conflict):
-    code = "credit_not_allowed"
-    message = "This payment cannot be credited to the user's wallet."
 
 
 def can_resolve(user) -> bool:

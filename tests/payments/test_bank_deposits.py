@@ -14,10 +14,11 @@ from dtexchange.errors import InvalidInput
 from ledger.models import AccountKind, LedgerEntry, LedgerTransaction
 from ledger.selectors import balance_get
 from ledger.services import house_account
+from payments.errors import DepositAlreadyDecided, NotAReviewer
 from payments.models import BankDeposit, DepositDecision
 from payments.selectors import deposit_preview
 from payments.services import deposit_approve, deposit_reject
-from payments.services.deposits import REFERENCE_ALPHABET, DepositAlreadyDecided, NotAReviewer
+from payments.services.deposits import REFERENCE_ALPHABET
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
 from tests.staff import staff_sign_in
 from trading.models import Trade, TradeStatus

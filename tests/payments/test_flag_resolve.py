@@ -16,18 +16,18 @@ from ledger.models import AccountKind, LedgerTransaction
 from ledger.selectors import balance_get
 from ledger.services import house_account
 from notifications.models import OutboxEvent
+from payments.errors import (
+    CreditNotAllowed,
+    FlagAlreadyResolved,
+    NotAResolver,
+    PaymentNotFlagged,
+)
 from payments.models import AppendOnlyError, MobileMoneyPayment, PaymentResolution
 from payments.phone import msisdn_parse
 from payments.services import (
     mobile_money_apply_status,
     mobile_money_flag_resolve,
     mobile_money_payment_create,
-)
-from payments.services.resolutions import (
-    CreditNotAllowed,
-    FlagAlreadyResolved,
-    NotAResolver,
-    PaymentNotFlagged,
 )
 from tests.factories import UserFactory, fund_reserves, ledger_rows, set_prices
 from tests.payments.conftest import wait_for

@@ -11,6 +11,13 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
 from ledger.models import LedgerTransaction
+from payments.errors import (
+    DepositAlreadyDecided,
+    FourEyesRequired,
+    ProposalAlreadyOpen,
+    SamePersonRefused,
+    SelfDecisionRefused,
+)
 from payments.models import (
     BankDeposit,
     DecisionProposal,
@@ -27,13 +34,6 @@ from payments.services import (
     mobile_money_apply_status,
     mobile_money_flag_resolve,
     mobile_money_payment_create,
-)
-from payments.services.deposits import DepositAlreadyDecided
-from payments.services.four_eyes import (
-    FourEyesRequired,
-    ProposalAlreadyOpen,
-    SamePersonRefused,
-    SelfDecisionRefused,
 )
 from tests.factories import UserFactory, fund_reserves, set_prices
 from tests.staff import staff_sign_in

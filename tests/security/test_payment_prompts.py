@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from payments.errors import TooManyPaymentPrompts
 from payments.models import MobileMoneyPayment
-from payments.services.mobile_money import TooManyPaymentPrompts
 from tests.factories import UserFactory, fund_reserves, set_prices
 from trading.models import Trade, TradeStatus
 from trading.services import trade_buy, trade_cancel

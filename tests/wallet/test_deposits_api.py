@@ -122,7 +122,7 @@ def test_a_bank_top_up_approved_credits_the_amount_received_less_the_fee(api, us
     )
     assert balance_get(user=user, currency="UGX") == Decimal("1182000")
     # Approving again is refused; the money moved once.
-    from payments.services.deposits import DepositAlreadyDecided
+    from payments.errors import DepositAlreadyDecided
 
     with pytest.raises(DepositAlreadyDecided):
         deposit_approve(deposit_id=bank.pk, reviewer=reviewer, amount_received=Decimal("1"))
@@ -144,7 +144,7 @@ def test_a_bank_top_up_rejected_fails_and_nothing_moves(api, user):
 
 
 def test_nobody_approves_their_own_top_up(user):
-    from payments.services.four_eyes import SelfDecisionRefused
+    from payments.errors import SelfDecisionRefused
     from wallet.services import top_up_start
 
     reviewer = UserFactory(roles=[DEPOSIT_REVIEWER], is_staff=True)
