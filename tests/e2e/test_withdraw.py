@@ -84,12 +84,31 @@ def test_a_failed_payout_turns_failed_live_and_the_money_comes_back(
     expect(status).to_contain_text("Failed — refunded to your wallet", timeout=25_000)
     expect(status).to_contain_text("Payout rejected by the network.")
     assert page.evaluate("() => window.__sameDocument") is True
+    # The confirmation's "on its way" no longer says where it stands.
+    expect(page.get_by_text("Confirmed: your withdrawal is on its way.")).to_have_count(0)
     shoot(page, "withdrawal-failed")
 
     assert Withdrawal.objects.get(user=user).status == "failed"
     assert balance_get(user=user, currency="UGX") == Decimal("300000")
     page.goto("/wallet/withdraw/")
     expect(page.locator('[data-balance="UGX"]')).to_have_text("UGX 300,000")
+
+
+def test_the_withdraw_page_shows_the_refunded_balance_live(page, e2e_server, sign_in):
+    user = UserFactory(email="opio@example.com")
+    fund_wallet(user, "UGX", "300000")
+    sign_in(page, user)
+    _withdraw(page, e2e_server, user, phone=PAYOUT_FAILS_NUMBER, amount="120000")
+    # The sandbox answers the payout a few seconds after it was sent.
+    page.goto("/wallet/withdraw/")
+    balance = page.locator('[data-balance="UGX"]')
+    expect(balance).to_have_text("UGX 180,000")  # held while it is paid out
+    page.evaluate("() => { window.__sameDocument = true; }")
+    withdrawal = Withdrawal.objects.get(user=user)
+    row = page.locator(f'[data-withdrawal="{withdrawal.public_id}"] [data-status]')
+    expect(row).to_contain_text("Failed", timeout=25_000)
+    expect(balance).to_have_text("UGX 300,000")
+    assert page.evaluate("() => window.__sameDocument") is True
 
 
 def test_the_withdraw_page_on_a_phone_and_a_desktop(page, sign_in, shoot):
