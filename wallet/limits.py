@@ -8,10 +8,13 @@ staff (``WalletProfile.granted_tier``). The figures are the setting
 starts at 00:00 EAT, a month on its 1st at 00:00 EAT, an hour at :00.
 
 What counts is ``LimitUsage``: one row per buy, withdrawal or top-up,
-converted to UGX at the moment it was used. Checking and recording happen
-under the lock of the user's ``WalletProfile`` row (SELECT ... FOR UPDATE),
-inside the caller's transaction, so a user's parallel requests pass their
-limits strictly one after another.
+converted to UGX at the moment it was used. A check reads running totals
+(``LimitTotal``: per user, kind and period), which ``wallet.sql`` moves in
+the statement that records or releases a use, so its cost does not grow
+with the uses of the month. Checking and recording happen under the lock
+of the user's ``WalletProfile`` row (SELECT ... FOR UPDATE), inside the
+caller's transaction, so a user's parallel requests pass their limits
+strictly one after another.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from wallet.models import LimitKind, LimitUsage, Tier, WalletProfile
 
 log = structlog.get_logger(__name__)
 
-EAT = ZoneInfo("Africa/Kampala")
+EAT = ZoneInfo(sql.TIME_ZONE)  # the totals are cut in the same zone
 KINDS = tuple(LimitKind.values)
 # The one count limit: withdrawals per hour.
 VELOCITY_NAME = "withdrawals_per_hour"
@@ -257,7 +260,9 @@ def limit_consume(
         at = _first_counted_at(user=user, reference=reference, default=at)
     amount_ugx = ugx_equivalent(currency=currency, amount=amount)
     windows = _windows(at)
-    tier, used = _lock_and_used(user=user, kind=kind, windows=windows, reference=reference)
+    tier, used, replacing = _lock_and_used(
+        user=user, kind=kind, windows=windows, reference=reference
+    )
     states = _states(tier=tier, kinds=(kind,), windows=windows, used=used)
     passed = [
         s for s in states if s.used + (Decimal(1) if s.currency is None else amount_ugx) > s.limit
@@ -288,6 +293,7 @@ def limit_consume(
         amount=amount,
         amount_ugx=amount_ugx,
         at=at,
+        replacing=replacing,
     )
     if passed:
         log.warning("limits.passed", user=user.pk, limits=[s.name for s in passed], ref=reference)
@@ -309,27 +315,26 @@ def _first_counted_at(*, user, reference: str, default: datetime) -> datetime:
 
 
 def _lock_and_used(*, user, kind: str, windows: sql.Windows, reference: str):
-    """(tier, what ``kind`` used) read under the user's limit lock."""
-    granted, used = sql.lock_and_used(
-        user_id=user.pk, kinds=[kind], windows=windows, excluding=reference
+    """(tier, what ``kind`` used without the use under ``reference``, that
+    use locked or None) read under the user's limit lock."""
+    granted, used, replacing = sql.lock_and_used(
+        user_id=user.pk, kinds=[kind], windows=windows, reference=reference
     )
     if granted is None:  # first use: create the row, then lock it and read again
         WalletProfile.objects.get_or_create(user_id=user.pk)
-        granted, used = sql.lock_and_used(
-            user_id=user.pk, kinds=[kind], windows=windows, excluding=reference
+        granted, used, replacing = sql.lock_and_used(
+            user_id=user.pk, kinds=[kind], windows=windows, reference=reference
         )
-    return _tier_of(user, granted), used
+    return _tier_of(user, granted), used, replacing
 
 
 def limit_release(*, reference: str) -> bool:
     """Give back the use recorded under ``reference`` (it did not happen after
     all). Idempotent; True when it released something. Only ever lowers what
-    is used, so it needs no lock."""
-    return bool(
-        LimitUsage.objects.filter(reference=reference, released_at__isnull=True).update(
-            released_at=timezone.now()
-        )
-    )
+    is used, so it takes no profile lock (it may run after ledger postings);
+    it locks the use row and then the totals rows in the order a consume
+    does, so the two never deadlock."""
+    return sql.use_release(reference=reference, now=timezone.now())
 
 
 def buy_limit_consume(*, user, currency: str, amount: Decimal, reference: str) -> None:

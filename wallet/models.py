@@ -372,3 +372,36 @@ class LimitUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency} ({self.reference})"
+
+
+class LimitPeriod(models.TextChoices):
+    DAY = "day", "Day"
+    HOUR = "hour", "Hour"
+    MONTH = "month", "Month"
+
+
+class LimitTotal(models.Model):
+    """What a user's live uses of one kind add up to in one period (an East
+    Africa Time day, hour or month starting at ``starts_at``): the running
+    total a limit check reads instead of summing ``LimitUsage``. Written only
+    by ``wallet.sql``, in the statement that records or releases the use."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=LimitKind.choices)
+    period = models.CharField(max_length=8, choices=LimitPeriod.choices)
+    starts_at = models.DateTimeField()
+    amount_ugx = _money()
+    uses = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "period", "starts_at"], name="wallet_limit_total_unique"
+            ),
+            # No CHECK (amount_ugx >= 0): PostgreSQL checks the row an INSERT
+            # proposes before ON CONFLICT turns it into an update, and the
+            # totals take uses out by inserting negative deltas.
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period} {self.starts_at:%Y-%m-%d %H:%M}: {self.amount_ugx}"

@@ -17,6 +17,7 @@ from tests.factories import UserFactory, fund_wallet, ledger_rows
 from tests.wallet.conftest import small_limits
 from trading.models import Trade
 from trading.services import trade_buy, trade_cancel
+from wallet import sql
 from wallet.limits import EAT, LimitExceeded, limit_consume, limit_release, limits_for_user
 from wallet.models import LimitUsage, TierRequest
 from wallet.services import tier_request_decide, tier_set, top_up_start
@@ -171,14 +172,15 @@ def test_limits_count_in_east_africa_days(user, settings):
     """A use at 23:30 EAT yesterday is yesterday's, however UTC sees it."""
     now = datetime.now(tz=EAT)
     start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    LimitUsage.objects.create(
-        user=user,
+    sql.use_record(  # as limit_consume records it, with the use's own time
+        user_id=user.pk,
         kind="buy",
         reference="yesterday",
         currency="UGX",
         amount=Decimal(5000),
         amount_ugx=Decimal(5000),
         at=start_of_today - timedelta(minutes=30),
+        replacing=None,
     )
     _, states = limits_for_user(user=user)
     used = {s.name: s.used for s in states}
