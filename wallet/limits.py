@@ -331,9 +331,13 @@ def _lock_and_used(*, user, kind: str, windows: sql.Windows, reference: str):
 def limit_release(*, reference: str) -> bool:
     """Give back the use recorded under ``reference`` (it did not happen after
     all). Idempotent; True when it released something. Only ever lowers what
-    is used, so it takes no profile lock (it may run after ledger postings);
-    it locks the use row and then the totals rows in the order a consume
-    does, so the two never deadlock."""
+    is used, so it takes no profile lock. It locks the use row and then the
+    user's totals rows in the order a consume does (so the two never
+    deadlock on them), until the caller's transaction ends: a consume of the
+    same user waits for that commit. Lock order: the totals come after the
+    profile lock and before ledger accounts (a consume holds them while it
+    posts), so call it before the transaction locks a ledger account of the
+    user, unless the same transaction consumed first (it holds them then)."""
     return sql.use_release(reference=reference, now=timezone.now())
 
 
