@@ -23,6 +23,7 @@ from django.utils.timesince import timesince
 
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from dtexchange.errors import DomainError, InvalidInput
+from dtexchange.four_eyes import four_eyes_required
 from ledger.money import fmt
 from payments.models import (
     BankDeposit,
@@ -44,7 +45,6 @@ from payments.services import (
     flag_credit_propose,
     mobile_money_flag_resolve,
 )
-from payments.services.four_eyes import four_eyes_required
 from payments.services.resolutions import can_resolve
 
 

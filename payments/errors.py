@@ -22,24 +22,7 @@ class NotAReviewer(DomainError):
     status = status.HTTP_403_FORBIDDEN
 
 
-# --- four eyes (payments/services/four_eyes.py) -------------------------------------
-
-
-class SelfDecisionRefused(DomainError):
-    code = "own_money"
-    message = "Nobody decides about their own money: ask another staff member."
-    status = status.HTTP_403_FORBIDDEN
-
-
-class FourEyesRequired(Conflict):
-    code = "four_eyes_required"
-    message = "This amount needs two people: propose it, and a different staff member confirms it."
-
-
-class SamePersonRefused(DomainError):
-    code = "four_eyes_same_person"
-    message = "The person who proposed a decision cannot also confirm it."
-    status = status.HTTP_403_FORBIDDEN
+# --- four eyes (payments/services/four_eyes.py; the rule and its errors: dtexchange.four_eyes)
 
 
 class ProposalAlreadyOpen(Conflict):

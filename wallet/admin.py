@@ -25,6 +25,7 @@ from django.utils.timesince import timesince
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
 from dtexchange.errors import DomainError
+from dtexchange.four_eyes import four_eyes_required
 from ledger.money import fmt
 from wallet import payouts
 from wallet.limits import user_tier
@@ -36,7 +37,6 @@ from wallet.services import (
     withdrawal_bank_pay_propose,
     withdrawal_bank_reject,
 )
-from wallet.services.bank import four_eyes_required
 
 
 class _ReviewersOnly:

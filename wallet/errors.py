@@ -65,23 +65,6 @@ class WrongCode(InvalidInput):
     message = "That code is not right."
 
 
-class OwnMoneyRefused(DomainError):
-    code = "own_money"
-    message = "Nobody decides about their own money: ask another staff member."
-    status = status.HTTP_403_FORBIDDEN
-
-
-class FourEyesRequired(Conflict):
-    code = "four_eyes_required"
-    message = "This amount needs two people: propose it, and a different staff member confirms it."
-
-
-class SamePersonRefused(DomainError):
-    code = "four_eyes_same_person"
-    message = "The person who proposed a decision cannot also confirm it."
-    status = status.HTTP_403_FORBIDDEN
-
-
 class AccountLocked(DomainError):
     code = "account_locked"
     message = "Your account is locked: choose a new password to withdraw again."

@@ -19,18 +19,18 @@ from django.utils import timezone
 from accounts.roles import DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
 from dtexchange.errors import InvalidInput
-from ledger.money import fmt, has_valid_precision, quantize
-from ledger.services import house_account
-from payments.errors import DepositAlreadyDecided, FourEyesRequired, NotAReviewer
-from payments.models import BankDeposit, DepositDecision
-from payments.selectors import deposit_preview
-from payments.services.four_eyes import (
+from dtexchange.four_eyes import (
+    FourEyesRequired,
     four_eyes_required,
     four_eyes_threshold,
-    proposal_take_for_confirmation,
-    proposals_close,
     refuse_own_money,
 )
+from ledger.money import fmt, has_valid_precision, quantize
+from ledger.services import house_account
+from payments.errors import DepositAlreadyDecided, NotAReviewer
+from payments.models import BankDeposit, DepositDecision
+from payments.selectors import deposit_preview
+from payments.services.four_eyes import proposal_take_for_confirmation, proposals_close
 from trading.selectors.trades import trade_is_open
 from trading.services import fiat_wallet_credit, trade_fail, trade_settle_buy
 from trading.services.trades import InsufficientLiquidity, TradeNotSettleable
@@ -262,7 +262,7 @@ def deposit_approve(
     re-pricing finds no fresh price. Raises DepositAlreadyDecided (409)
     when it was approved or rejected already, NotAReviewer (403).
 
-    Nobody approves their own deposit (SelfDecisionRefused, 403). Above
+    Nobody approves their own deposit (OwnMoneyRefused, 403). Above
     ``FOUR_EYES_THRESHOLDS`` the approval must confirm an open proposal of a
     different reviewer (``proposal_id``, from ``deposit_approval_propose``;
     its amount and reason are used): FourEyesRequired (409) without one,

@@ -2,7 +2,7 @@
 threshold two different people must agree (four eyes).
 
 * A reviewer cannot approve or reject their own bank deposit, nor resolve a
-  flag on their own mobile-money payment (``SelfDecisionRefused``, 403).
+  flag on their own mobile-money payment (``OwnMoneyRefused``, 403).
 * Approving a deposit, or crediting a flagged payment, for an amount above
   ``FOUR_EYES_THRESHOLDS[currency]`` takes two steps: one staff member
   proposes (``deposit_approval_propose`` / ``flag_credit_propose``: nothing
@@ -11,6 +11,10 @@ threshold two different people must agree (four eyes).
   proposal's id. The proposer cannot confirm (``SamePersonRefused``, 403; a
   database CHECK refuses it too). Both people are recorded on the proposal
   and on the decision's audit row, and shown in the admin.
+
+The rule itself (thresholds, who may decide) and its errors are
+``dtexchange.four_eyes``, shared with the wallet's bank withdrawals; this
+module keeps payments' proposals.
 
 Locks: the deposit (or payment) row first, then the proposal row, in both
 proposing and confirming, so a proposal and its confirmation are serialized
@@ -21,36 +25,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from dtexchange.errors import InvalidInput
-from payments.errors import (
-    ProposalAlreadyOpen,
-    ProposalNotOpen,
-    SamePersonRefused,
-    SelfDecisionRefused,
-)
+from dtexchange.four_eyes import SamePersonRefused
+from payments.errors import ProposalAlreadyOpen, ProposalNotOpen
 from payments.models import BankDeposit, DecisionProposal, MobileMoneyPayment
 
 Kind = DecisionProposal.Kind
-
-
-def four_eyes_threshold(currency: str) -> Decimal | None:
-    """The amount above which a decision in ``currency`` needs two people
-    (None: no threshold is set for it, so every such decision needs two)."""
-    value = settings.FOUR_EYES_THRESHOLDS.get(currency)
-    return Decimal(value) if value is not None else None
-
-
-def four_eyes_required(amount: Decimal, currency: str) -> bool:
-    threshold = four_eyes_threshold(currency)
-    return threshold is None or amount > threshold
-
-
-def refuse_own_money(*, owner_id: int | None, staff) -> None:
-    if owner_id is not None and owner_id == staff.pk:
-        raise SelfDecisionRefused()
 
 
 def _create(**fields) -> DecisionProposal:

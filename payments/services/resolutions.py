@@ -22,24 +22,23 @@ from django.utils import timezone
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER, user_has_role
 from audit.services import audit_record
 from dtexchange.errors import InvalidInput, NotFound
+from dtexchange.four_eyes import (
+    FourEyesRequired,
+    four_eyes_required,
+    four_eyes_threshold,
+    refuse_own_money,
+)
 from ledger.money import fmt, has_valid_precision
 from ledger.services import house_account
 from payments.errors import (
     CreditNotAllowed,
     FlagAlreadyResolved,
-    FourEyesRequired,
     NotAResolver,
     PaymentNotFlagged,
 )
 from payments.models import MobileMoneyPayment, PaymentResolution
 from payments.selectors import flagged_payment_credit_refusal, momo_wallet_credit_key
-from payments.services.four_eyes import (
-    four_eyes_required,
-    four_eyes_threshold,
-    proposal_take_for_confirmation,
-    proposals_close,
-    refuse_own_money,
-)
+from payments.services.four_eyes import proposal_take_for_confirmation, proposals_close
 from trading.services import fiat_wallet_credit, trade_fail
 from trading.services.trades import TradeNotSettleable
 
@@ -135,7 +134,7 @@ def mobile_money_flag_resolve(
     the payment later (services.mobile_money) reopens it; a second credit is
     still impossible (one credited resolution per payment, one ledger key).
 
-    Nobody resolves a flag on their own payment (SelfDecisionRefused, 403).
+    Nobody resolves a flag on their own payment (OwnMoneyRefused, 403).
     A credit above ``FOUR_EYES_THRESHOLDS`` must confirm an open proposal of
     a different resolver (``proposal_id``, from ``flag_credit_propose``; its
     amount and note are used): FourEyesRequired (409) without one,

@@ -10,14 +10,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.roles import ADMIN, DEPOSIT_REVIEWER
+from dtexchange.four_eyes import FourEyesRequired, OwnMoneyRefused, SamePersonRefused
 from ledger.models import LedgerTransaction
-from payments.errors import (
-    DepositAlreadyDecided,
-    FourEyesRequired,
-    ProposalAlreadyOpen,
-    SamePersonRefused,
-    SelfDecisionRefused,
-)
+from payments.errors import DepositAlreadyDecided, ProposalAlreadyOpen
 from payments.models import (
     BankDeposit,
     DecisionProposal,
@@ -78,11 +73,11 @@ def deposit_for(user, amount=BIG) -> BankDeposit:
 def test_a_reviewer_cannot_approve_or_reject_their_own_deposit(market):
     me = reviewer()
     deposit = deposit_for(me, SMALL)
-    with pytest.raises(SelfDecisionRefused):
+    with pytest.raises(OwnMoneyRefused):
         deposit_approve(deposit_id=deposit.pk, reviewer=me, amount_received=SMALL)
-    with pytest.raises(SelfDecisionRefused):
+    with pytest.raises(OwnMoneyRefused):
         deposit_reject(deposit_id=deposit.pk, reviewer=me, reason="no transfer")
-    with pytest.raises(SelfDecisionRefused):
+    with pytest.raises(OwnMoneyRefused):
         deposit_approval_propose(deposit_id=deposit.pk, reviewer=me, amount_received=BIG)
     deposit.refresh_from_db()
     assert deposit.status == BankDeposit.Status.PENDING
@@ -125,7 +120,7 @@ def test_a_resolver_cannot_resolve_a_flag_on_their_own_payment(market):
     me = UserFactory(roles=[ADMIN], is_staff=True)
     payment = _flagged_payment(me)
     for outcome, amount in (("credited", Decimal("4900")), ("dismissed", None)):
-        with pytest.raises(SelfDecisionRefused):
+        with pytest.raises(OwnMoneyRefused):
             mobile_money_flag_resolve(
                 payment_id=payment.pk, actor=me, outcome=outcome, note="mine", amount=amount
             )

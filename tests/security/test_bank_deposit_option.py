@@ -12,12 +12,13 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.roles import DEPOSIT_REVIEWER
+from dtexchange.four_eyes import four_eyes_required
 from ledger.models import AccountKind
 from ledger.selectors import balance_get
 from ledger.services import house_account
 from payments.models import BankDeposit, DecisionProposal
 from payments.services import deposit_approve
-from payments.services.four_eyes import deposit_approval_propose, four_eyes_required
+from payments.services.four_eyes import deposit_approval_propose
 from tests.factories import UserFactory, fund_reserves, set_prices
 from tests.staff import staff_sign_in
 from trading.models import Trade, TradeStatus

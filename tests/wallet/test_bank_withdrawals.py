@@ -8,12 +8,12 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from dtexchange.four_eyes import FourEyesRequired, OwnMoneyRefused, SamePersonRefused
 from ledger.models import AccountKind
 from ledger.services import house_account
 from tests.factories import UserFactory, emailed_code, fund_wallet
 from tests.staff import staff_sign_in
 from tests.wallet.helpers import BANK, api_for, assert_reconciles, balance, hold_balance, withdraw
-from wallet.errors import FourEyesRequired, OwnMoneyRefused, SamePersonRefused
 from wallet.models import Withdrawal
 from wallet.services import (
     withdrawal_bank_pay,

@@ -144,14 +144,14 @@ def test_a_bank_top_up_rejected_fails_and_nothing_moves(api, user):
 
 
 def test_nobody_approves_their_own_top_up(user):
-    from payments.errors import SelfDecisionRefused
+    from dtexchange.four_eyes import OwnMoneyRefused
     from wallet.services import top_up_start
 
     reviewer = UserFactory(roles=[DEPOSIT_REVIEWER], is_staff=True)
     deposit = top_up_start(
         user=reviewer, currency="UGX", amount=Decimal("100000"), method="bank_deposit"
     )
-    with pytest.raises(SelfDecisionRefused):
+    with pytest.raises(OwnMoneyRefused):
         deposit_approve(
             deposit_id=deposit.bank_deposit.pk,
             reviewer=reviewer,

@@ -17,16 +17,19 @@ the posting's accounts.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
 from dtexchange.errors import Conflict, InvalidInput
+from dtexchange.four_eyes import (
+    FourEyesRequired,
+    SamePersonRefused,
+    four_eyes_required,
+    four_eyes_threshold,
+    refuse_own_money,
+)
 from ledger.models import AccountKind
-from wallet.errors import FourEyesRequired, OwnMoneyRefused, SamePersonRefused
 from wallet.models import Withdrawal
 from wallet.services.common import (
     money_pay_out,
@@ -44,12 +47,6 @@ class NotInQueue(Conflict):
     message = "This withdrawal is not waiting to be paid by bank any more."
 
 
-def four_eyes_required(amount: Decimal, currency: str) -> bool:
-    """Above the threshold (or with none set for the currency) two people decide."""
-    threshold = settings.FOUR_EYES_THRESHOLDS.get(currency)
-    return threshold is None or amount > Decimal(threshold)
-
-
 def _reference(value: str) -> str:
     value = " ".join(str(value or "").split())
     if not value or len(value) > 64:
@@ -64,8 +61,7 @@ def _queued(*, withdrawal_pk: int, staff) -> Withdrawal:
     withdrawal = withdrawal_lock(pk=withdrawal_pk)
     if withdrawal.method != Withdrawal.Method.BANK or withdrawal.status != Status.PROCESSING:
         raise NotInQueue(details={"status": withdrawal.status})
-    if withdrawal.user_id == staff.pk:
-        raise OwnMoneyRefused()
+    refuse_own_money(owner_id=withdrawal.user_id, staff=staff)
     return withdrawal
 
 
@@ -119,7 +115,7 @@ def withdrawal_bank_pay(*, staff, withdrawal_pk: int, bank_reference: str) -> Wi
     if four_eyes_required(withdrawal.amount, withdrawal.currency):
         if proposer is None:
             raise FourEyesRequired(
-                details={"threshold": str(settings.FOUR_EYES_THRESHOLDS.get(withdrawal.currency))}
+                details={"threshold": str(four_eyes_threshold(withdrawal.currency))}
             )
         if proposer.pk == staff.pk:
             raise SamePersonRefused()
