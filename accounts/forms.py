@@ -5,6 +5,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from accounts.models import User
+
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
@@ -87,7 +89,7 @@ class NameForm(forms.Form):
     full_name = forms.CharField(
         label="Your name",
         required=False,
-        max_length=150,
+        max_length=User._meta.get_field("full_name").max_length,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
 

@@ -19,18 +19,7 @@ from accounts.services import user_name_set, user_password_change
 from accounts.throttles import AuthIPThrottle, PasswordCheckUserThrottle
 from accounts.views import throttled
 from dtexchange.errors import DomainError
-
-
-def form_errors_place(form, exc: DomainError) -> None:
-    """Put a service's error next to the fields its details name, else on top."""
-    placed = False
-    for field, errors in (exc.details or {}).items():
-        if field in form.fields and isinstance(errors, list | tuple):
-            for error in errors:
-                form.add_error(field, str(error))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
+from dtexchange.forms import form_errors_place
 
 
 def settings_page(request, *, forms: dict | None = None, status: int = 200):

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,7 @@ def median_of(runs: list[dict]) -> dict:
         "trades_per_s": statistics.median(r["trades_per_s"] for r in runs),
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "errors": {k: sum(r["errors"].get(k, 0) for r in runs) for r in runs for k in r["errors"]},
+        "errors": dict(sum((Counter(r["errors"]) for r in runs), Counter())),
     }
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import verified_required
 from dtexchange.errors import DomainError, NotFound
+from dtexchange.forms import form_errors_place
 from ledger.money import CRYPTO_CODES, CURRENCIES, FIAT_CODES, currency, quantize
 from ledger.selectors import balances_for_user
 from switches.selectors import account_freeze_active
@@ -150,21 +151,9 @@ def _trade_service(trade_type: str):
     return trade_sell if trade_type == "sell" else trade_buy
 
 
-def _form_errors_from(form: TradeForm, exc: DomainError) -> None:
-    """Put a service's error next to the field it is about, else on top."""
-    placed = False
-    for field, errors in (exc.details or {}).items():
-        name = field.removeprefix("payment_details.")
-        name = "phone_number" if name in ("phone", "msisdn") else name
-        if name in form.fields and isinstance(errors, list | tuple):
-            for error in errors:
-                form.add_error(name, str(error))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
-
-
 PAYOUT_UNCONFIRMED = "payout_number_unconfirmed"
+# The payment methods name the phone field in their own words.
+PHONE_ALIASES = {"phone": "phone_number", "msisdn": "phone_number"}
 
 
 def _payout_choices(user) -> list[tuple[str, str]]:
@@ -238,7 +227,7 @@ def trade(request):
                 )
                 step = "review"
             except DomainError as exc:
-                _form_errors_from(form, exc)
+                form_errors_place(form, exc, aliases=PHONE_ALIASES)
                 if exc.code == PAYOUT_UNCONFIRMED:
                     # Said with the way out: the settings page adds and confirms it.
                     context["payout_unconfirmed"] = exc.details.get("phone_number") or True
@@ -249,7 +238,7 @@ def trade(request):
         try:
             quote = quote_create(user=request.user, trade_type=data["trade_type"], **args)
         except DomainError as exc:
-            _form_errors_from(form, exc)
+            form_errors_place(form, exc, aliases=PHONE_ALIASES)
             return render(request, "trading/trade.html", context, status=400)
         method = payment_methods.get(data["payment_method"])
         context.update(

@@ -89,17 +89,12 @@ def payout_number_phone_for_user(*, user, number_id) -> str | None:
     from wallet import payouts
 
     try:
-        public_id = uuid.UUID(str(number_id))
-    except ValueError:
+        number = payout_number_get_for_user(user=user, number_id=uuid.UUID(str(number_id)))
+    except (ValueError, PayoutNumberNotFound):
         return None
-    sealed = (
-        PayoutNumber.objects.filter(
-            public_id=public_id, user=user, status=PayoutNumber.Status.CONFIRMED
-        )
-        .values_list("msisdn_sealed", flat=True)
-        .first()
-    )
-    return payouts.sealer().unseal(sealed) if sealed else None
+    if number.status != PayoutNumber.Status.CONFIRMED:
+        return None
+    return payouts.sealer().unseal(number.msisdn_sealed)
 
 
 def payout_number_live(*, user, lookup_hash: str) -> PayoutNumber | None:

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import verified_required
-from accounts.settings_views import form_errors_place, settings_page
+from accounts.settings_views import settings_page
 from dtexchange.errors import DomainError, NotFound
+from dtexchange.forms import form_errors_place
 from ledger.money import FIAT_CODES
 from ledger.selectors import balances_for_user
 from wallet.forms import CodeForm, PayoutNumberForm, StatementForm, TopUpForm, WithdrawalForm
@@ -146,18 +147,6 @@ def _page(request, form: TopUpForm, status: int = 200):
     )
 
 
-def _place(form: TopUpForm, exc: DomainError) -> None:
-    placed = False
-    for field, errors in (exc.details or {}).items():
-        name = field.removeprefix("payment_details.")
-        if name in form.fields and isinstance(errors, list | tuple):
-            for error in errors:
-                form.add_error(name, str(error))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
-
-
 @verified_required
 @require_http_methods(["GET", "POST"])
 def wallet(request):
@@ -177,7 +166,7 @@ def wallet(request):
             idempotency_key=data.get("idempotency_key") or None,
         )
     except DomainError as exc:
-        _place(form, exc)
+        form_errors_place(form, exc)
         return _page(request, form, status=409 if exc.status == 409 else 400)
     return redirect("wallet_deposit", deposit_id=deposit.public_id)
 

@@ -2,7 +2,6 @@
 picks one of their confirmed payout numbers (shown masked), or types a
 number; an unconfirmed one is refused with the way to confirm it."""
 
-import re
 from decimal import Decimal
 
 import pytest
@@ -11,6 +10,7 @@ from ledger.selectors import balance_get
 from payments.models import MobileMoneyPayment
 from tests.factories import UserFactory, confirm_payout_number, fund_wallet
 from tests.payments.conftest import make_sandbox  # noqa: F401 (fixture)
+from tests.site.trade_form import confirm_fields, review_step
 from tests.wallet.helpers import PHONE
 from trading.models import Trade
 
@@ -39,20 +39,6 @@ def seller(customer):
     return customer
 
 
-def _confirm_fields(response) -> dict:
-    html = response.content.decode()
-    form = html[html.index('id="confirm-form"') :]
-    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
-    fields["step"] = "confirm"
-    return fields
-
-
-def _review(client, data):
-    response = client.post("/trade/", {**data, "step": "review"})
-    assert response.status_code == 200, response.content.decode()[:3000]
-    return response
-
-
 def test_the_sell_form_offers_the_confirmed_numbers_masked(relworx, seller, signed_in):
     number = confirm_payout_number(seller, PHONE)
     html = signed_in.get("/trade/").content.decode()
@@ -69,11 +55,11 @@ def test_without_numbers_the_form_still_links_to_add_one(relworx, seller, signed
 
 def test_sell_to_a_chosen_payout_number(relworx, seller, signed_in):
     number = confirm_payout_number(seller, PHONE)
-    review = _review(signed_in, {**SELL, "payout_number": str(number.public_id)})
+    review = review_step(signed_in, {**SELL, "payout_number": str(number.public_id)})
     html = review.content.decode()
     assert "Confirm your sale" in html and number.phone_masked in html
     assert PHONE not in html  # the confirm step carries the id, not the number
-    done = signed_in.post("/trade/", _confirm_fields(review))
+    done = signed_in.post("/trade/", confirm_fields(review))
     assert done.status_code == 302, done.content.decode()[:3000]
     trade = Trade.objects.get(user=seller)
     assert trade.payment_method == "mobile_money"
@@ -84,8 +70,8 @@ def test_sell_to_a_chosen_payout_number(relworx, seller, signed_in):
 
 
 def test_a_sell_to_an_unconfirmed_number_says_how_to_confirm_it(relworx, seller, signed_in):
-    review = _review(signed_in, {**SELL, "phone_number": PHONE})
-    r = signed_in.post("/trade/", _confirm_fields(review))
+    review = review_step(signed_in, {**SELL, "phone_number": PHONE})
+    r = signed_in.post("/trade/", confirm_fields(review))
     assert r.status_code == 409
     html = r.content.decode()
     assert 'id="payout-unconfirmed"' in html
@@ -99,8 +85,8 @@ def test_a_sell_to_an_unconfirmed_number_says_how_to_confirm_it(relworx, seller,
 
 def test_a_typed_confirmed_number_still_sells(relworx, seller, signed_in):
     confirm_payout_number(seller, PHONE)
-    review = _review(signed_in, {**SELL, "phone_number": PHONE, "payout_number": ""})
-    assert signed_in.post("/trade/", _confirm_fields(review)).status_code == 302
+    review = review_step(signed_in, {**SELL, "phone_number": PHONE, "payout_number": ""})
+    assert signed_in.post("/trade/", confirm_fields(review)).status_code == 302
     assert Trade.objects.filter(user=seller).count() == 1
 
 
@@ -128,11 +114,11 @@ def test_someone_elses_or_a_removed_number_cannot_be_chosen(relworx, seller, sig
     assert "not one of your confirmed payout numbers" in r.content.decode()
     # Removed between the review and the confirm step.
     mine = confirm_payout_number(seller, PHONE)
-    review = _review(signed_in, {**SELL, "payout_number": str(mine.public_id)})
+    review = review_step(signed_in, {**SELL, "payout_number": str(mine.public_id)})
     from wallet.services import payout_number_delete
 
     payout_number_delete(user=seller, number_id=mine.public_id)
-    r = signed_in.post("/trade/", _confirm_fields(review))
+    r = signed_in.post("/trade/", confirm_fields(review))
     assert r.status_code == 400
     assert "not one of your confirmed payout numbers" in r.content.decode()
     assert Trade.objects.count() == 0
@@ -140,7 +126,7 @@ def test_someone_elses_or_a_removed_number_cannot_be_chosen(relworx, seller, sig
 
 def test_a_buy_by_mobile_money_ignores_the_payout_choice(relworx, seller, signed_in):
     number = confirm_payout_number(seller, PHONE)
-    review = _review(
+    review = review_step(
         signed_in,
         {
             **SELL,

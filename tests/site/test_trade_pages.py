@@ -1,6 +1,5 @@
 """The trade pages without JavaScript: plain form posts through every step."""
 
-import re
 from decimal import Decimal
 
 import pytest
@@ -8,6 +7,7 @@ from django.utils import timezone
 
 from ledger.selectors import balance_get
 from tests.factories import UserFactory, fund_wallet
+from tests.site.trade_form import confirm_fields, review_step
 from trading.models import Quote, Trade
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prices", "reserves")]
@@ -19,20 +19,6 @@ BUY = {
     "amount": "360000",
     "payment_method": "balance",
 }
-
-
-def _review(client, data):
-    response = client.post("/trade/", {**data, "step": "review"})
-    assert response.status_code == 200, response.content.decode()[:2000]
-    return response
-
-
-def _confirm_fields(response) -> dict:
-    html = response.content.decode()
-    form = html[html.index('id="confirm-form"') :]
-    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
-    fields["step"] = "confirm"
-    return fields
 
 
 def test_dashboard_shows_each_balance_and_its_value_in_the_chosen_fiat(signed_in, customer):
@@ -54,14 +40,14 @@ def test_buy_from_the_wallet_review_then_confirm(signed_in, customer):
     page = signed_in.get("/trade/")
     assert page.status_code == 200
     assert b'name="csrfmiddlewaretoken"' in page.content
-    review = _review(signed_in, BUY)
+    review = review_step(signed_in, BUY)
     html = review.content.decode()
     assert "Confirm your purchase" in html
     assert "UGX 360,000" in html
     assert "UGX 1,800" in html  # 0.5% fee
     assert "0.00099500 BTC" in html  # (360,000 - 1,800) / 360,000,000
     assert 'data-expires="' in html
-    done = signed_in.post("/trade/", _confirm_fields(review))
+    done = signed_in.post("/trade/", confirm_fields(review))
     assert done.status_code == 302
     trade = Trade.objects.get(user=customer)
     assert done["Location"] == f"/trades/{trade.public_id}/"
@@ -72,18 +58,18 @@ def test_buy_from_the_wallet_review_then_confirm(signed_in, customer):
     assert "Completed" in detail
     assert "0.00099500 BTC" in detail
     # Sending the same confirm again (double click, back button) is the same trade.
-    signed_in.post("/trade/", _confirm_fields(review))
+    signed_in.post("/trade/", confirm_fields(review))
     assert Trade.objects.filter(user=customer).count() == 1
 
 
 def test_sell_to_the_wallet(signed_in, customer):
     fund_wallet(customer, "BTC", "0.01")
-    review = _review(
+    review = review_step(
         signed_in,
         {**BUY, "trade_type": "sell", "amount": "0.005", "payment_method": "balance"},
     )
     assert "Confirm your sale" in review.content.decode()
-    done = signed_in.post("/trade/", _confirm_fields(review))
+    done = signed_in.post("/trade/", confirm_fields(review))
     assert done.status_code == 302
     assert balance_get(user=customer, currency="BTC") == Decimal("0.005")
     # 0.005 BTC x 360,000,000 = 1,800,000; fee 0.5% = 9,000
@@ -92,14 +78,14 @@ def test_sell_to_the_wallet(signed_in, customer):
 
 def test_an_expired_price_is_replaced_by_a_new_one_to_confirm(signed_in, customer):
     fund_wallet(customer, "UGX", "500000")
-    review = _review(signed_in, BUY)
+    review = review_step(signed_in, BUY)
     Quote.objects.update(expires_at=timezone.now())
-    again = signed_in.post("/trade/", _confirm_fields(review))
+    again = signed_in.post("/trade/", confirm_fields(review))
     assert again.status_code == 200
     assert "The price moved on" in again.content.decode()
     assert Trade.objects.count() == 0
-    fields = _confirm_fields(again)
-    assert fields["quote_id"] != _confirm_fields(review)["quote_id"]
+    fields = confirm_fields(again)
+    assert fields["quote_id"] != confirm_fields(review)["quote_id"]
     assert signed_in.post("/trade/", fields).status_code == 302
 
 
@@ -108,8 +94,8 @@ def test_mistakes_are_explained_on_the_form(signed_in, customer):
     assert missing.status_code == 400
     assert "Enter an amount." in missing.content.decode()
     fund_wallet(customer, "UGX", "1000")
-    review = _review(signed_in, BUY)
-    poor = signed_in.post("/trade/", _confirm_fields(review))
+    review = review_step(signed_in, BUY)
+    poor = signed_in.post("/trade/", confirm_fields(review))
     assert poor.status_code == 400
     assert "errorlist" in poor.content.decode() or "alert error" in poor.content.decode()
     assert Trade.objects.count() == 0
@@ -126,11 +112,11 @@ def test_forms_without_a_csrf_token_are_refused(customer):
 def test_history_filters_and_pages(signed_in, customer):
     fund_wallet(customer, "UGX", "10000000")
     for _ in range(3):
-        review = _review(signed_in, {**BUY, "amount": "10000"})
-        signed_in.post("/trade/", _confirm_fields(review))
+        review = review_step(signed_in, {**BUY, "amount": "10000"})
+        signed_in.post("/trade/", confirm_fields(review))
     fund_wallet(customer, "BTC", "1")
-    review = _review(signed_in, {**BUY, "trade_type": "sell", "amount": "0.001"})
-    signed_in.post("/trade/", _confirm_fields(review))
+    review = review_step(signed_in, {**BUY, "trade_type": "sell", "amount": "0.001"})
+    signed_in.post("/trade/", confirm_fields(review))
     all_ = signed_in.get("/trades/").content.decode()
     assert all_.count("data-trade=") == 4
     sells = signed_in.get("/trades/?trade_type=sell").content.decode()
@@ -195,8 +181,8 @@ def test_a_pending_trade_can_be_cancelled_from_its_page(signed_in, customer):
     method = ExternalTestMethod.build()
     payment_methods.register(method)
     try:
-        review = _review(signed_in, {**BUY, "payment_method": "test_external"})
-        done = signed_in.post("/trade/", _confirm_fields(review))
+        review = review_step(signed_in, {**BUY, "payment_method": "test_external"})
+        done = signed_in.post("/trade/", confirm_fields(review))
         detail = signed_in.get(done["Location"]).content.decode()
         assert "Waiting for your payment" in detail
         assert "Cancel this trade" in detail
@@ -214,8 +200,8 @@ def test_a_pending_trade_can_be_cancelled_from_its_page(signed_in, customer):
 
 def test_landing_shows_prices_and_completed_trades_without_who(signed_in, customer, client):
     fund_wallet(customer, "UGX", "500000")
-    review = _review(signed_in, BUY)
-    signed_in.post("/trade/", _confirm_fields(review))
+    review = review_step(signed_in, BUY)
+    signed_in.post("/trade/", confirm_fields(review))
     signed_in.post("/logout/")
     html = client.get("/").content.decode()
     assert "$100,000.00" in html
