@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -259,7 +259,8 @@ def _refuse(
             )
 
 
-def _post(
+def _post_send(
+    cursor,
     *,
     kind: str,
     idempotency_key: str,
@@ -268,38 +269,54 @@ def _post(
     description: str,
     actor: str,
     reference: str,
-) -> PostResult:
+) -> Callable[[], PostResult]:
+    """Send the posting on ``cursor``; the returned function reads its result
+    (after the round trip) and returns the PostResult, or raises as
+    ``ledger_post`` does."""
     now = timezone.now()
     currency_of = {account.pk: account.currency for account, _ in entries}
     # Nothing is written unless the posting goes through whole, so a refusal
     # leaves the caller's transaction usable (no savepoint needed).
-    txn_id, locked = sql.post(
+    sql.post_send(
+        cursor,
         header=[kind, idempotency_key, now, actor, description, reference],
         entries=[(account.pk, account.currency, amount) for account, amount in entries],
         deltas={pk: (currency_of[pk], delta) for pk, delta in deltas.items()},
     )
-    if txn_id is None:
-        # Either the key exists (a replay, or a concurrent post that
-        # committed first — visible to this new query under READ COMMITTED),
-        # which wins even if the balance no longer covers the posting, or the
-        # posting is refused.
-        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(txn=existing, idempotency_key=idempotency_key, kind=kind, deltas=deltas)
-        _refuse(entries=entries, deltas=deltas, locked=locked)
-        raise RuntimeError("ledger_post: posting neither written, replayed nor refused")
-    txn = LedgerTransaction(
-        pk=txn_id,
-        kind=kind,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        actor=actor,
-        description=description,
-        reference=reference,
-    )
-    txn._state.adding = False
-    txn._state.db = connection.alias
-    return PostResult(transaction=txn, replayed=False)
+
+    def result() -> PostResult:
+        txn_id, locked = sql.post_read(cursor)
+        if txn_id is None:
+            # Either the key exists (a replay, or a concurrent post that
+            # committed first — visible to this new query under READ
+            # COMMITTED), which wins even if the balance no longer covers the
+            # posting, or the posting is refused.
+            existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replay(
+                    txn=existing, idempotency_key=idempotency_key, kind=kind, deltas=deltas
+                )
+            _refuse(entries=entries, deltas=deltas, locked=locked)
+            raise RuntimeError("ledger_post: posting neither written, replayed nor refused")
+        txn = LedgerTransaction(
+            pk=txn_id,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            created_at=now,
+            actor=actor,
+            description=description,
+            reference=reference,
+        )
+        txn._state.adding = False
+        txn._state.db = connection.alias
+        return PostResult(transaction=txn, replayed=False)
+
+    return result
+
+
+def _post(**args) -> PostResult:
+    with connection.cursor() as cursor:
+        return _post_send(cursor, **args)()
 
 
 def ledger_post(
@@ -364,6 +381,38 @@ def ledger_post_result(
         return _post(**args)
     with transaction.atomic():
         return _post(**args)
+
+
+def ledger_post_send(
+    cursor,
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: list[tuple[LedgerAccount, Decimal]],
+    description: str = "",
+    actor: str = "",
+    reference: str = "",
+) -> Callable[[], PostResult]:
+    """``ledger_post_result`` sent on ``cursor`` inside the caller's
+    transaction, so that it can share the round trip of the caller's own
+    statements (a psycopg pipeline); call the returned function once the
+    round trip is done (the pipeline has synced) for the PostResult, or the
+    error ``ledger_post`` would raise. The caller's statements sent before
+    it are written even if the posting is refused: the caller lets the
+    refusal roll its transaction back."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_post_send posts in the caller's transaction: call it in atomic.")
+    _check_header(kind, idempotency_key, description, actor, reference)
+    return _post_send(
+        cursor,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        entries=entries,
+        deltas=_aggregate(entries),
+        description=description,
+        actor=actor,
+        reference=reference,
+    )
 
 
 def reserve_fund(

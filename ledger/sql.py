@@ -1,6 +1,7 @@
 """The ledger's hand-written SQL, used only by ``ledger.services``:
 
-* ``post``: the posting statement, used only by ``ledger_post``;
+* ``post`` (``post_send`` + ``post_read``): the posting statement, used
+  only by ``ledger_post`` and ``ledger_post_send``;
 * ``accounts_find``: the accounts a trade posts to, in one plain statement,
   used only by ``accounts_get_or_create`` (building the same filter with the
   ORM cost more CPU than any other part of a trade request).
@@ -70,31 +71,48 @@ def _posting_sql(accounts: int, entries: int) -> str:
     )
 
 
-def post(
+def post_send(
+    cursor,
     *,
     header: list,
     entries: list[tuple[int, str, Decimal]],
     deltas: dict[int, tuple[str, Decimal]],
-) -> tuple[int | None, dict[int, tuple[str, str, Decimal]]]:
-    """Run the posting statement.
+) -> None:
+    """Send the posting statement on ``cursor``; ``post_read(cursor)`` gives
+    its result. Split so a caller can send it in the round trip of its own
+    writes (a psycopg pipeline, inside its transaction).
 
     * ``header``: kind, idempotency_key, created_at, actor, description, reference.
     * ``entries``: ``(account_id, currency, amount)`` rows, as given.
     * ``deltas``: ``{account_id: (currency, net amount)}``.
-
-    Returns the new transaction's id (None if nothing was written) and the
-    locked rows ``{account_id: (kind, currency, balance)}``.
     """
     ids = sorted(deltas)
     params: list = [x for pk in ids for x in (pk, *deltas[pk])]
     params += ids
     params += header
     params += [x for row in entries for x in row]
-    with connection.cursor() as cursor:
-        cursor.execute(_posting_sql(len(ids), len(entries)), params)
-        rows = cursor.fetchall()
+    cursor.execute(_posting_sql(len(ids), len(entries)), params)
+
+
+def post_read(cursor) -> tuple[int | None, dict[int, tuple[str, str, Decimal]]]:
+    """The new transaction's id (None if nothing was written) and the locked
+    rows ``{account_id: (kind, currency, balance)}`` of the posting sent on
+    ``cursor``."""
+    rows = cursor.fetchall()
     txn_id = rows[0][0] if rows else None
     return txn_id, {pk: (kind, code, balance) for _, pk, kind, code, balance in rows}
+
+
+def post(
+    *,
+    header: list,
+    entries: list[tuple[int, str, Decimal]],
+    deltas: dict[int, tuple[str, Decimal]],
+) -> tuple[int | None, dict[int, tuple[str, str, Decimal]]]:
+    """``post_send`` then ``post_read``, on a cursor of its own."""
+    with connection.cursor() as cursor:
+        post_send(cursor, header=header, entries=entries, deltas=deltas)
+        return post_read(cursor)
 
 
 ACCOUNTS_FIND = (

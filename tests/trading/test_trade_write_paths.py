@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg import pq
 
 from notifications.models import OutboxEvent
 from tests.factories import fund_wallet
@@ -113,8 +114,8 @@ def test_a_sale_paid_out_outside_is_written_pending_with_its_posting(
 
 @pytest.mark.parametrize("body", [BUY, SELL, SWAP], ids=["buy", "sell", "swap"])
 def test_a_settled_trade_costs_a_handful_of_statements(api, customer, prices, reserves, body):
-    """accounts; trade + history, and its events (two statements, one round
-    trip: a psycopg pipeline); posting. The ORM's get-or-create of a missing
+    """accounts; trade + history, its events and its posting (three
+    statements, one round trip: a psycopg pipeline). The ORM's get-or-create of a missing
     account would show up here. A buy
     also passes the user's buy limit (wallet.limits): the limit lock, the
     period's totals and the lock of a use it would replace (three statements,
@@ -131,6 +132,67 @@ def test_a_settled_trade_costs_a_handful_of_statements(api, customer, prices, re
     writes = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     budget = 4 if body is SELL or body is SWAP else 8
     assert len(writes) <= budget, "\n".join(sql[:120] for sql in writes)
+
+
+_TRADE_INSERT = "WITH t AS (INSERT INTO trading_trade"
+_OUTBOX_INSERT = "WITH e AS MATERIALIZED"
+_POSTING = "WITH d(id, currency, delta)"
+
+
+def _post_watched(api, url, body):
+    """The response, and each statement sent with whether the connection was
+    in pipeline mode."""
+    sent: list[tuple[str, bool]] = []
+
+    def watch(execute, sql, params, many, context):
+        in_pipeline = connection.connection.info.pipeline_status == pq.PipelineStatus.ON
+        sent.append((sql, in_pipeline))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        return api.post(url, body, format="json"), sent
+
+
+@pytest.mark.parametrize("body", [BUY, SELL, SWAP], ids=["buy", "sell", "swap"])
+def test_a_settled_trade_sends_its_row_events_and_posting_in_one_pipeline(
+    api, customer, prices, reserves, body
+):
+    """The trade row, its outbox events and its posting share one round trip:
+    sent one after the other while the connection is in pipeline mode."""
+    fund_wallet(customer, "USD", "1000.00")
+    fund_wallet(customer, "BTC", "1")
+    fund_wallet(customer, "ETH", "10")
+    url = f"/api/trading/{'sell' if body is SELL else 'buy'}"
+    r, sent = _post_watched(api, url, body)
+    assert r.status_code == 201, r.json()
+    kinds = [
+        (prefix, in_pipeline)
+        for sql, in_pipeline in sent
+        for prefix in (_TRADE_INSERT, _OUTBOX_INSERT, _POSTING)
+        if sql.startswith(prefix)
+    ]
+    assert kinds == [(_TRADE_INSERT, True), (_OUTBOX_INSERT, True), (_POSTING, True)]
+    start = next(i for i, (sql, _) in enumerate(sent) if sql.startswith(_TRADE_INSERT))
+    assert all(in_pipeline for _, in_pipeline in sent[start : start + 3])
+
+
+def test_a_refused_posting_in_the_pipeline_leaves_no_trade_and_no_event(
+    api, customer, prices, reserves
+):
+    """The posting is refused after the trade row was sent with it: the
+    request's transaction rolls back whole."""
+    fund_wallet(customer, "USD", "100.00")
+    r, sent = _post_watched(api, "/api/trading/buy", BUY)  # 500 USD from 100
+    assert r.status_code == 409, r.json()
+    # Refused by the posting itself, sent after the trade row.
+    assert [sql[:27] for sql, _ in sent if sql.startswith((_TRADE_INSERT, _POSTING))] == [
+        _TRADE_INSERT[:27],
+        _POSTING[:27],
+    ]
+    assert r.json()["error"]["code"] == "insufficient_balance"
+    assert not Trade.objects.exists()
+    assert not TradeStatusChange.objects.exists()
+    assert not OutboxEvent.objects.filter(kind__in=["trade.updated", "activity"]).exists()
 
 
 def test_the_response_of_an_idempotent_settled_trade_is_stored_with_it(

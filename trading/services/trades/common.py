@@ -4,8 +4,10 @@ its posting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from django.utils import timezone
 
@@ -14,7 +16,7 @@ from dtexchange.metrics import trade_changes_count
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, LedgerAccount
 from ledger.money import quantize
-from ledger.services import PostResult, house_account, ledger_post_result
+from ledger.services import PostResult, house_account, ledger_post_result, ledger_post_send
 from notifications.services import outbox_emit_many
 from trading import buy_limits
 from trading.errors import InsufficientLiquidity, TradeNotSettleable
@@ -220,9 +222,30 @@ def trade_post(
 ) -> PostResult:
     """ledger_post without zero entries (a 0% fee leaves no fee line), and
     with a reserve that can't pay translated to insufficient_liquidity."""
-    entries = [(account, amount) for account, amount in entries if not amount.is_zero()]
+    return _liquidity_translated(
+        partial(ledger_post_result, kind=kind, idempotency_key=key, entries=_nonzero(entries), **kw)
+    )
+
+
+def trade_post_send(
+    cursor, *, kind: str, key: str, entries: list[tuple[LedgerAccount, Decimal]], **kw
+) -> Callable[[], PostResult]:
+    """``trade_post`` sent on ``cursor`` in the round trip of the caller's own
+    statements (``ledger_post_send``); the returned function gives its
+    result once the round trip is done."""
+    result = ledger_post_send(
+        cursor, kind=kind, idempotency_key=key, entries=_nonzero(entries), **kw
+    )
+    return partial(_liquidity_translated, result)
+
+
+def _nonzero(entries: list[tuple[LedgerAccount, Decimal]]) -> list[tuple[LedgerAccount, Decimal]]:
+    return [(account, amount) for account, amount in entries if not amount.is_zero()]
+
+
+def _liquidity_translated(post: Callable[[], PostResult]) -> PostResult:
     try:
-        return ledger_post_result(kind=kind, idempotency_key=key, entries=entries, **kw)
+        return post()
     except InsufficientBalance as exc:
         # The ledger reports a user's own shortfall with their figures
         # ("available"); a house reserve's shortfall carries no figures.

@@ -114,8 +114,8 @@ def _new_trade(
 
 def _insert_settled(trade: Trade, settlement: Settlement) -> None:
     """Write the new ``trade`` once, already completed by ``settlement``,
-    with both history rows (created, completed) and the completion's events
-    (the pending state was never visible), then post."""
+    with both history rows (created, completed), the completion's events
+    (the pending state was never visible) and its posting."""
     settle_fields(trade, settlement, now=timezone.now())
     history, events = history_and_events(
         trade,
@@ -126,8 +126,9 @@ def _insert_settled(trade: Trade, settlement: Settlement) -> None:
     )
     if trade.idempotency_key:
         trade.response_body = trade_as_dict(trade)  # what a replay answers
-    trade_insert(trade, history=history, events=events)
-    trade.ledger_transaction = trade_post(**settlement.posting).transaction
+    trade.ledger_transaction = trade_insert(
+        trade, history=history, events=events, posting=settlement.posting
+    ).transaction
 
 
 def _insert_pending(trade: Trade, method, details: dict, start_payment) -> None:
