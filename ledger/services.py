@@ -314,6 +314,21 @@ def _post_send(
     return result
 
 
+def _checked(kind, idempotency_key, entries, description, actor, reference) -> dict:
+    """The posting's arguments for ``_post_send``, validated (no database
+    access), with the entries netted per account."""
+    _check_header(kind, idempotency_key, description, actor, reference)
+    return {
+        "kind": kind,
+        "idempotency_key": idempotency_key,
+        "entries": entries,
+        "deltas": _aggregate(entries),
+        "description": description,
+        "actor": actor,
+        "reference": reference,
+    }
+
+
 def _post(**args) -> PostResult:
     with connection.cursor() as cursor:
         return _post_send(cursor, **args)()
@@ -366,17 +381,7 @@ def ledger_post_result(
     """``ledger_post``, returning whether this call posted or found the key
     already posted (``PostResult.replayed``), for callers that act only on a
     new posting (audit, a notification)."""
-    _check_header(kind, idempotency_key, description, actor, reference)
-    deltas = _aggregate(entries)
-    args = {
-        "kind": kind,
-        "idempotency_key": idempotency_key,
-        "entries": entries,
-        "deltas": deltas,
-        "description": description,
-        "actor": actor,
-        "reference": reference,
-    }
+    args = _checked(kind, idempotency_key, entries, description, actor, reference)
     if connection.in_atomic_block:
         return _post(**args)
     with transaction.atomic():
@@ -402,16 +407,8 @@ def ledger_post_send(
     refusal roll its transaction back."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post_send posts in the caller's transaction: call it in atomic.")
-    _check_header(kind, idempotency_key, description, actor, reference)
     return _post_send(
-        cursor,
-        kind=kind,
-        idempotency_key=idempotency_key,
-        entries=entries,
-        deltas=_aggregate(entries),
-        description=description,
-        actor=actor,
-        reference=reference,
+        cursor, **_checked(kind, idempotency_key, entries, description, actor, reference)
     )
 
 
